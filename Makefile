@@ -1,0 +1,26 @@
+# The commands the README names. Everything installs from the project's own files.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+.PHONY: help bootstrap dev test lint typecheck format bench
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## install Debian packages, uv, the Python workspace and npm packages
+	@scripts/bootstrap.sh
+
+dev: bootstrap ## start the whole stack on embedded defaults (Ctrl-C stops it)
+	@uv run --no-sync python scripts/devstack.py
+
+test: bootstrap ## install what the tests need and run unit + integration tests
+	@scripts/run-tests.sh $(ARGS)
+
+lint: ## ruff lint and format check
+	@uv run --no-sync ruff check . && uv run --no-sync ruff format --check .
+
+typecheck: ## mypy over the Python packages
+	@uv run --no-sync mypy libs/gas-core/src services/*/src
+
+format: ## apply ruff formatting and safe fixes
+	@uv run --no-sync ruff check --fix . && uv run --no-sync ruff format .

@@ -1,0 +1,370 @@
+"""Idempotent infrastructure bootstrap: the same code against the moto server or real AWS.
+
+Every step first looks at what exists and only creates or corrects what differs, and says
+what it did, so a second run reports nothing created.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from gas_core.aws import AwsClients
+from gas_core.settings import StackSettings
+
+MAX_RECEIVE_COUNT = 5
+JOBS_BY_USER_INDEX = "by-user"
+DEFAULT_CORS_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
+
+
+@dataclass
+class InfraReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: str
+    queue: str
+    filter_policy: dict[str, list[str]] | None = None
+
+
+def subscriptions(stack: StackSettings) -> tuple[Subscription, ...]:
+    return (
+        Subscription(stack.job_requests_topic, stack.annotator_queue),
+        Subscription(stack.job_events_topic, stack.notifier_queue),
+        Subscription(
+            stack.job_events_topic,
+            stack.archiver_queue,
+            {"type": ["job.completed"], "tier": ["free"]},
+        ),
+        Subscription(stack.account_events_topic, stack.archiver_queue),
+    )
+
+
+async def infra_up(
+    clients: AwsClients,
+    stack: StackSettings,
+    *,
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS,
+) -> InfraReport:
+    report = InfraReport()
+    s3 = await clients.client("s3")
+    sqs = await clients.client("sqs")
+    sns = await clients.client("sns")
+    dynamodb = await clients.client("dynamodb")
+    ses = await clients.client("ses")
+
+    for bucket in (stack.inputs_bucket, stack.results_bucket, stack.archive_bucket):
+        await _ensure_bucket(s3, bucket, report)
+    await _ensure_cors(s3, stack.inputs_bucket, cors_origins, report)
+
+    queue_arns: dict[str, str] = {}
+    for queue in (
+        stack.annotator_queue,
+        stack.notifier_queue,
+        stack.archiver_queue,
+        stack.restore_queue,
+    ):
+        queue_arns[queue] = await _ensure_queue_with_dlq(sqs, queue, report)
+
+    topic_arns: dict[str, str] = {}
+    existing_topics = await _list_topics(sns)
+    for topic in (stack.job_requests_topic, stack.job_events_topic, stack.account_events_topic):
+        topic_arns[topic] = await _ensure_topic(sns, topic, existing_topics, report)
+
+    for sub in subscriptions(stack):
+        await _ensure_subscription(
+            sns, topic_arns[sub.topic], queue_arns[sub.queue], sub.filter_policy, report
+        )
+    for queue, senders in _queue_senders(stack, topic_arns).items():
+        await _ensure_queue_policy(sqs, queue, queue_arns[queue], senders, report)
+
+    await _ensure_restore_notifications(
+        s3, stack.archive_bucket, queue_arns[stack.restore_queue], report
+    )
+    await _ensure_jobs_table(dynamodb, stack.jobs_table, report)
+    await _ensure_sender_identity(ses, stack.ses_sender, report)
+    return report
+
+
+def _queue_senders(stack: StackSettings, topic_arns: dict[str, str]) -> dict[str, list[str]]:
+    senders: dict[str, list[str]] = {}
+    for sub in subscriptions(stack):
+        senders.setdefault(sub.queue, []).append(topic_arns[sub.topic])
+    senders[stack.restore_queue] = [f"arn:aws:s3:::{stack.archive_bucket}"]
+    return senders
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+async def _ensure_bucket(s3: Any, bucket: str, report: InfraReport) -> None:
+    try:
+        await s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if _error_code(error) not in {"404", "NoSuchBucket", "NotFound"}:
+            raise
+        region = s3.meta.region_name
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        await s3.create_bucket(**kwargs)
+        report.created.append(f"s3 bucket {bucket}")
+    else:
+        report.unchanged.append(f"s3 bucket {bucket}")
+
+
+async def _ensure_cors(s3: Any, bucket: str, origins: tuple[str, ...], report: InfraReport) -> None:
+    wanted = [
+        {
+            "AllowedOrigins": sorted(origins),
+            "AllowedMethods": ["GET", "POST", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 3000,
+        }
+    ]
+    try:
+        current = (await s3.get_bucket_cors(Bucket=bucket)).get("CORSRules", [])
+    except ClientError as error:
+        if _error_code(error) != "NoSuchCORSConfiguration":
+            raise
+        current = []
+    comparable = [{k: v for k, v in rule.items() if k != "ID"} for rule in current]
+    for rule in comparable:
+        rule["AllowedOrigins"] = sorted(rule.get("AllowedOrigins", []))
+    if comparable == wanted:
+        report.unchanged.append(f"s3 cors {bucket}")
+        return
+    await s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": wanted})
+    (report.updated if current else report.created).append(f"s3 cors {bucket}")
+
+
+async def _queue_arn(sqs: Any, url: str) -> str:
+    attrs = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attrs["Attributes"]["QueueArn"])
+
+
+async def _ensure_plain_queue(
+    sqs: Any, name: str, attributes: dict[str, str], report: InfraReport
+) -> str:
+    try:
+        url = str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
+    except ClientError as error:
+        if "NonExistentQueue" not in _error_code(error):
+            raise
+        url = str((await sqs.create_queue(QueueName=name, Attributes=attributes))["QueueUrl"])
+        report.created.append(f"sqs queue {name}")
+        return url
+    current = (await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]))["Attributes"]
+    differing = {k: v for k, v in attributes.items() if not _same_attribute(current.get(k), v)}
+    if differing:
+        await sqs.set_queue_attributes(QueueUrl=url, Attributes=differing)
+        report.updated.append(f"sqs queue {name} ({', '.join(sorted(differing))})")
+    else:
+        report.unchanged.append(f"sqs queue {name}")
+    return url
+
+
+def _same_attribute(current: str | None, wanted: str) -> bool:
+    if current is None:
+        return False
+    if wanted.startswith("{"):
+        return bool(json.loads(current) == json.loads(wanted))
+    return current == wanted
+
+
+async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> str:
+    dlq_url = await _ensure_plain_queue(
+        sqs, f"{name}-dlq", {"MessageRetentionPeriod": "1209600"}, report
+    )
+    dlq_arn = await _queue_arn(sqs, dlq_url)
+    redrive = json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+    )
+    url = await _ensure_plain_queue(
+        sqs,
+        name,
+        {
+            "VisibilityTimeout": "60",
+            "ReceiveMessageWaitTimeSeconds": "10",
+            "RedrivePolicy": redrive,
+        },
+        report,
+    )
+    return await _queue_arn(sqs, url)
+
+
+async def _ensure_queue_policy(
+    sqs: Any, name: str, queue_arn: str, source_arns: list[str], report: InfraReport
+) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "gas-fan-in",
+                "Effect": "Allow",
+                "Principal": {"Service": ["sns.amazonaws.com", "s3.amazonaws.com"]},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": sorted(source_arns)}},
+            }
+        ],
+    }
+    url = str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
+    current = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    existing = current.get("Attributes", {}).get("Policy")
+    if existing and json.loads(existing) == policy:
+        report.unchanged.append(f"sqs policy {name}")
+        return
+    await sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    (report.updated if existing else report.created).append(f"sqs policy {name}")
+
+
+async def _list_topics(sns: Any) -> set[str]:
+    arns: set[str] = set()
+    paginator = sns.get_paginator("list_topics")
+    async for page in paginator.paginate():
+        arns.update(topic["TopicArn"] for topic in page.get("Topics", []))
+    return arns
+
+
+async def _ensure_topic(sns: Any, name: str, existing: set[str], report: InfraReport) -> str:
+    found = next((arn for arn in existing if arn.rsplit(":", 1)[-1] == name), None)
+    if found:
+        report.unchanged.append(f"sns topic {name}")
+        return found
+    arn = str((await sns.create_topic(Name=name))["TopicArn"])
+    report.created.append(f"sns topic {name}")
+    return arn
+
+
+async def _ensure_subscription(
+    sns: Any,
+    topic_arn: str,
+    queue_arn: str,
+    filter_policy: dict[str, list[str]] | None,
+    report: InfraReport,
+) -> None:
+    label = f"sns subscription {topic_arn.rsplit(':', 1)[-1]} -> {queue_arn.rsplit(':', 1)[-1]}"
+    paginator = sns.get_paginator("list_subscriptions_by_topic")
+    async for page in paginator.paginate(TopicArn=topic_arn):
+        for sub in page.get("Subscriptions", []):
+            if sub["Protocol"] == "sqs" and sub["Endpoint"] == queue_arn:
+                await _reconcile_subscription(
+                    sns, sub["SubscriptionArn"], filter_policy, label, report
+                )
+                return
+    attributes = {"RawMessageDelivery": "true"}
+    if filter_policy:
+        attributes["FilterPolicy"] = json.dumps(filter_policy)
+    await sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes
+    )
+    report.created.append(label)
+
+
+async def _reconcile_subscription(
+    sns: Any,
+    subscription_arn: str,
+    filter_policy: dict[str, list[str]] | None,
+    label: str,
+    report: InfraReport,
+) -> None:
+    current = (await sns.get_subscription_attributes(SubscriptionArn=subscription_arn))[
+        "Attributes"
+    ]
+    changed = False
+    if current.get("RawMessageDelivery") != "true":
+        await sns.set_subscription_attributes(
+            SubscriptionArn=subscription_arn,
+            AttributeName="RawMessageDelivery",
+            AttributeValue="true",
+        )
+        changed = True
+    current_filter = json.loads(current["FilterPolicy"]) if current.get("FilterPolicy") else None
+    if current_filter != filter_policy:
+        await sns.set_subscription_attributes(
+            SubscriptionArn=subscription_arn,
+            AttributeName="FilterPolicy",
+            AttributeValue=json.dumps(filter_policy or {}),
+        )
+        changed = True
+    (report.updated if changed else report.unchanged).append(label)
+
+
+async def _ensure_restore_notifications(
+    s3: Any, bucket: str, queue_arn: str, report: InfraReport
+) -> None:
+    wanted = {
+        "QueueConfigurations": [
+            {
+                "Id": "gas-restore-completed",
+                "QueueArn": queue_arn,
+                "Events": ["s3:ObjectRestore:Completed"],
+            }
+        ]
+    }
+    current = await s3.get_bucket_notification_configuration(Bucket=bucket)
+    queues = [
+        {"Id": q.get("Id"), "QueueArn": q["QueueArn"], "Events": q["Events"]}
+        for q in current.get("QueueConfigurations", [])
+    ]
+    if queues == wanted["QueueConfigurations"]:
+        report.unchanged.append(f"s3 restore notifications {bucket}")
+        return
+    await s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=wanted)
+    (report.updated if queues else report.created).append(f"s3 restore notifications {bucket}")
+
+
+async def _ensure_jobs_table(dynamodb: Any, table: str, report: InfraReport) -> None:
+    try:
+        await dynamodb.describe_table(TableName=table)
+    except ClientError as error:
+        if _error_code(error) != "ResourceNotFoundException":
+            raise
+    else:
+        report.unchanged.append(f"dynamodb table {table}")
+        return
+    await dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "job_id", "AttributeType": "S"},
+            {"AttributeName": "user_id", "AttributeType": "S"},
+            {"AttributeName": "submitted_at", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": JOBS_BY_USER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "user_id", "KeyType": "HASH"},
+                    {"AttributeName": "submitted_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    waiter = dynamodb.get_waiter("table_exists")
+    await waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    report.created.append(f"dynamodb table {table}")
+
+
+async def _ensure_sender_identity(ses: Any, sender: str, report: InfraReport) -> None:
+    identities = (await ses.list_identities(IdentityType="EmailAddress"))["Identities"]
+    if sender in identities:
+        report.unchanged.append(f"ses identity {sender}")
+        return
+    await ses.verify_email_identity(EmailAddress=sender)
+    report.created.append(f"ses identity {sender}")

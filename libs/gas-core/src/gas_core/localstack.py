@@ -1,0 +1,190 @@
+"""Starting the embedded local dependencies as real processes: the moto server and a
+private PostgreSQL cluster. Used by ``make dev`` and by the integration tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} was not ready within {timeout:.0f}s")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
+    """SIGTERM the process group we started, then SIGKILL what is left."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def spawn(
+    command: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    stdout: int | None = subprocess.PIPE,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a child in its own process group so it can be stopped with everything it forked."""
+    return subprocess.Popen(
+        list(command),
+        env=env,
+        cwd=cwd,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+class MotoServer:
+    def __init__(self, port: int | None = None, *, stdout: int | None = subprocess.DEVNULL) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stdout = stdout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> MotoServer:
+        if http_ok(f"{self.url}/moto-api/"):
+            raise RuntimeError(f"port {self.port} already answers; stop that server first")
+        self.process = spawn(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self._stdout,
+        )
+        wait_until(lambda: http_ok(f"{self.url}/moto-api/"), timeout=timeout, what="moto server")
+        return self
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/moto-api/reset", timeout=10)
+
+    def stop(self) -> None:
+        if self.process:
+            stop_process(self.process)
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster in ``data_dir`` (initialised on first use).
+
+    PostgreSQL refuses to run as root, so as root the cluster is owned by and run as the
+    ``postgres`` system user.
+    """
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port or free_port()
+        self._run_as = _unprivileged_user()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://gas@127.0.0.1:{self.port}/gas"
+
+    def _command(self, *args: str) -> list[str]:
+        binary = _pg_binary(args[0])
+        command = [binary, *args[1:]]
+        if self._run_as:
+            return ["runuser", "-u", self._run_as, "--", *command]
+        return command
+
+    def start(self, timeout: float = 60.0) -> PrivatePostgres:
+        fresh = not (self.data_dir / "PG_VERSION").exists()
+        if fresh:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if self._run_as:
+                shutil.chown(self.data_dir, user=self._run_as)
+            subprocess.run(
+                self._command(
+                    "initdb", "-D", str(self.data_dir), "-U", "gas", "--auth=trust", "-E", "UTF8"
+                ),
+                check=True,
+                capture_output=True,
+            )
+        subprocess.run(
+            self._command(
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.data_dir / "server.log"),
+                "-o",
+                f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        if fresh:
+            subprocess.run(
+                self._command(
+                    "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "gas", "gas"
+                ),
+                check=True,
+                capture_output=True,
+            )
+        return self
+
+    def stop(self) -> None:
+        subprocess.run(
+            self._command("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"),
+            check=False,
+            capture_output=True,
+        )
+
+
+def _unprivileged_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    raise RuntimeError("running as root and no 'postgres' user exists to own the cluster")
+
+
+def _pg_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    if candidates:
+        return str(candidates[0])
+    raise FileNotFoundError(
+        f"{name} not found: install PostgreSQL server binaries or set DATABASE_URL"
+    )

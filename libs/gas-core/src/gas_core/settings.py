@@ -1,0 +1,123 @@
+"""Typed settings shared by every service.
+
+Each service defines one ``Settings(ServiceSettings)`` with its own env prefix
+(``GAS_JOBS_``, ``GAS_ANNOTATOR_`` ...). The parts every service shares are read
+from their own prefixes so one environment configures the whole stack:
+
+* ``GAS_ENVIRONMENT``, ``GAS_PREFIX`` and resource names (:class:`StackSettings`)
+* ``GAS_AWS_*`` (:class:`AwsSettings`)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev", "dev-secret", "secret"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class AwsSettings(BaseSettings):
+    """Where the AWS APIs are. An empty endpoint means real AWS."""
+
+    model_config = SettingsConfigDict(env_prefix="GAS_AWS_", extra="ignore")
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    s3_path_style: bool = True
+
+
+class StackSettings(BaseSettings):
+    """Names of everything the services share, all prefixed per environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GAS_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    prefix: str = Field(default="gas-dev", pattern=r"^[a-z0-9][a-z0-9-]{1,30}$")
+    internal_jwt_secret: SecretStr = SecretStr("dev-secret")
+    ses_sender: str = "gas-noreply@example.org"
+    free_size_limit_bytes: int = 150 * 1024
+    free_window_seconds: int = 600
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        if self.environment is not Environment.DEVELOPMENT:
+            refuse_placeholder("GAS_INTERNAL_JWT_SECRET", self.internal_jwt_secret)
+        return self
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}-{base}"
+
+    @property
+    def inputs_bucket(self) -> str:
+        return self.name("inputs")
+
+    @property
+    def results_bucket(self) -> str:
+        return self.name("results")
+
+    @property
+    def archive_bucket(self) -> str:
+        return self.name("archive")
+
+    @property
+    def jobs_table(self) -> str:
+        return self.name("annotations")
+
+    @property
+    def job_requests_topic(self) -> str:
+        return self.name("job-requests")
+
+    @property
+    def job_events_topic(self) -> str:
+        return self.name("job-events")
+
+    @property
+    def account_events_topic(self) -> str:
+        return self.name("account-events")
+
+    @property
+    def annotator_queue(self) -> str:
+        return self.name("annotator")
+
+    @property
+    def notifier_queue(self) -> str:
+        return self.name("notifier")
+
+    @property
+    def archiver_queue(self) -> str:
+        return self.name("archiver")
+
+    @property
+    def restore_queue(self) -> str:
+        return self.name("archiver-restores")
+
+
+def refuse_placeholder(variable: str, value: SecretStr) -> None:
+    if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(
+            f"{variable} is a placeholder; set a real secret (e.g. `openssl rand -hex 32`) "
+            "or run with GAS_ENVIRONMENT=development"
+        )
+
+
+class ServiceSettings(BaseSettings):
+    """Base for each service's settings: HTTP bind address plus the shared parts."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    stack: StackSettings = Field(default_factory=StackSettings)

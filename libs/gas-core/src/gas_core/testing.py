@@ -1,0 +1,163 @@
+"""pytest plugin with the fixtures every integration test shares (loaded by the root conftest).
+
+* ``moto`` — one real moto server process per test session, on a free port;
+* ``stack`` — a fresh, fully bootstrapped set of AWS resources under a unique prefix for one
+  test, so tests never see each other's buckets, queues or jobs;
+* ``database_url`` — PostgreSQL: ``DATABASE_URL`` when set, else the machine's server on
+  127.0.0.1:5432 when it answers, else a private cluster started for the session;
+* ``start_service`` — runs a GAS service as a real process against a ``stack`` and waits
+  until its ``/readyz`` is green.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gas_core.aws import aws_clients
+from gas_core.infra import infra_up
+from gas_core.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
+from gas_core.settings import AwsSettings, Environment, StackSettings
+
+
+@dataclass
+class Stack:
+    """One test's isolated slice of the local AWS: settings plus the env for subprocesses."""
+
+    aws: AwsSettings
+    settings: StackSettings
+    env: dict[str, str] = field(default_factory=dict)
+
+    def process_env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, **self.env, **extra}
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stack(moto: MotoServer) -> Stack:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    env = {
+        "GAS_ENVIRONMENT": Environment.TEST.value,
+        "GAS_PREFIX": prefix,
+        "GAS_INTERNAL_JWT_SECRET": uuid.uuid4().hex,
+        "GAS_AWS_ENDPOINT_URL": moto.url,
+        "GAS_AWS_REGION": "us-east-1",
+        "GAS_AWS_ACCESS_KEY_ID": "testing",
+        "GAS_AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    aws = AwsSettings(
+        endpoint_url=moto.url,
+        region="us-east-1",
+        access_key_id="testing",
+        secret_access_key="testing",  # type: ignore[arg-type]
+    )
+    settings = StackSettings(
+        environment=Environment.TEST,
+        prefix=prefix,
+        internal_jwt_secret=env["GAS_INTERNAL_JWT_SECRET"],  # type: ignore[arg-type]
+    )
+
+    async def bootstrap() -> None:
+        async with aws_clients(aws) as clients:
+            await infra_up(clients, settings)
+
+    asyncio.run(bootstrap())
+    return Stack(aws=aws, settings=settings, env=env)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    machine_url = "postgresql://postgres@127.0.0.1:5432/postgres"
+    probe = subprocess.run(
+        ["psql", machine_url, "-Atc", "select 1"], capture_output=True, check=False
+    )
+    if probe.returncode == 0:
+        yield machine_url
+        return
+    cluster = PrivatePostgres(tmp_path_factory.mktemp("pg") / "data").start()
+    yield cluster.url
+    cluster.stop()
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing gets to clean up."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+StartService = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[StartService]:
+    started: list[ServiceProcess] = []
+
+    def start(name: str, stack: Stack, *, timeout: float = 60.0, **env: str) -> ServiceProcess:
+        port = free_port()
+        prefix = f"GAS_{name.upper()}_"
+        log_path = tmp_path / f"{name}-{len(started)}.log"
+        with log_path.open("wb") as log_file:
+            process = spawn(
+                [sys.executable, "-m", f"gas_{name}"],
+                env=stack.process_env(**{f"{prefix}PORT": str(port)}, **env),
+                stdout=log_file.fileno(),
+            )
+        service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log_path)
+        started.append(service)
+        _wait_ready(service, timeout)
+        return service
+
+    yield start
+    for service in reversed(started):
+        service.stop()
+
+
+def _wait_ready(service: ServiceProcess, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < end:
+        if service.process.poll() is not None:
+            raise RuntimeError(
+                f"{service.name} exited with {service.process.returncode}:\n{service.log()[-4000:]}"
+            )
+        try:
+            response = httpx.get(f"{service.url}/readyz", timeout=2.0)
+            if response.status_code == 200:
+                return
+            last = response.text
+        except httpx.HTTPError as error:
+            last = str(error)
+        time.sleep(0.2)
+    raise TimeoutError(f"{service.name} not ready in {timeout}s: {last}\n{service.log()[-4000:]}")

@@ -1,0 +1,210 @@
+"""`make dev`: the whole GAS stack on one machine, in the foreground, on embedded defaults.
+
+Starts a moto server (AWS), PostgreSQL (``DATABASE_URL`` or a private cluster under
+``.local/postgres``), bootstraps the infrastructure, then runs every service as a child
+process with its log lines prefixed by its name. Waits until every ``/readyz`` is green and
+prints the URLs. A service that exits is announced loudly. Ctrl-C (or SIGTERM) stops
+everything this script started, in reverse order, by PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from gas_core.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_process
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+READY_TIMEOUT = float(os.environ.get("GAS_DEV_READY_TIMEOUT", "90"))
+MOTO_PORT = int(os.environ.get("GAS_DEV_MOTO_PORT", "4566"))
+COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[96m", "\033[95m"]
+RESET, RED, BOLD = "\033[0m", "\033[31m", "\033[1m"
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    ready_url: str | None
+    colour: str
+    exited_reported: bool = False
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    children: list[Child] = field(default_factory=list)
+    moto: MotoServer | None = None
+    postgres: PrivatePostgres | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+SERVICES: list[tuple[str, int]] = [
+    ("jobs", 8001),
+    ("annotator", 8002),
+    ("notifier", 8003),
+    ("archiver", 8004),
+    ("gateway", 8000),
+]
+
+
+def say(message: str, colour: str = BOLD) -> None:
+    print(f"{colour}[dev]{RESET} {message}", flush=True)
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GAS_ENVIRONMENT", "development")
+    env.setdefault("GAS_PREFIX", "gas-dev")
+    env.setdefault("GAS_AWS_ENDPOINT_URL", f"http://127.0.0.1:{MOTO_PORT}")
+    env.setdefault("GAS_AWS_REGION", "us-east-1")
+    env.setdefault("GAS_AWS_ACCESS_KEY_ID", "dev")
+    env.setdefault("GAS_AWS_SECRET_ACCESS_KEY", "dev")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def start_dependencies(stack: Stack) -> None:
+    moto_url = stack.env["GAS_AWS_ENDPOINT_URL"]
+    if moto_url == f"http://127.0.0.1:{MOTO_PORT}":
+        say(f"starting moto server on {moto_url}")
+        stack.moto = MotoServer(MOTO_PORT).start()
+    else:
+        say(f"using AWS endpoint {moto_url}")
+    if "DATABASE_URL" in stack.env:
+        say("using DATABASE_URL for PostgreSQL")
+    else:
+        port = int(os.environ.get("GAS_DEV_POSTGRES_PORT", "5544"))
+        say(f"starting private PostgreSQL in .local/postgres on port {port}")
+        stack.postgres = PrivatePostgres(LOCAL / "postgres", port=port).start()
+        stack.env["DATABASE_URL"] = stack.postgres.url
+    say("bootstrapping infrastructure (gas-admin infra up)")
+    subprocess.run(
+        [sys.executable, "-m", "gas_core.admin", "infra", "up"], env=stack.env, check=True
+    )
+
+
+def start_services(stack: Stack) -> None:
+    for index, (name, port) in enumerate(SERVICES):
+        env = {**stack.env, f"GAS_{name.upper()}_PORT": str(port)}
+        process = spawn([sys.executable, "-m", f"gas_{name}"], env=env)
+        colour = COLOURS[index % len(COLOURS)]
+        stack.children.append(Child(name, process, f"http://127.0.0.1:{port}/readyz", colour))
+
+
+def pump_logs(stack: Stack) -> None:
+    selector = selectors.DefaultSelector()
+    width = max(len(child.name) for child in stack.children)
+    for child in stack.children:
+        assert child.process.stdout is not None
+        selector.register(child.process.stdout, selectors.EVENT_READ, child)
+    while selector.get_map():
+        for key, _ in selector.select(timeout=0.5):
+            child = key.data
+            line = key.fileobj.readline()  # type: ignore[union-attr]
+            if not line:
+                selector.unregister(key.fileobj)
+                continue
+            text = line.decode(errors="replace").rstrip()
+            print(f"{child.colour}{child.name:>{width}} |{RESET} {text}", flush=True)
+
+
+def watch_for_crashes(stack: Stack) -> None:
+    while not stack.stopping.is_set():
+        for child in stack.children:
+            code = child.process.poll()
+            if code is not None and not child.exited_reported and not stack.stopping.is_set():
+                child.exited_reported = True
+                banner = f"{RED}{BOLD}{'!' * 72}{RESET}"
+                print(banner, flush=True)
+                say(
+                    f"{RED}{BOLD}SERVICE {child.name.upper()} EXITED with code {code}{RESET} "
+                    "— see its log lines above; restart `make dev` after fixing it",
+                    RED,
+                )
+                print(banner, flush=True)
+        time.sleep(0.5)
+
+
+def wait_until_ready(stack: Stack) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT
+    pending = {child.name: child for child in stack.children if child.ready_url}
+    while pending and time.monotonic() < deadline and not stack.stopping.is_set():
+        for name, child in list(pending.items()):
+            if child.process.poll() is not None:
+                return False
+            assert child.ready_url
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(child.ready_url, timeout=1.0).status_code == 200:
+                    del pending[name]
+        time.sleep(0.3)
+    if pending:
+        say(f"{RED}not ready after {READY_TIMEOUT:.0f}s: {', '.join(pending)}{RESET}", RED)
+        return False
+    return True
+
+
+def print_urls(stack: Stack, started: float) -> None:
+    say(f"{BOLD}all services ready in {time.monotonic() - started:.1f}s{RESET}")
+    rows = [(name, f"http://127.0.0.1:{port}") for name, port in SERVICES]
+    rows.insert(0, ("GAS (open this)", "http://127.0.0.1:8000"))
+    rows.append(("moto (AWS)", stack.env["GAS_AWS_ENDPOINT_URL"]))
+    rows.append(("PostgreSQL", stack.env["DATABASE_URL"]))
+    for label, url in rows:
+        print(f"    {label:<16} {url}", flush=True)
+    say("Ctrl-C stops everything")
+
+
+def shutdown(stack: Stack) -> None:
+    stack.stopping.set()
+    say("stopping services")
+    for child in reversed(stack.children):
+        stop_process(child.process, grace=30)
+    if stack.postgres:
+        say("stopping PostgreSQL")
+        stack.postgres.stop()
+    if stack.moto:
+        say("stopping moto")
+        stack.moto.stop()
+    say("stopped")
+
+
+def main() -> int:
+    started = time.monotonic()
+    stack = Stack(env=base_env())
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    for port in [port for _, port in SERVICES]:
+        if http_ok(f"http://127.0.0.1:{port}/healthz"):
+            say(f"{RED}port {port} is already serving: is another `make dev` running?{RESET}", RED)
+            return 1
+    try:
+        start_dependencies(stack)
+        start_services(stack)
+        threading.Thread(target=pump_logs, args=(stack,), daemon=True).start()
+        threading.Thread(target=watch_for_crashes, args=(stack,), daemon=True).start()
+        if wait_until_ready(stack):
+            print_urls(stack, started)
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    except subprocess.CalledProcessError as error:
+        say(f"{RED}{error}{RESET}", RED)
+    finally:
+        shutdown(stack)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""GAS annotator: worker: runs anntools on queued jobs."""

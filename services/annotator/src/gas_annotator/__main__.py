@@ -1,0 +1,3 @@
+from gas_annotator.main import main
+
+main()

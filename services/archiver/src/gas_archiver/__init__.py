@@ -1,0 +1,1 @@
+"""GAS archiver: worker: free-tier results to cold storage and back."""

@@ -1,0 +1,3 @@
+from gas_archiver.main import main
+
+main()

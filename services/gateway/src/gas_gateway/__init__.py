@@ -1,0 +1,1 @@
+"""GAS gateway: public entry: OIDC login (BFF), accounts, API tokens, the public API."""

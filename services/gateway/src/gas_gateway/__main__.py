@@ -1,0 +1,3 @@
+from gas_gateway.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""GAS jobs: job API: create, upload, submit, list, detail, log, results."""

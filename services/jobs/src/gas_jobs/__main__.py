@@ -1,0 +1,3 @@
+from gas_jobs.main import main
+
+main()

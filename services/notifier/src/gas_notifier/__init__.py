@@ -1,0 +1,1 @@
+"""GAS notifier: worker: emails users about their jobs."""

@@ -1,0 +1,3 @@
+from gas_notifier.main import main
+
+main()
