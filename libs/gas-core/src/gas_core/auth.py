@@ -1,0 +1,70 @@
+"""The short-lived internal JWT the gateway attaches to every request it forwards.
+
+HS256 with the shared ``GAS_INTERNAL_JWT_SECRET``; audience ``gas-internal``; claims
+``sub`` (user id), ``tier`` and optionally ``email``. Internal services verify it and never
+see the user's OIDC tokens or API tokens.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from pydantic import SecretStr
+
+from gas_core.events import Tier
+
+ISSUER = "gas-gateway"
+AUDIENCE = "gas-internal"
+ALGORITHM = "HS256"
+DEFAULT_TTL_SECONDS = 60
+CLOCK_SKEW_SECONDS = 10
+
+
+class InvalidInternalToken(Exception):  # noqa: N818 - the name reads as the condition
+    """The token is missing, forged, expired or for someone else."""
+
+
+@dataclass(frozen=True)
+class InternalIdentity:
+    user_id: str
+    tier: Tier
+    email: str | None = None
+
+
+def mint_internal_token(
+    identity: InternalIdentity, secret: SecretStr, *, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> str:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": identity.user_id,
+        "tier": identity.tier.value,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    if identity.email:
+        claims["email"] = identity.email
+    return jwt.encode(claims, secret.get_secret_value(), algorithm=ALGORITHM)
+
+
+def verify_internal_token(token: str, secret: SecretStr) -> InternalIdentity:
+    try:
+        claims = jwt.decode(
+            token,
+            secret.get_secret_value(),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=CLOCK_SKEW_SECONDS,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+        return InternalIdentity(
+            user_id=str(claims["sub"]), tier=Tier(claims["tier"]), email=claims.get("email")
+        )
+    except (jwt.PyJWTError, KeyError, ValueError) as error:
+        raise InvalidInternalToken(str(error)) from error
