@@ -11,7 +11,7 @@ import pytest
 
 from gas_core.aws import aws_clients
 from gas_core.events import Event, JobCompleted, JobRequested
-from gas_core.infra import MAX_RECEIVE_COUNT, infra_up
+from gas_core.infra import MAX_RECEIVE_COUNT
 from gas_core.messaging import ConsumerOptions, Delivery, RetryLater, SnsPublisher, SqsConsumer
 from gas_core.testing import Stack
 
@@ -77,12 +77,12 @@ async def test_completed_events_reach_the_archiver_only_for_free_users(stack: St
 
 
 async def run_consumer(
-    consumer: SqsConsumer, until: asyncio.Event, timeout: float, linger: float = 0.0
+    consumer: SqsConsumer, until: asyncio.Event, within: float, linger: float = 0.0
 ) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run_until(stop))
     try:
-        await asyncio.wait_for(until.wait(), timeout)
+        await asyncio.wait_for(until.wait(), within)
         await asyncio.sleep(linger)
     finally:
         stop.set()
@@ -105,7 +105,7 @@ async def test_long_work_keeps_its_message_and_success_deletes_it(stack: Stack) 
 
         options = ConsumerOptions(concurrency=2, wait_seconds=1, visibility_seconds=2)
         consumer = SqsConsumer(sqs, url, slow_handler, options)
-        await run_consumer(consumer, done, timeout=20)
+        await run_consumer(consumer, done, within=20)
         assert deliveries == [1]
         attrs = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
         assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
@@ -133,7 +133,7 @@ async def test_a_message_that_keeps_failing_lands_in_the_dead_letter_queue(stack
         options = ConsumerOptions(concurrency=1, wait_seconds=1, visibility_seconds=5)
         consumer = SqsConsumer(sqs, url, failing_handler, options)
         # The receive after the last allowed attempt is the one that redrives the message.
-        await run_consumer(consumer, exhausted, timeout=30, linger=3)
+        await run_consumer(consumer, exhausted, within=30, linger=3)
         moved = await sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=2)
         assert [json.loads(m["Body"])["job_id"] for m in moved["Messages"]] == ["j-poison"]
         assert attempts == list(range(1, MAX_RECEIVE_COUNT + 1))

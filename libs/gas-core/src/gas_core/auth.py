@@ -23,7 +23,7 @@ DEFAULT_TTL_SECONDS = 60
 CLOCK_SKEW_SECONDS = 10
 
 
-class InvalidInternalToken(Exception):  # noqa: N818 - the name reads as the condition
+class InvalidInternalToken(Exception):
     """The token is missing, forged, expired or for someone else."""
 
 

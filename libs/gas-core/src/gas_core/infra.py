@@ -189,9 +189,7 @@ async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> st
         sqs, f"{name}-dlq", {"MessageRetentionPeriod": "1209600"}, report
     )
     dlq_arn = await _queue_arn(sqs, dlq_url)
-    redrive = json.dumps(
-        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-    )
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
     url = await _ensure_plain_queue(
         sqs,
         name,

@@ -21,6 +21,7 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
+
 Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 
