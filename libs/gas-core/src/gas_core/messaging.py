@@ -88,6 +88,16 @@ async def queue_url(sqs: Any, name: str) -> str:
     return str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
 
 
+async def topic_arn(sns: Any, name: str) -> str:
+    """The ARN of an existing topic, found by name (services never create topics)."""
+    paginator = sns.get_paginator("list_topics")
+    async for page in paginator.paginate():
+        for topic in page.get("Topics", []):
+            if topic["TopicArn"].rsplit(":", 1)[-1] == name:
+                return str(topic["TopicArn"])
+    raise LookupError(f"SNS topic {name} does not exist; run `gas-admin infra up` first")
+
+
 class SqsConsumer:
     def __init__(
         self,

@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from gas_core.settings import ServiceSettings
@@ -7,3 +8,7 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GAS_JOBS_", extra="ignore")
 
     port: int = 8001
+    upload_url_seconds: int = Field(default=300, ge=30, le=3600)
+    download_url_seconds: int = Field(default=120, ge=10, le=3600)
+    # S3 refuses single POST uploads above 5 GiB; premium inputs are capped there.
+    max_upload_bytes: int = 5 * 1024**3

@@ -1,0 +1,234 @@
+"""What the job API does, independent of HTTP: each function takes the caller's identity."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from gas_core.auth import InternalIdentity
+from gas_core.events import JobRequested, JobRequestedPayload, Tier
+from gas_core.jobs import JobPage, JobRecord, JobRepository, JobStatus, StorageState, utc_timestamp
+from gas_core.messaging import Publisher
+from gas_core.settings import StackSettings
+from gas_jobs.models import Build
+from gas_jobs.sniff import SNIFF_BYTES, vcf_problem
+from gas_jobs.storage import ObjectStore, PresignedPost
+
+
+class JobNotFound(Exception):
+    def __init__(self) -> None:
+        super().__init__("No such job.")
+
+
+class InputTooLarge(Exception):
+    """A free user's file is over the tier's limit; the message offers the upgrade."""
+
+
+class InputMissing(Exception):
+    """Submit came before the upload finished."""
+
+
+class InputNotVcf(Exception):
+    """The upload is not a VCF; the job is FAILED with this message."""
+
+
+class ResultUnavailable(Exception):
+    """There is no downloadable result right now; the message says why and what to do."""
+
+
+class LogUnavailable(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """Everything the job functions need from the outside world."""
+
+    repo: JobRepository
+    objects: ObjectStore
+    requests: Publisher
+    stack: StackSettings
+    max_upload_bytes: int
+    upload_url_seconds: int
+    download_url_seconds: int
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitise_filename(filename: str) -> str:
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE.sub("_", base).strip("._")[:120]
+    return cleaned or "input.vcf"
+
+
+def too_large_message(size_bytes: int, limit_bytes: int) -> str:
+    return (
+        f"This file is {_kib(size_bytes)}; the free tier annotates files up to "
+        f"{_kib(limit_bytes)}. Upgrade to premium to annotate files of any size."
+    )
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:,.1f} KiB" if size < 1024**2 else f"{size / 1024**2:,.1f} MiB"
+
+
+def upload_limit(jobs: Jobs, tier: Tier) -> int:
+    return jobs.stack.free_size_limit_bytes if tier is Tier.FREE else jobs.max_upload_bytes
+
+
+async def create_job(
+    jobs: Jobs, *, user: InternalIdentity, filename: str, size_bytes: int, build: Build | None
+) -> tuple[JobRecord, PresignedPost]:
+    limit = upload_limit(jobs, user.tier)
+    if size_bytes > limit:
+        if user.tier is Tier.FREE:
+            raise InputTooLarge(too_large_message(size_bytes, limit))
+        raise InputTooLarge(f"Files over {_kib(limit)} cannot be uploaded in one request.")
+    job_id = uuid.uuid4().hex
+    safe_name = sanitise_filename(filename)
+    now = utc_timestamp()
+    job = JobRecord(
+        job_id=job_id,
+        user_id=user.user_id,
+        tier=user.tier,
+        status=JobStatus.CREATED,
+        submitted_at=now,
+        created_at=now,
+        input_filename=safe_name,
+        input_size_bytes=size_bytes,
+        input_bucket=jobs.stack.inputs_bucket,
+        input_key=f"{user.user_id}/{job_id}/{safe_name}",
+        build=build,
+    )
+    await jobs.repo.create(job)
+    upload = await jobs.objects.presign_upload(
+        bucket=job.input_bucket,
+        key=job.input_key,
+        max_bytes=limit,
+        expires_in=jobs.upload_url_seconds,
+    )
+    return job, upload
+
+
+async def get_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobRecord:
+    job = await jobs.repo.get(job_id)
+    if job is None or job.user_id != user.user_id:
+        raise JobNotFound
+    return job
+
+
+async def queue_position(jobs: Jobs, *, job: JobRecord) -> int | None:
+    if job.status is not JobStatus.QUEUED or not job.queued_at:
+        return None
+    return await jobs.repo.count_queued_before(queued_at=job.queued_at) + 1
+
+
+async def submit_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobRecord:
+    """Verify the upload and queue the job once; calling it again changes nothing."""
+    job = await get_job(jobs, user=user, job_id=job_id)
+    if job.status is JobStatus.QUEUED and not job.request_published:
+        await _publish_request(jobs, job)  # an earlier submit stopped before publishing
+        return await get_job(jobs, user=user, job_id=job_id)
+    if job.status is not JobStatus.CREATED:
+        return job
+
+    size = await jobs.objects.size(bucket=job.input_bucket, key=job.input_key)
+    if size is None:
+        raise InputMissing(
+            "The file has not been uploaded yet: POST it to the upload URL from job "
+            "creation, then submit again."
+        )
+    limit = upload_limit(jobs, job.tier)
+    if size > limit:
+        await jobs.objects.delete(bucket=job.input_bucket, key=job.input_key)
+        message = too_large_message(size, limit)
+        await jobs.repo.fail_before_run(job_id=job.job_id, error=message, failed_at=utc_timestamp())
+        raise InputTooLarge(message)
+    problem = vcf_problem(
+        await jobs.objects.read_start(
+            bucket=job.input_bucket, key=job.input_key, length=SNIFF_BYTES
+        )
+    )
+    if problem:
+        await jobs.repo.fail_before_run(job_id=job.job_id, error=problem, failed_at=utc_timestamp())
+        raise InputNotVcf(problem)
+
+    if await jobs.repo.queue(job_id=job.job_id, input_size_bytes=size, queued_at=utc_timestamp()):
+        queued = await get_job(jobs, user=user, job_id=job_id)
+        await _publish_request(jobs, queued)
+    return await get_job(jobs, user=user, job_id=job_id)
+
+
+async def _publish_request(jobs: Jobs, job: JobRecord) -> None:
+    # A duplicate request (two racing submits) is harmless: a worker must claim the job
+    # with a conditional write before it runs, so only one run happens.
+    await jobs.requests.publish(
+        JobRequested(
+            job_id=job.job_id,
+            user_id=job.user_id,
+            payload=JobRequestedPayload(
+                tier=job.tier,
+                input_bucket=job.input_bucket,
+                input_key=job.input_key,
+                filename=job.input_filename,
+                size_bytes=job.input_size_bytes,
+                build=job.build,
+            ),
+        )
+    )
+    await jobs.repo.mark_request_published(job_id=job.job_id)
+
+
+async def list_jobs(
+    jobs: Jobs,
+    *,
+    user: InternalIdentity,
+    status: JobStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[JobPage, int]:
+    page = await jobs.repo.list_for_user(
+        user_id=user.user_id, status=status, limit=limit, cursor=cursor
+    )
+    return page, await jobs.repo.count_for_user(user_id=user.user_id, status=status)
+
+
+async def job_log(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> str:
+    job = await get_job(jobs, user=user, job_id=job_id)
+    if job.log_key and job.results_bucket:
+        text = await jobs.objects.read_text(bucket=job.results_bucket, key=job.log_key)
+        if text is not None:
+            return text
+    if job.status is JobStatus.FAILED and job.error:
+        return f"The job failed before it ran: {job.error}\n"
+    raise LogUnavailable(
+        f"The job is {job.status.value.lower()}; its log is written when the run finishes."
+    )
+
+
+async def result_link(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> tuple[str, str]:
+    """A short-lived download URL and the file name, while the result is downloadable."""
+    job = await get_job(jobs, user=user, job_id=job_id)
+    if job.status is JobStatus.FAILED:
+        raise ResultUnavailable(f"The job failed, so there is no result: {job.error}")
+    if job.status is not JobStatus.COMPLETED or not job.result_key or not job.results_bucket:
+        raise ResultUnavailable(
+            f"The job is {job.status.value.lower()}; the result can be downloaded once it "
+            "has completed."
+        )
+    if job.storage is StorageState.ARCHIVED:
+        raise ResultUnavailable("The result is archived — upgrade to premium to restore it.")
+    if job.storage is StorageState.RESTORING:
+        raise ResultUnavailable(
+            "The result is being restored; you will get an email when it can be downloaded."
+        )
+    filename = job.result_key.rsplit("/", 1)[-1]
+    url = await jobs.objects.presign_download(
+        bucket=job.results_bucket,
+        key=job.result_key,
+        filename=filename,
+        expires_in=jobs.download_url_seconds,
+    )
+    return url, filename

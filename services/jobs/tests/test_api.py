@@ -1,0 +1,197 @@
+"""The job API as a real process against the moto server: what a client of the gateway sees."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from gas_core.auth import InternalIdentity, mint_internal_token
+from gas_core.aws import aws_clients
+from gas_core.events import Tier
+from gas_core.jobs import JobRepository, utc_timestamp
+from gas_core.testing import ServiceProcess, Stack, StartService
+
+pytestmark = pytest.mark.integration
+
+VCF = (
+    b"##fileformat=VCFv4.2\n"
+    b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    b"1\t69511\t.\tA\tG\t50\tPASS\t.\n"
+)
+
+
+class Client:
+    def __init__(self, service: ServiceProcess, stack: Stack, user: str, tier: Tier) -> None:
+        self._url = service.url
+        self._stack = stack
+        self.identity = InternalIdentity(user_id=user, tier=tier)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        token = mint_internal_token(self.identity, self._stack.settings.internal_jwt_secret)
+        return httpx.request(
+            method,
+            f"{self._url}{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            **kwargs,
+        )
+
+    def create_and_upload(self, content: bytes, *, declared: int | None = None) -> str:
+        created = self.request(
+            "POST",
+            "/jobs",
+            json={"filename": "my sample.vcf", "size_bytes": declared or len(content)},
+        )
+        assert created.status_code == 201, created.text
+        upload = created.json()["upload"]
+        posted = httpx.post(
+            upload["url"], data=upload["fields"], files={"file": ("x.vcf", content)}, timeout=10
+        )
+        assert posted.status_code in (200, 204), posted.text
+        return str(created.json()["job"]["id"])
+
+
+@pytest.fixture
+def jobs_service(stack: Stack, start_service: StartService) -> ServiceProcess:
+    return start_service("jobs", stack, GAS_FREE_SIZE_LIMIT_BYTES="2048")
+
+
+def queued_requests(stack: Stack) -> list[dict[str, Any]]:
+    async def receive() -> list[dict[str, Any]]:
+        async with aws_clients(stack.aws) as clients:
+            sqs = await clients.client("sqs")
+            url = (await sqs.get_queue_url(QueueName=stack.settings.annotator_queue))["QueueUrl"]
+            response = await sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            )
+            return [json.loads(m["Body"]) for m in response.get("Messages", [])]
+
+    return asyncio.run(receive())
+
+
+def test_a_job_is_created_uploaded_and_queued_exactly_once(
+    stack: Stack, jobs_service: ServiceProcess
+) -> None:
+    alice = Client(jobs_service, stack, "alice", Tier.FREE)
+    job_id = alice.create_and_upload(gzip.compress(VCF))
+
+    first = alice.request("POST", f"/jobs/{job_id}/submit")
+    again = alice.request("POST", f"/jobs/{job_id}/submit")
+    assert first.status_code == again.status_code == 200
+    assert first.json()["status"] == "QUEUED"
+    assert first.json()["queue_position"] == 1
+    assert first.json()["input_filename"] == "my_sample.vcf"
+    assert first.json()["input_size_bytes"] == len(gzip.compress(VCF))
+
+    requests = queued_requests(stack)
+    assert [(r["type"], r["job_id"]) for r in requests] == [("job.requested", job_id)]
+    assert requests[0]["payload"]["input_key"] == f"alice/{job_id}/my_sample.vcf"
+
+    later = alice.create_and_upload(VCF)
+    listing = alice.request("GET", "/jobs").json()
+    assert [job["id"] for job in listing["data"]] == [later, job_id]
+    assert listing["count"] == 2
+    queued = alice.request("GET", "/jobs", params={"status": "QUEUED", "limit": 1}).json()
+    assert [job["id"] for job in queued["data"]] == [job_id]
+
+
+def test_free_users_cannot_get_past_the_size_limit_and_are_offered_the_upgrade(
+    stack: Stack, jobs_service: ServiceProcess
+) -> None:
+    alice = Client(jobs_service, stack, "alice", Tier.FREE)
+    declared = alice.request("POST", "/jobs", json={"filename": "big.vcf", "size_bytes": 4096})
+    assert declared.status_code == 413
+    assert "upgrade to premium" in declared.json()["detail"].lower()
+
+    big = VCF + b"1\t69512\t.\tA\tG\t50\tPASS\t.\n" * 200
+    job_id = alice.create_and_upload(big, declared=1000)  # the client lied about the size
+    submitted = alice.request("POST", f"/jobs/{job_id}/submit")
+    assert submitted.status_code == 413
+    assert "upgrade to premium" in submitted.json()["detail"].lower()
+    job = alice.request("GET", f"/jobs/{job_id}").json()
+    assert job["status"] == "FAILED"
+    assert "free tier" in job["error"]
+    assert queued_requests(stack) == []
+
+    premium = Client(jobs_service, stack, "paula", Tier.PREMIUM)
+    premium_job = premium.create_and_upload(big)
+    assert premium.request("POST", f"/jobs/{premium_job}/submit").json()["status"] == "QUEUED"
+
+
+def test_submit_refuses_missing_and_non_vcf_uploads_with_a_reason(
+    stack: Stack, jobs_service: ServiceProcess
+) -> None:
+    alice = Client(jobs_service, stack, "alice", Tier.FREE)
+    created = alice.request("POST", "/jobs", json={"filename": "a.vcf", "size_bytes": 10}).json()
+    early = alice.request("POST", f"/jobs/{created['job']['id']}/submit")
+    assert early.status_code == 409
+    assert "not been uploaded" in early.json()["detail"]
+
+    job_id = alice.create_and_upload(b"%PDF-1.7 this is a paper, not variants\n")
+    refused = alice.request("POST", f"/jobs/{job_id}/submit")
+    assert refused.status_code == 422
+    assert "not a VCF" in refused.json()["detail"]
+    assert alice.request("GET", f"/jobs/{job_id}").json()["status"] == "FAILED"
+    assert "not a VCF" in alice.request("GET", f"/jobs/{job_id}/log").text
+
+
+def test_another_users_job_does_not_exist_for_them(
+    stack: Stack, jobs_service: ServiceProcess
+) -> None:
+    alice = Client(jobs_service, stack, "alice", Tier.FREE)
+    bob = Client(jobs_service, stack, "bob", Tier.PREMIUM)
+    job_id = alice.create_and_upload(VCF)
+    for method, path in (
+        ("GET", f"/jobs/{job_id}"),
+        ("POST", f"/jobs/{job_id}/submit"),
+        ("GET", f"/jobs/{job_id}/log"),
+        ("GET", f"/jobs/{job_id}/result"),
+    ):
+        assert bob.request(method, path).status_code == 404, path
+    assert bob.request("GET", "/jobs").json() == {"data": [], "count": 0, "next": None}
+    assert httpx.get(f"{jobs_service.url}/jobs/{job_id}").status_code == 401
+
+
+def test_the_result_link_explains_why_a_result_cannot_be_downloaded(
+    stack: Stack, jobs_service: ServiceProcess
+) -> None:
+    alice = Client(jobs_service, stack, "alice", Tier.FREE)
+    job_id = alice.create_and_upload(VCF)
+    alice.request("POST", f"/jobs/{job_id}/submit")
+    waiting = alice.request("GET", f"/jobs/{job_id}/result")
+    assert waiting.status_code == 409
+    assert "queued" in waiting.json()["detail"]
+
+    async def complete_then_archive(*, restore: bool) -> None:
+        async with aws_clients(stack.aws) as clients:
+            repo = JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
+            if not restore:
+                assert await repo.claim(job_id=job_id, runner="test", lease_seconds=60)
+                assert await repo.complete(
+                    job_id=job_id,
+                    runner="test",
+                    results_bucket=stack.settings.results_bucket,
+                    result_key=f"alice/{job_id}/my.annot.vcf.gz",
+                    log_key=f"alice/{job_id}/my.log",
+                    summary={},
+                    provenance=None,
+                    completed_at=utc_timestamp(),
+                )
+                assert await repo.start_archiving(job_id=job_id)
+                assert await repo.mark_archived(job_id=job_id)
+            else:
+                assert await repo.start_restoring(job_id=job_id)
+
+    asyncio.run(complete_then_archive(restore=False))
+    archived = alice.request("GET", f"/jobs/{job_id}/result")
+    assert archived.status_code == 409
+    assert "archived — upgrade to premium to restore it" in archived.json()["detail"]
+
+    asyncio.run(complete_then_archive(restore=True))
+    restoring = alice.request("GET", f"/jobs/{job_id}/result")
+    assert "being restored; you will get an email" in restoring.json()["detail"]
