@@ -1,0 +1,260 @@
+"""Bundle build: read each configured track's sources and write its arrays."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anntools.bundle import InfoHeader, Log, save_strings
+from anntools.config import BundleConfig, TrackSpec
+from anntools.errors import BundleError
+from anntools.genemodel import (
+    GENE_MODEL_FIELDS,
+    GeneModelTables,
+    build_gene_model,
+    info_escape,
+    normalise_gene_table,
+    place,
+)
+from anntools.genome import Genome, canonical_chromosome
+from anntools.segments import label_sets
+from anntools.sources import SourceResolver, SourceUnavailable, read_table
+
+
+def write_tracks(
+    config: BundleConfig, genome: Genome, staging: Path, log: Log
+) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[str]]:
+    resolver = SourceResolver(staging / ".sources")
+    (staging / ".sources").mkdir()
+    entries: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for spec in config.tracks:
+        started = time.monotonic()
+        directory = staging / "tracks" / spec.name
+        directory.mkdir(parents=True)
+        try:
+            if spec.kind == "gene_model":
+                entry = _gene_model_track(spec, genome, resolver, directory, notes)
+            elif spec.kind == "intervals":
+                entry = _interval_track(spec, genome, resolver, directory)
+            else:
+                entry = _known_variant_track(spec, genome, resolver, directory)
+        except SourceUnavailable as error:
+            if not spec.optional:
+                raise
+            notes.append(f"track {spec.name} skipped: {error}")
+            log(f"skipped track {spec.name}: {error}")
+            for path in directory.iterdir():
+                path.unlink()
+            directory.rmdir()
+            continue
+        entry.update(
+            name=spec.name, kind=spec.kind, dir=f"tracks/{spec.name}", description=spec.description
+        )
+        entries.append(entry)
+        log(
+            f"track {spec.name}: {entry.get('segments', entry.get('variants'))} rows "
+            f"in {time.monotonic() - started:.1f}s"
+        )
+    sources = [provenance.as_dict() for provenance in resolver.provenance.values()]
+    for path in sorted((staging / ".sources").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (staging / ".sources").rmdir()
+    return entries, sources, notes
+
+
+def _read(spec: TrackSpec, key: str, resolver: SourceResolver) -> pd.DataFrame:
+    source = spec.sources[key]
+    return read_table(source, resolver.local_path(source))
+
+
+def _gene_model_track(
+    spec: TrackSpec, genome: Genome, resolver: SourceResolver, directory: Path, notes: list[str]
+) -> dict[str, Any]:
+    def gencode(key: str) -> pd.DataFrame | None:
+        if key not in spec.sources:
+            return None
+        frame = normalise_gene_table(_read(spec, key, resolver))
+        return place(
+            frame,
+            genome,
+            chrom="_labels",
+            start="_starts",
+            end="_ends",
+            coordinates=spec.sources[key].coordinates,
+        )
+
+    canonical = None
+    if "canonical_exons" in spec.sources:
+        raw = _read(spec, "canonical_exons", resolver)
+        canonical = place(
+            raw,
+            genome,
+            chrom="contig",
+            start="start",
+            end="end",
+            coordinates=spec.sources["canonical_exons"].coordinates,
+        )
+    tables = GeneModelTables(
+        genes=_required(gencode("genes")),
+        transcripts=_required(gencode("transcripts")),
+        exons=_required(gencode("exons")),
+        cds=_required(gencode("cds")),
+        start_codons=gencode("start_codons"),
+        stop_codons=_required(gencode("stop_codons")),
+        utrs=gencode("utrs"),
+        utr5=gencode("utr5"),
+        utr3=gencode("utr3"),
+        canonical_exons=canonical,
+        hgnc=_read(spec, "hgnc", resolver) if "hgnc" in spec.sources else None,
+    )
+    model = build_gene_model(tables, genome, spec.promoter_bp)
+    notes.extend(f"{spec.name}: {note}" for note in model.notes)
+    np.save(directory / "boundaries.npy", model.boundaries)
+    np.save(directory / "label_ids.npy", model.label_ids)
+    np.save(directory / "region_codes.npy", model.region_codes)
+    save_strings(directory, "labels", model.labels)
+    np.save(directory / "intervals.start.npy", model.gene_starts)
+    np.save(directory / "intervals.end.npy", model.gene_ends)
+    save_strings(directory, "intervals.name", model.gene_names)
+    return {
+        "segments": len(model.boundaries),
+        "genes": len(model.gene_names),
+        "info": [InfoHeader(*entry).__dict__ for entry in GENE_MODEL_FIELDS],
+        "sources": sorted(spec.sources),
+    }
+
+
+def _required(frame: pd.DataFrame | None) -> pd.DataFrame:
+    if frame is None:
+        raise BundleError("gene model source missing")
+    return frame
+
+
+def _interval_track(
+    spec: TrackSpec, genome: Genome, resolver: SourceResolver, directory: Path
+) -> dict[str, Any]:
+    columns = spec.columns
+    frame = place(
+        _read(spec, "source", resolver),
+        genome,
+        chrom=columns["chrom"],
+        start=columns["start"],
+        end=columns["end"],
+        coordinates=spec.sources["source"].coordinates,
+    )
+    starts = frame["gstart"].to_numpy(np.int64)
+    ends = frame["gend"].to_numpy(np.int64)
+    field = str(spec.info_field)
+    if spec.info_type == "Flag":
+        names = ["1"] * len(frame)
+        codes = np.zeros(len(frame), dtype=np.int64)
+        vocabulary = [field]
+    else:
+        names = [str(label) for label in frame[columns["label"]]]
+        if spec.label_prefix == "chromosome":
+            names = [
+                f"{chromosome}{label}"
+                for chromosome, label in zip(frame["chromosome"], names, strict=True)
+            ]
+        vocabulary = list(dict.fromkeys(names))
+        lookup = {label: code for code, label in enumerate(vocabulary)}
+        codes = np.asarray([lookup[label] for label in names], dtype=np.int64)
+    boundaries, sets = label_sets(starts, ends, codes)
+    rendered: dict[tuple[int, ...], int] = {(): 0}
+    labels: list[str | None] = [None]
+    label_ids = np.empty(len(sets), dtype=np.int32)
+    for index, entry in enumerate(sets):
+        if entry not in rendered:
+            rendered[entry] = len(labels)
+            labels.append(
+                field
+                if spec.info_type == "Flag"
+                else f"{field}=" + ",".join(info_escape(vocabulary[c]) for c in entry)
+            )
+        label_ids[index] = rendered[entry]
+    np.save(directory / "boundaries.npy", boundaries)
+    np.save(directory / "label_ids.npy", label_ids)
+    save_strings(directory, "labels", labels)
+    np.save(directory / "intervals.start.npy", starts)
+    np.save(directory / "intervals.end.npy", ends)
+    save_strings(directory, "intervals.name", names)
+    number = "0" if spec.info_type == "Flag" else "."
+    return {
+        "segments": len(boundaries),
+        "intervals": len(frame),
+        "info": [InfoHeader(field, number, spec.info_type, spec.description).__dict__],
+    }
+
+
+def _known_variant_track(
+    spec: TrackSpec, genome: Genome, resolver: SourceResolver, directory: Path
+) -> dict[str, Any]:
+    columns = spec.columns
+    raw = _read(spec, "source", resolver)
+    chromosome_index = np.asarray([genome.index_of(str(c)) for c in raw[columns["chrom"]]])
+    position = raw[columns["start"]].astype(np.int64).to_numpy()
+    if spec.sources["source"].coordinates == "bed":
+        position = position + 1
+    lengths = np.asarray((*genome.lengths, 0), dtype=np.int64)[chromosome_index]
+    keep = (chromosome_index >= 0) & (position >= 1) & (position <= lengths)
+    frame = raw.loc[keep].assign(chrom_index=chromosome_index[keep], pos=position[keep])
+    frame = frame.assign(alt_allele=frame[columns["alt"]].astype(str).str.split(",")).explode(
+        "alt_allele"
+    )
+    frame["ref_allele"] = frame[columns["ref"]].astype(str).str.upper()
+    frame["alt_allele"] = frame["alt_allele"].astype(str).str.upper()
+    frame["global"] = genome.offsets[frame["chrom_index"].to_numpy(np.int64)] + frame["pos"] - 1
+    frame = frame.sort_values(["global", "ref_allele", "alt_allele"], kind="stable")
+    frame = frame.drop_duplicates(["global", "ref_allele", "alt_allele"])
+    id_column = columns.get("id")
+    ids: list[str | None] = (
+        [str(value) if str(value) not in ("", ".", "nan") else None for value in frame[id_column]]
+        if spec.set_id and id_column
+        else [None] * len(frame)
+    )
+    info_values: list[str | None] = []
+    info_columns = [
+        (info.field, frame[info.column].astype(str).tolist()) for info in spec.info_columns
+    ]
+    for row in range(len(frame)):
+        parts = [spec.flag] if spec.flag else []
+        parts += [
+            f"{name}={info_escape(values[row])}"
+            for name, values in info_columns
+            if values[row] not in ("", ".")
+        ]
+        info_values.append(";".join(parts) or None)
+    positions = frame["global"].to_numpy(np.int64)
+    np.save(directory / "positions.npy", positions)
+    save_strings(
+        directory,
+        "alleles",
+        [
+            f"{ref}\t{alt}"
+            for ref, alt in zip(frame["ref_allele"], frame["alt_allele"], strict=True)
+        ],
+    )
+    save_strings(directory, "ids", ids)
+    save_strings(directory, "info", info_values)
+    _, counts = np.unique(positions, return_counts=True)
+    headers = []
+    if spec.flag:
+        headers.append(InfoHeader(spec.flag, "0", "Flag", spec.description).__dict__)
+    headers += [
+        InfoHeader(info.field, ".", "String", info.description).__dict__
+        for info in spec.info_columns
+    ]
+    return {
+        "variants": len(frame),
+        "set_id": spec.set_id,
+        "max_per_position": int(counts.max()) if len(counts) else 0,
+        "info": headers,
+        "chromosomes_seen": sorted({canonical_chromosome(str(c)) for c in raw[columns["chrom"]]})[
+            :40
+        ],
+    }

@@ -1,0 +1,148 @@
+"""Genome builds: chromosome names and lengths, a genome-wide coordinate system, build detection.
+
+Every track in a bundle lives on one axis: ``offset[chromosome] + 0-based position``. One
+``searchsorted`` per track then annotates a whole chunk of variants, whatever their chromosomes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+BUILDS = ("GRCh37", "GRCh38")
+PRIMARY_CHROMOSOMES = tuple([str(n) for n in range(1, 23)] + ["X", "Y", "MT"])
+
+# Lengths of the primary assembly (NCBI GRCh37.p13 / GRCh38.p14); they identify a build from
+# ##contig lines. MT is left out: it is the same rCRS sequence in both.
+CHROMOSOME_LENGTHS: dict[str, dict[str, int]] = {
+    "GRCh37": {
+        "1": 249250621, "2": 243199373, "3": 198022430, "4": 191154276, "5": 180915260,
+        "6": 171115067, "7": 159138663, "8": 146364022, "9": 141213431, "10": 135534747,
+        "11": 135006516, "12": 133851895, "13": 115169878, "14": 107349540, "15": 102531392,
+        "16": 90354753, "17": 81195210, "18": 78077248, "19": 59128983, "20": 63025520,
+        "21": 48129895, "22": 51304566, "X": 155270560, "Y": 59373566,
+    },
+    "GRCh38": {
+        "1": 248956422, "2": 242193529, "3": 198295559, "4": 190214555, "5": 181538259,
+        "6": 170805979, "7": 159345973, "8": 145138636, "9": 138394717, "10": 133797422,
+        "11": 135086622, "12": 133275309, "13": 114364328, "14": 107043718, "15": 101991189,
+        "16": 90338345, "17": 83257441, "18": 80373285, "19": 58617616, "20": 64444167,
+        "21": 46709983, "22": 50818468, "X": 156040895, "Y": 57227415,
+    },
+}  # fmt: skip
+# hg19's chrM (16571 bp) is not rCRS (16569 bp); accept positions on either.
+MITOCHONDRION_LENGTH = 16571
+
+_REFERENCE_PATTERNS = {
+    "GRCh37": re.compile(r"grch37|hg19|\bb37\b|hs37|g1k_v37|human_g1k|37d5", re.IGNORECASE),
+    "GRCh38": re.compile(r"grch38|hg38|\bb38\b|hs38|GCA_000001405\.15", re.IGNORECASE),
+}
+
+
+def canonical_chromosome(name: str) -> str:
+    """Map VCF/UCSC chromosome spellings (``chr1``, ``1``, ``chrM``, ``MT``) to ``1``/``MT``."""
+    bare = name[3:] if name[:3].lower() == "chr" else name
+    if bare in ("M", "MT", "m", "mt"):
+        return "MT"
+    return bare.upper() if bare in ("x", "y") else bare
+
+
+@dataclass(frozen=True)
+class Genome:
+    """The chromosomes of one build laid end to end on a single coordinate axis."""
+
+    build: str
+    names: tuple[str, ...]
+    lengths: tuple[int, ...]
+
+    @classmethod
+    def for_build(cls, build: str) -> Genome:
+        lengths = CHROMOSOME_LENGTHS[build]
+        sizes = [lengths.get(name, MITOCHONDRION_LENGTH) for name in PRIMARY_CHROMOSOMES]
+        return cls(build=build, names=PRIMARY_CHROMOSOMES, lengths=tuple(sizes))
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+
+    @property
+    def total_length(self) -> int:
+        return int(sum(self.lengths))
+
+    def index_of(self, name: str) -> int:
+        """Index of a chromosome in any spelling, or -1 for contigs outside the primary set."""
+        try:
+            return self.names.index(canonical_chromosome(name))
+        except ValueError:
+            return -1
+
+    def to_global(self, chromosomes: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Genome-wide coordinates for (chromosome index, 0-based position) pairs."""
+        return self.offsets[chromosomes] + positions
+
+
+@dataclass(frozen=True)
+class BuildEvidence:
+    """What the header says about the build, and why."""
+
+    build: str | None
+    reason: str
+
+
+def detect_build_from_header(header_lines: list[str]) -> BuildEvidence:
+    """Infer the build from ``##contig`` lengths/assembly and ``##reference``.
+
+    Contig lengths are decisive (they differ between builds for every primary chromosome);
+    the ``##reference`` or ``assembly=`` text is used when no length settles it.
+    """
+    votes: dict[str, list[str]] = {build: [] for build in BUILDS}
+    text_votes: dict[str, list[str]] = {build: [] for build in BUILDS}
+    for line in header_lines:
+        if line.startswith("##contig=<"):
+            fields = _parse_structured(line[len("##contig=<") :].rstrip(">"))
+            chromosome = canonical_chromosome(fields.get("ID", ""))
+            length_text = fields.get("length", "")
+            if length_text.isdigit():
+                length = int(length_text)
+                for build in BUILDS:
+                    expected = CHROMOSOME_LENGTHS[build].get(chromosome)
+                    if expected is not None and expected == length:
+                        votes[build].append(f"##contig {fields.get('ID')} length {length}")
+            assembly = fields.get("assembly", "")
+            for build, pattern in _REFERENCE_PATTERNS.items():
+                if assembly and pattern.search(assembly):
+                    text_votes[build].append(f"##contig assembly={assembly}")
+        elif line.startswith("##reference="):
+            reference = line[len("##reference=") :]
+            for build, pattern in _REFERENCE_PATTERNS.items():
+                if pattern.search(reference):
+                    text_votes[build].append(f"##reference={reference}")
+    for evidence in (votes, text_votes):
+        supported = [build for build in BUILDS if evidence[build]]
+        if len(supported) == 1:
+            build = supported[0]
+            return BuildEvidence(build, evidence[build][0])
+        if len(supported) == 2:
+            ranked = sorted(BUILDS, key=lambda b: len(evidence[b]), reverse=True)
+            if len(evidence[ranked[0]]) > len(evidence[ranked[1]]):
+                return BuildEvidence(ranked[0], evidence[ranked[0]][0])
+    return BuildEvidence(None, "no ##contig lengths or ##reference identify the build")
+
+
+def build_fitting_position(chromosome: str, position: int) -> str | None:
+    """The build whose chromosome is long enough for ``position``, if exactly one is."""
+    fitting = [
+        build
+        for build in BUILDS
+        if position <= CHROMOSOME_LENGTHS[build].get(chromosome, MITOCHONDRION_LENGTH)
+    ]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _parse_structured(body: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for match in re.finditer(r'(\w+)=("[^"]*"|[^,]*)', body):
+        fields[match.group(1)] = match.group(2).strip('"')
+    return fields

@@ -1,0 +1,258 @@
+"""Reading VCF text in chunks of whole lines and splitting them into columns with numpy."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from anntools.errors import InputError
+
+FIXED_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+CHUNK_BYTES = 4 << 20
+_MAX_POS_DIGITS = 10
+_TAB, _NEWLINE, _COMMA = 9, 10, 44
+
+
+@dataclass
+class Header:
+    meta_lines: list[str]  # the ## lines
+    column_line: str  # the #CHROM line
+    line_count: int
+
+    @property
+    def column_count(self) -> int:
+        return self.column_line.count("\t") + 1
+
+    @property
+    def sample_count(self) -> int:
+        return max(self.column_count - 9, 0)
+
+
+class VcfReader:
+    """Streams a plain or gzip/BGZF-compressed VCF: the header first, then chunks of lines."""
+
+    def __init__(self, path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> None:
+        self.path = Path(path)
+        self.chunk_bytes = chunk_bytes
+        self._raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        self._size = max(os.fstat(self._raw.fileno()).st_size, 1)
+        magic = self._raw.read(2)
+        self._raw.seek(0)
+        self.compressed = magic == b"\x1f\x8b"
+        self._stream: BinaryIO = (
+            gzip.GzipFile(fileobj=self._raw, mode="rb") if self.compressed else self._raw
+        )
+        self._pending = b""
+        self._next_line = 1
+        self.header = self._read_header()
+
+    def close(self) -> None:
+        self._stream.close()
+        self._raw.close()
+
+    def __enter__(self) -> VcfReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def fraction_read(self) -> float:
+        return min(self._raw.tell() / self._size, 1.0)
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self._stream.read(size)
+        except EOFError as error:
+            raise InputError(
+                "the gzip stream ends early: the file is truncated (re-upload or re-compress "
+                "it with bgzip)",
+                line=self._next_line,
+            ) from error
+        except (gzip.BadGzipFile, zlib.error, OSError) as error:
+            raise InputError(
+                f"the file is not valid gzip/BGZF data ({error})", line=self._next_line
+            ) from error
+
+    def _read_header(self) -> Header:
+        buffer = self._read(self.chunk_bytes)
+        if not buffer:
+            raise InputError("the input file is empty; upload a VCF with a header and variants")
+        if not buffer.startswith(b"##fileformat=VCF"):
+            if b"\x00" in buffer[:4096] or _looks_binary(buffer[:4096]):
+                raise InputError("this is binary data, not a VCF text file (plain or gzip)", line=1)
+            raise InputError(
+                "expected '##fileformat=VCFv4.x' as the first line; is this a VCF?", line=1
+            )
+        meta: list[str] = []
+        line_number = 0
+        while True:
+            newline = buffer.find(b"\n")
+            while newline < 0:
+                more = self._read(self.chunk_bytes)
+                if not more:
+                    newline = len(buffer)
+                    buffer += b"\n"
+                    break
+                buffer += more
+                newline = buffer.find(b"\n")
+            raw_line, buffer = buffer[:newline], buffer[newline + 1 :]
+            line_number += 1
+            line = _decode(raw_line, line_number).rstrip("\r")
+            if line.startswith("##"):
+                meta.append(line)
+                if not buffer:
+                    buffer = self._read(self.chunk_bytes)
+                    if not buffer:
+                        raise InputError(
+                            "the file ends before the '#CHROM' header line; the "
+                            "VCF header is incomplete",
+                            line=line_number,
+                        )
+                continue
+            if line.startswith("#CHROM"):
+                columns = line[1:].split("\t")
+                if tuple(columns[:8]) != FIXED_COLUMNS or (
+                    len(columns) > 8 and columns[8] != "FORMAT"
+                ):
+                    raise InputError(
+                        "the '#CHROM' header line must list CHROM POS ID REF ALT QUAL "
+                        "FILTER INFO [FORMAT samples...] separated by tabs",
+                        line=line_number,
+                    )
+                self._pending = buffer
+                self._next_line = line_number + 1
+                return Header(meta, line, line_number)
+            raise InputError(
+                "found a data line before the '#CHROM' header line; the VCF "
+                "header is missing or incomplete",
+                line=line_number,
+            )
+
+    def chunks(self) -> Iterator[tuple[bytes, int]]:
+        """Yield (whole lines ending in '\\n', line number of the first line)."""
+        buffer = self._pending
+        self._pending = b""
+        while True:
+            block = self._read(self.chunk_bytes)
+            if block:
+                buffer += block
+                cut = buffer.rfind(b"\n") + 1
+                if cut == 0:
+                    continue
+                text, buffer = buffer[:cut], buffer[cut:]
+            else:
+                if not buffer:
+                    return
+                text, buffer = (buffer if buffer.endswith(b"\n") else buffer + b"\n"), b""
+            text = _normalise(text)
+            if text:
+                first = self._next_line
+                self._next_line += text.count(b"\n")
+                yield text, first
+            if not block:
+                return
+
+
+@dataclass
+class ChunkColumns:
+    """Byte offsets of the columns of every line in a chunk (tab positions, line ends)."""
+
+    data: np.ndarray
+    line_starts: np.ndarray
+    line_ends: np.ndarray  # index of the '\n'
+    tabs: np.ndarray  # (lines, 8): tabs after CHROM..INFO; the 8th is the line end without FORMAT
+    positions: np.ndarray  # POS, 1-based
+
+    @property
+    def count(self) -> int:
+        return len(self.line_starts)
+
+
+def split_columns(text: bytes, first_line: int, column_count: int) -> ChunkColumns:
+    data = np.frombuffer(text, dtype=np.uint8)
+    line_ends = np.flatnonzero(data == _NEWLINE)
+    line_starts = np.empty_like(line_ends)
+    line_starts[0] = 0
+    line_starts[1:] = line_ends[:-1] + 1
+    if np.any(data == 0):
+        bad = int(np.searchsorted(line_ends, np.flatnonzero(data == 0)[0]))
+        raise InputError(
+            "binary data (NUL bytes) inside the VCF body; the file is corrupt",
+            line=first_line + bad,
+        )
+    tab_positions = np.flatnonzero(data == _TAB)
+    first_tab = np.searchsorted(tab_positions, line_starts)
+    tab_counts = np.searchsorted(tab_positions, line_ends) - first_tab
+    wrong = np.flatnonzero(tab_counts != column_count - 1)
+    if len(wrong):
+        row = int(wrong[0])
+        found = int(tab_counts[row]) + 1
+        if found < 8:
+            message = f"expected 8 or more tab-separated columns, found {found}"
+        else:
+            message = (
+                f"expected {column_count} tab-separated columns as in the '#CHROM' "
+                f"header, found {found}"
+            )
+        raise InputError(message, line=first_line + row)
+    wanted = min(column_count - 1, 8)
+    tabs = np.empty((len(line_starts), 8), dtype=np.int64)
+    tabs[:, :wanted] = tab_positions[first_tab[:, None] + np.arange(wanted)]
+    if wanted < 8:
+        tabs[:, 7] = line_ends
+    positions = _parse_positions(data, tabs[:, 0], tabs[:, 1], first_line)
+    return ChunkColumns(data, line_starts, line_ends, tabs, positions)
+
+
+def _parse_positions(
+    data: np.ndarray, before: np.ndarray, after: np.ndarray, first_line: int
+) -> np.ndarray:
+    widths = after - before - 1
+    digit_index = before[:, None] + 1 + np.arange(_MAX_POS_DIGITS)
+    in_field = np.arange(_MAX_POS_DIGITS) < widths[:, None]
+    digits = data[np.minimum(digit_index, len(data) - 1)].astype(np.int64) - 48
+    bad = (
+        (widths < 1)
+        | (widths > _MAX_POS_DIGITS)
+        | np.any(in_field & ((digits < 0) | (digits > 9)), axis=1)
+    )
+    powers = np.where(in_field, widths[:, None] - 1 - np.arange(_MAX_POS_DIGITS), 0)
+    values = np.sum(np.where(in_field, digits * (10**powers), 0), axis=1)
+    bad |= values < 1
+    if np.any(bad):
+        row = int(np.flatnonzero(bad)[0])
+        start, end = int(before[row]) + 1, int(after[row])
+        shown = bytes(data[start:end]).decode("utf-8", "replace")[:30]
+        raise InputError(f"POS {shown!r} is not a positive integer", line=first_line + row)
+    return values
+
+
+def _normalise(text: bytes) -> bytes:
+    """CRLF to LF and blank lines dropped, so every line splits the same way."""
+    if b"\r" in text:
+        text = text.replace(b"\r\n", b"\n")
+    if text.startswith(b"\n") or b"\n\n" in text:
+        text = b"\n".join(line for line in text.split(b"\n") if line) + b"\n"
+        if text == b"\n":
+            return b""
+    return text
+
+
+def _decode(raw: bytes, line: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError("the header is not UTF-8 text; is this a VCF?", line=line) from error
+
+
+def _looks_binary(sample: bytes) -> bool:
+    printable = sum(32 <= byte < 127 or byte in (9, 10, 13) for byte in sample)
+    return printable < 0.9 * len(sample)
