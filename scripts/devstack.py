@@ -10,6 +10,7 @@ everything this script started, in reverse order, by PID.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import selectors
 import signal
@@ -25,11 +26,16 @@ import httpx
 from gas_core.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+LOCAL = Path(os.environ.get("GAS_DEV_STATE_DIR", ROOT / ".local"))
 READY_TIMEOUT = float(os.environ.get("GAS_DEV_READY_TIMEOUT", "90"))
+PORT_BASE = int(os.environ.get("GAS_DEV_PORT_BASE", "8000"))
 MOTO_PORT = int(os.environ.get("GAS_DEV_MOTO_PORT", "4566"))
+POSTGRES_PORT = int(os.environ.get("GAS_DEV_POSTGRES_PORT", "5544"))
+PLAIN = bool(os.environ.get("NO_COLOR"))
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[96m", "\033[95m"]
-RESET, RED, BOLD = "\033[0m", "\033[31m", "\033[1m"
+RESET, RED, BOLD = ("", "", "") if PLAIN else ("\033[0m", "\033[31m", "\033[1m")
+if PLAIN:
+    COLOURS = [""]
 
 
 @dataclass
@@ -51,11 +57,11 @@ class Stack:
 
 
 SERVICES: list[tuple[str, int]] = [
-    ("jobs", 8001),
-    ("annotator", 8002),
-    ("notifier", 8003),
-    ("archiver", 8004),
-    ("gateway", 8000),
+    ("jobs", PORT_BASE + 1),
+    ("annotator", PORT_BASE + 2),
+    ("notifier", PORT_BASE + 3),
+    ("archiver", PORT_BASE + 4),
+    ("gateway", PORT_BASE),
 ]
 
 
@@ -72,6 +78,7 @@ def base_env() -> dict[str, str]:
     env.setdefault("GAS_AWS_ACCESS_KEY_ID", "dev")
     env.setdefault("GAS_AWS_SECRET_ACCESS_KEY", "dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("GAS_GATEWAY_JOBS_URL", f"http://127.0.0.1:{PORT_BASE + 1}")
     return env
 
 
@@ -85,9 +92,8 @@ def start_dependencies(stack: Stack) -> None:
     if "DATABASE_URL" in stack.env:
         say("using DATABASE_URL for PostgreSQL")
     else:
-        port = int(os.environ.get("GAS_DEV_POSTGRES_PORT", "5544"))
-        say(f"starting private PostgreSQL in .local/postgres on port {port}")
-        stack.postgres = PrivatePostgres(LOCAL / "postgres", port=port).start()
+        say(f"starting private PostgreSQL in {LOCAL / 'postgres'} on port {POSTGRES_PORT}")
+        stack.postgres = PrivatePostgres(LOCAL / "postgres", port=POSTGRES_PORT).start()
         stack.env["DATABASE_URL"] = stack.postgres.url
     say("bootstrapping infrastructure (gas-admin infra up)")
     subprocess.run(
@@ -116,8 +122,28 @@ def pump_logs(stack: Stack) -> None:
             if not line:
                 selector.unregister(key.fileobj)
                 continue
-            text = line.decode(errors="replace").rstrip()
+            text = render(line.decode(errors="replace").rstrip())
             print(f"{child.colour}{child.name:>{width}} |{RESET} {text}", flush=True)
+
+
+def render(line: str) -> str:
+    """A service's JSON log line as one readable line; anything else as it came."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(entry, dict) or "msg" not in entry:
+        return line
+    level = str(entry.pop("level", "info"))
+    stamp = str(entry.pop("ts", ""))[11:19]
+    message = entry.pop("msg")
+    for key in ("service", "logger", "color_message"):
+        entry.pop(key, None)
+    exc = entry.pop("exc", None)
+    extras = " ".join(f"{key}={value}" for key, value in entry.items())
+    colour = RED if level in {"error", "critical"} else (RED if level == "warning" else "")
+    text = f"{stamp} {colour}{level:<7}{RESET} {message}" + (f"  {extras}" if extras else "")
+    return f"{text}\n{exc}" if exc else text
 
 
 def watch_for_crashes(stack: Stack) -> None:
@@ -158,7 +184,7 @@ def wait_until_ready(stack: Stack) -> bool:
 def print_urls(stack: Stack, started: float) -> None:
     say(f"{BOLD}all services ready in {time.monotonic() - started:.1f}s{RESET}")
     rows = [(name, f"http://127.0.0.1:{port}") for name, port in SERVICES]
-    rows.insert(0, ("GAS (open this)", "http://127.0.0.1:8000"))
+    rows.insert(0, ("GAS (open this)", f"http://127.0.0.1:{PORT_BASE}"))
     rows.append(("moto (AWS)", stack.env["GAS_AWS_ENDPOINT_URL"]))
     rows.append(("PostgreSQL", stack.env["DATABASE_URL"]))
     for label, url in rows:
@@ -167,6 +193,9 @@ def print_urls(stack: Stack, started: float) -> None:
 
 
 def shutdown(stack: Stack) -> None:
+    # A second Ctrl-C (or the SIGTERM a wrapper forwards) must not abort the clean-up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     stack.stopping.set()
     say("stopping services")
     for child in reversed(stack.children):
@@ -183,7 +212,7 @@ def shutdown(stack: Stack) -> None:
 def main() -> int:
     started = time.monotonic()
     stack = Stack(env=base_env())
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     for port in [port for _, port in SERVICES]:
         if http_ok(f"http://127.0.0.1:{port}/healthz"):
             say(f"{RED}port {port} is already serving: is another `make dev` running?{RESET}", RED)

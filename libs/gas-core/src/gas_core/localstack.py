@@ -113,6 +113,15 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgresql://gas@127.0.0.1:{self.port}/gas"
 
+    def _run(self, *args: str) -> None:
+        result = subprocess.run(self._command(*args), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"PostgreSQL {args[0]} failed (exit {result.returncode}) for {self.data_dir}"
+                + (f" as user {self._run_as}" if self._run_as else "")
+                + f": {(result.stderr or result.stdout).strip()[-1500:]}"
+            )
+
     def _command(self, *args: str) -> list[str]:
         binary = _pg_binary(args[0])
         command = [binary, *args[1:]]
@@ -126,38 +135,15 @@ class PrivatePostgres:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             if self._run_as:
                 shutil.chown(self.data_dir, user=self._run_as)
-            subprocess.run(
-                self._command(
-                    "initdb", "-D", str(self.data_dir), "-U", "gas", "--auth=trust", "-E", "UTF8"
-                ),
-                check=True,
-                capture_output=True,
-            )
-        subprocess.run(
-            self._command(
-                "pg_ctl",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.data_dir / "server.log"),
-                "-o",
-                f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1",
-                "-w",
-                "-t",
-                str(int(timeout)),
-                "start",
-            ),
-            check=True,
-            capture_output=True,
-        )
+            self._run("initdb", "-D", str(self.data_dir), "-U", "gas", "--auth=trust", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1"
+        log_file = str(self.data_dir / "server.log")
+        self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-l", log_file, "-o", options,
+            "-w", "-t", str(int(timeout)), "start",
+        )  # fmt: skip
         if fresh:
-            subprocess.run(
-                self._command(
-                    "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "gas", "gas"
-                ),
-                check=True,
-                capture_output=True,
-            )
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "gas", "gas")
         return self
 
     def stop(self) -> None:

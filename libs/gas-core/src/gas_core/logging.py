@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,7 +45,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "aiobotocore", "urllib3", "uvicorn.access"):
+    for noisy in ("botocore", "aiobotocore", "urllib3", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,0 +1,169 @@
+"""`make dev` as a newcomer meets it: everything comes up, a job request reaches the
+annotator, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gas_core.aws import aws_clients
+from gas_core.events import JobRequested
+from gas_core.localstack import free_port
+from gas_core.messaging import SnsPublisher
+from gas_core.settings import AwsSettings, StackSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Output:
+    """Collects the stack's output in the background so its pipe never fills."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+        threading.Thread(target=lambda: self.lines.extend(stream), daemon=True).start()
+
+    def wait_for(self, pattern: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if re.search(pattern, line):
+                    return line
+            time.sleep(0.2)
+        raise AssertionError(
+            f"no line matching {pattern!r}; output:\n{''.join(self.lines)[-6000:]}"
+        )
+
+
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    # Under the project (not /tmp/pytest-of-root, which is private to root): the private
+    # PostgreSQL runs as the unprivileged postgres user and must reach its data folder.
+    path = ROOT / ".local" / f"test-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_make_dev_starts_everything_routes_a_job_request_and_stops_cleanly(
+    state_dir: Path,
+) -> None:
+    base = free_port()
+    while any(port_in_use(base + offset) for offset in range(1, 10)):
+        base = free_port()
+    moto_port = free_port()
+    prefix = f"dev{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "GAS_PREFIX": prefix,
+        "GAS_DEV_PORT_BASE": str(base),
+        "GAS_DEV_MOTO_PORT": str(moto_port),
+        "GAS_DEV_POSTGRES_PORT": str(free_port()),
+        "GAS_DEV_STATE_DIR": str(state_dir),
+        "GAS_AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "NO_COLOR": "1",
+    }
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "devstack.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output = Output(process)
+    started: set[int] = set()
+    try:
+        ready_line = output.wait_for(r"all services ready in", timeout=90)
+        assert float(re.search(r"ready in ([\d.]+)s", ready_line)[1]) < 90  # type: ignore[index]
+        output.wait_for(rf"http://127\.0\.0\.1:{base}\b", timeout=5)
+        started = descendants(process.pid)
+        assert len(started) >= 6, "moto and five services should be running"
+
+        job_id = f"job-{uuid.uuid4().hex[:8]}"
+        asyncio.run(publish_job_request(moto_port, prefix, job_id))
+        output.wait_for(rf"annotator \|.*{job_id}", timeout=30)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=90)
+    leftovers = [pid for pid in started if alive(pid)]
+    assert not leftovers, f"processes left running after Ctrl-C: {leftovers}"
+    postmaster = state_dir / "postgres" / "postmaster.pid"
+    assert not postmaster.exists(), "the private PostgreSQL is still running"
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def publish_job_request(moto_port: int, prefix: str, job_id: str) -> None:
+    aws = AwsSettings(
+        endpoint_url=f"http://127.0.0.1:{moto_port}",
+        access_key_id="dev",
+        secret_access_key="dev",  # type: ignore[arg-type]
+    )
+    stack = StackSettings(prefix=prefix)
+    async with aws_clients(aws) as clients:
+        sns = await clients.client("sns")
+        topics = (await sns.list_topics())["Topics"]
+        arn = next(
+            t["TopicArn"] for t in topics if t["TopicArn"].endswith(stack.job_requests_topic)
+        )
+        event = JobRequested.model_validate(
+            {
+                "job_id": job_id,
+                "user_id": "dev-user",
+                "payload": {
+                    "tier": "free",
+                    "input_bucket": stack.inputs_bucket,
+                    "input_key": f"dev-user/{job_id}/x.vcf",
+                    "filename": "x.vcf",
+                    "size_bytes": 1,
+                },
+            }
+        )
+        await SnsPublisher(sns, arn).publish(event)
