@@ -3,6 +3,11 @@
 HS256 with the shared ``GAS_INTERNAL_JWT_SECRET``; audience ``gas-internal``; claims
 ``sub`` (user id), ``tier`` and optionally ``email``. Internal services verify it and never
 see the user's OIDC tokens or API tokens.
+
+Services calling each other (e.g. the notifier asking the gateway for a user's email) use a
+*service token*: the same secret, audience ``gas-service``, ``sub`` = the calling service's
+name. The two audiences never verify as each other, so a user's forwarded token cannot call a
+service-only endpoint.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from gas_core.events import Tier
 
 ISSUER = "gas-gateway"
 AUDIENCE = "gas-internal"
+SERVICE_AUDIENCE = "gas-service"
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 60
 CLOCK_SKEW_SECONDS = 10
@@ -67,4 +73,36 @@ def verify_internal_token(token: str, secret: SecretStr) -> InternalIdentity:
             user_id=str(claims["sub"]), tier=Tier(claims["tier"]), email=claims.get("email")
         )
     except (jwt.PyJWTError, KeyError, ValueError) as error:
+        raise InvalidInternalToken(str(error)) from error
+
+
+def mint_service_token(
+    service: str, secret: SecretStr, *, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> str:
+    """A token for ``service`` to call another service's service-only endpoints."""
+    now = int(time.time())
+    claims = {
+        "iss": service,
+        "aud": SERVICE_AUDIENCE,
+        "sub": service,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, secret.get_secret_value(), algorithm=ALGORITHM)
+
+
+def verify_service_token(token: str, secret: SecretStr) -> str:
+    """The calling service's name; raises :class:`InvalidInternalToken`."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret.get_secret_value(),
+            algorithms=[ALGORITHM],
+            audience=SERVICE_AUDIENCE,
+            leeway=CLOCK_SKEW_SECONDS,
+            options={"require": ["exp", "iat", "sub", "aud"]},
+        )
+        return str(claims["sub"])
+    except (jwt.PyJWTError, KeyError) as error:
         raise InvalidInternalToken(str(error)) from error

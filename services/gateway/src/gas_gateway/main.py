@@ -3,30 +3,91 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from gas_core.aws import aws_clients
 from gas_core.health import health_router
 from gas_core.logging import configure_logging
 from gas_core.runtime import serve
+from gas_gateway import sessions
+from gas_gateway.api import api_router, auth_router, internal_router
+from gas_gateway.db import create_pool, migrate
+from gas_gateway.oidc import OidcClient
+from gas_gateway.outbox import OutboxRelay
+from gas_gateway.payments import TestModePayments
+from gas_gateway.security import cookies_for
 from gas_gateway.settings import Settings
 
+log = logging.getLogger(__name__)
+CLEANUP_INTERVAL_SECONDS = 600.0
 
-def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="GAS", docs_url="/api/docs", openapi_url="/api/openapi.json")
 
-    async def jobs_ready() -> object:
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            response = await client.get(f"{settings.jobs_url}/readyz")
-            response.raise_for_status()
-            return response
+def create_app(
+    settings: Settings, *, pool: asyncpg.Pool, http: httpx.AsyncClient, outbox: OutboxRelay
+) -> FastAPI:
+    app = FastAPI(
+        title="GAS",
+        description="Genomics Annotation Service: the public API.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.http = http
+    app.state.oidc = OidcClient(settings, http)
+    app.state.payments = TestModePayments()
+    app.state.outbox = outbox
+    app.state.cookies = cookies_for(settings)
 
-    app.include_router(health_router({"jobs": jobs_ready}))
+    async def database() -> object:
+        return await pool.fetchval("SELECT 1")
+
+    app.include_router(health_router({"database": database}))
+    app.include_router(auth_router)
+    app.include_router(api_router)
+    app.include_router(internal_router)
     return app
+
+
+async def _every(stop: asyncio.Event, seconds: float, action: Any) -> None:
+    while not stop.is_set():
+        try:
+            await action()
+        except Exception:
+            log.warning("periodic task failed", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def run(settings: Settings) -> None:
+    applied = await migrate(settings.database_url)
+    if applied:
+        log.info("database migrated", extra={"applied": applied})
+    pool = await create_pool(settings.database_url)
+    try:
+        async with aws_clients(settings.aws) as clients, httpx.AsyncClient(timeout=30.0) as http:
+            outbox = OutboxRelay(pool, await clients.client("sns"))
+            app = create_app(settings, pool=pool, http=http, outbox=outbox)
+
+            async def relay(stop: asyncio.Event) -> None:
+                await outbox.run(stop, interval=settings.outbox_interval_seconds)
+
+            async def cleanup(stop: asyncio.Event) -> None:
+                await _every(stop, CLEANUP_INTERVAL_SECONDS, lambda: sessions.delete_expired(pool))
+
+            await serve(app, host=settings.host, port=settings.port, workers=(relay, cleanup))
+    finally:
+        await pool.close()
 
 
 def main() -> None:
     settings = Settings()
     configure_logging("gateway", settings.log_level)
-    asyncio.run(serve(create_app(settings), host=settings.host, port=settings.port))
+    asyncio.run(run(settings))

@@ -1,10 +1,56 @@
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from gas_core.settings import ServiceSettings
+from gas_core.settings import Environment, ServiceSettings, refuse_placeholder
 
 
 class Settings(ServiceSettings):
+    """Gateway settings: env ``GAS_GATEWAY_*``, except the database, which is ``DATABASE_URL``."""
+
     model_config = SettingsConfigDict(env_prefix="GAS_GATEWAY_", extra="ignore")
 
     port: int = 8000
+    public_url_setting: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GAS_GATEWAY_PUBLIC_URL"),
+        description="The URL users reach; defaults to http://<host>:<port>.",
+    )
     jobs_url: str = "http://127.0.0.1:8001"
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/gas",
+        validation_alias=AliasChoices("DATABASE_URL"),
+    )
+
+    oidc_issuer: str = "http://127.0.0.1:8010"
+    oidc_client_id: str = "gas-gateway"
+    oidc_client_secret: SecretStr = SecretStr("gas-dev-client-secret")
+    oidc_scopes: str = "openid email profile"
+    oidc_use_pkce: bool = True
+    oidc_extra_authorize_params: dict[str, str] = Field(default_factory=dict)
+
+    session_ttl_seconds: int = 12 * 3600
+    outbox_interval_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.stack.environment is Environment.PRODUCTION:
+            refuse_placeholder("GAS_GATEWAY_OIDC_CLIENT_SECRET", self.oidc_client_secret)
+            if not (self.public_url_setting or "").startswith("https://"):
+                raise ValueError("GAS_GATEWAY_PUBLIC_URL must be https:// in production")
+        return self
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_url_setting or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_url}/auth/callback"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
