@@ -20,7 +20,7 @@ lint: ## ruff lint and format check
 	@uv run --no-sync ruff check . && uv run --no-sync ruff format --check .
 
 typecheck: ## mypy over the Python packages
-	@uv run --no-sync mypy libs/gas-core/src services/*/src
+	@uv run --no-sync mypy $(wildcard libs/*/src services/*/src)
 
 format: ## apply ruff formatting and safe fixes
 	@uv run --no-sync ruff check --fix . && uv run --no-sync ruff format .
