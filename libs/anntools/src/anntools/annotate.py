@@ -24,9 +24,9 @@ import pyarrow.compute as pc
 from anntools.bgzf import BgzfWriter
 from anntools.bundle import Bundle, KnownVariantTrack, SegmentTrack, ensure_bundle, load_bundle
 from anntools.errors import BuildMismatchError, BundleError
-from anntools.genemodel import REGION_CLASSES
+from anntools.fields import REGION_CLASSES
 from anntools.genome import BuildEvidence, build_fitting_position, detect_build_from_header
-from anntools.vcf import ChunkColumns, Header, VcfReader, split_columns
+from anntools.vcf import CHUNK_BYTES, ChunkColumns, Header, VcfReader, split_columns
 
 DEFAULT_BUILD = "GRCh37"
 ALIGNED_GENE_FIELDS = ("GENE", "STRAND", "HGNC_NAME")
@@ -72,6 +72,7 @@ def annotate_file(
     *,
     cache_dir: str | Path | None = None,
     echo: Callable[[str], None] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> dict[str, Any]:
     """Annotate ``input_path`` (VCF or VCF.gz) into ``output_path`` (BGZF when it ends in .gz).
 
@@ -83,7 +84,7 @@ def annotate_file(
     log = RunLog(Path(log_path) if log_path else None, echo)
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
-        with VcfReader(input_path) as reader:
+        with VcfReader(input_path, chunk_bytes) as reader:
             evidence = detect_build_from_header(reader.header.meta_lines)
             bundle = _choose_bundle(build, bundle_dir, cache_dir, evidence, log)
             log(
@@ -533,34 +534,30 @@ def _merge_labels(labels: list[str]) -> str | None:
         parsed: dict[str, list[str]] = {}
         for item in label.split(";"):
             key, has_value, value = item.partition("=")
-            if not has_value:
-                flags.append(key)
-            else:
+            if has_value:
                 parsed[key] = value.split(",")
-        if "GENE" in parsed:
-            genes += list(
-                zip(
-                    *(parsed.pop(key, ["."] * len(parsed["GENE"])) for key in ALIGNED_GENE_FIELDS),
-                    strict=True,
-                )
-            )
+            else:
+                flags.append(key)
+        gene_names = parsed.get("GENE")
+        if gene_names:
+            aligned = [parsed.pop(key, ["."] * len(gene_names)) for key in ALIGNED_GENE_FIELDS]
+            genes += list(zip(*aligned, strict=True))
         for key, items in parsed.items():
             values.setdefault(key, []).extend(items)
-    parts: list[str] = []
     unique_genes = list(dict.fromkeys(genes))
+    merged: dict[str, list[str]] = {}
+    if unique_genes:
+        merged["GENE"] = [gene[0] for gene in unique_genes]
     for key, items in values.items():
         if key == "REGION":
-            items = [min(items, key=REGION_CLASSES.index)]
-        parts.append(f"{key}={','.join(dict.fromkeys(items))}")
-        if key == "REGION" and unique_genes:
-            parts.insert(len(parts) - 1, f"GENE={','.join(g[0] for g in unique_genes)}")
-    if unique_genes and not any(part.startswith("GENE=") for part in parts):
-        parts.insert(0, f"GENE={','.join(g[0] for g in unique_genes)}")
+            merged[key] = [min(items, key=REGION_CLASSES.index)]
+        else:
+            merged[key] = list(dict.fromkeys(items))
     if unique_genes:
-        parts.append(f"STRAND={','.join(g[1] for g in unique_genes)}")
-        parts.append(f"HGNC_NAME={','.join(g[2] for g in unique_genes)}")
-    parts += list(dict.fromkeys(flags))
-    return ";".join(parts)
+        merged["STRAND"] = [gene[1] for gene in unique_genes]
+        merged["HGNC_NAME"] = [gene[2] for gene in unique_genes]
+    parts = [f"{key}={','.join(items)}" for key, items in merged.items()]
+    return ";".join(parts + list(dict.fromkeys(flags)))
 
 
 def _summary(

@@ -12,14 +12,8 @@ import pandas as pd
 from anntools.bundle import InfoHeader, Log, save_strings
 from anntools.config import BundleConfig, TrackSpec
 from anntools.errors import BundleError
-from anntools.genemodel import (
-    GENE_MODEL_FIELDS,
-    GeneModelTables,
-    build_gene_model,
-    info_escape,
-    normalise_gene_table,
-    place,
-)
+from anntools.fields import GENE_MODEL_FIELDS, info_escape
+from anntools.genemodel import GeneModelTables, build_gene_model, normalise_gene_table, place
 from anntools.genome import Genome, canonical_chromosome
 from anntools.segments import label_sets
 from anntools.sources import SourceResolver, SourceUnavailable, read_table

@@ -11,24 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from anntools.fields import REGION_CLASSES, info_escape
 from anntools.genome import Genome, canonical_chromosome
 from anntools.segments import combine, covered, label_sets, unique_rows
-
-# Highest precedence first; a variant gets the first class any transcript puts it in.
-REGION_CLASSES = ("CDS", "UTR5", "UTR3", "ncRNA_exon", "intron", "promoter", "intergenic")
-GENE_MODEL_FIELDS = (
-    ("GENE", ".", "String", "Genes whose span overlaps the variant"),
-    (
-        "REGION",
-        "1",
-        "String",
-        "Region class, first of CDS, UTR5, UTR3, ncRNA_exon, intron, promoter (1 kb upstream of"
-        " a transcript start), intergenic that any transcript gives",
-    ),
-    ("EXON", ".", "String", "Exon number/exon count in the gene's canonical transcript"),
-    ("STRAND", ".", "String", "Strand of each gene in GENE"),
-    ("HGNC_NAME", ".", "String", "HGNC approved name of each gene in GENE (spaces as _)"),
-)
 
 
 @dataclass
@@ -57,21 +42,6 @@ class GeneModelSegments:
     gene_names: list[str]
     gene_strands: list[str]
     notes: list[str]
-
-
-def info_escape(text: str) -> str:
-    """Make free text safe inside an INFO value (VCF 4.3 percent-encoding; spaces as _)."""
-    return (
-        text.replace("%", "%25")
-        .replace(";", "%3B")
-        .replace("=", "%3D")
-        .replace(",", "%2C")
-        .replace(":", "%3A")
-        .replace("\t", "%09")
-        .replace("\n", "%0A")
-        .replace("\r", "%0D")
-        .replace(" ", "_")
-    )
 
 
 def place(
@@ -318,14 +288,16 @@ def build_gene_model(
         (promoter_start, promoter_end),
     ]
     class_bounds = np.unique(
-        np.concatenate([[0]] + [np.r_[starts, ends] for starts, ends in class_intervals]).astype(
-            np.int64
-        )
+        np.concatenate(
+            [[0, genome.total_length]] + [np.r_[starts, ends] for starts, ends in class_intervals]
+        ).astype(np.int64)
     )
     region = np.full(len(class_bounds), REGION_CLASSES.index("intergenic"), dtype=np.int8)
     for code in reversed(range(len(class_intervals))):
         starts, ends = class_intervals[code]
         region[covered(starts, ends, class_bounds)] = code
+    # Past the last chromosome (where unplaced contigs are looked up) nothing is annotated.
+    region[class_bounds >= genome.total_length] = -1
 
     boundaries, matrix = combine(
         [
@@ -334,11 +306,13 @@ def build_gene_model(
             (class_bounds, region.astype(np.int64)),
         ]
     )
-    beyond_genome = boundaries >= genome.total_length
     distinct, label_ids = unique_rows(matrix)
     names = hgnc_names(tables.hgnc)
     labels: list[str | None] = []
     for gene_set_id, exon_set_id, region_code in distinct.tolist():
+        if region_code < 0:
+            labels.append(None)
+            continue
         pairs = [gene_pairs[code] for code in gene_set_table[gene_set_id]]
         fields = []
         if pairs:
@@ -354,11 +328,8 @@ def build_gene_model(
                 + ",".join(info_escape(names[name]) if name in names else "." for name, _ in pairs)
             )
         labels.append(";".join(fields))
-    # Label 0 means "no annotation": positions past the last chromosome.
-    labels.insert(0, None)
-    label_ids = label_ids.astype(np.int32) + 1
-    label_ids[beyond_genome] = 0
-    region_codes = np.concatenate([[-1], distinct[:, 2]]).astype(np.int8)[label_ids]
+    label_ids = label_ids.astype(np.int32)
+    region_codes = distinct[:, 2].astype(np.int8)[label_ids]
     return GeneModelSegments(
         boundaries=boundaries,
         label_ids=label_ids,

@@ -1,0 +1,200 @@
+"""Benchmark: anntools annotate vs a three-stage bcftools annotate on the same tracks.
+
+Generates a GRCh37 workload from real SNP positions (the bundle's dbSNP common set, each
+position used as is and shifted by a few bases, with random alleles), then runs, in this
+process's lifetime and on this machine:
+
+  bcftools annotate genes | bcftools annotate cytoband | bcftools annotate known variants (ID)
+  anntools annotate (the same tracks plus REGION/EXON/STRAND/HGNC_NAME and regulatory tracks)
+
+and prints wall time, variants/second, peak RSS and the time ratio; then anntools alone on a
+10x larger workload for the memory figure.
+
+Usage: python bench/compare.py [--variants 1000000] [--big 10000000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from anntools.bundle import ensure_bundle, export_tracks, load_bundle
+
+BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+TIME = "/usr/bin/time"
+
+
+def make_workload(bundle_dir: Path, count: int, path: Path, seed: int = 7) -> None:
+    """A sorted, bgzipped, sample-free VCF of ``count`` SNVs at or near real SNP positions."""
+    bundle = load_bundle(bundle_dir)
+    known = next(track for track in bundle.known_tracks if track.set_id)
+    rng = np.random.default_rng(seed)
+    genome = bundle.genome
+    base_positions = np.asarray(known.positions)
+    shifts = np.array([0, 7, -13, 29, -41, 101, -211, 503, -1009, 2003], dtype=np.int64)
+    repeats = -(-count // len(base_positions))
+    positions = np.concatenate([base_positions + shifts[i % len(shifts)] for i in range(repeats)])[
+        :count
+    ]
+    chromosome = np.searchsorted(genome.offsets, positions, side="right") - 1
+    local = positions - genome.offsets[chromosome]
+    lengths = np.asarray(genome.lengths)[chromosome]
+    keep = (local >= 0) & (local < lengths)
+    positions = np.sort(positions[keep])
+    chromosome = np.searchsorted(genome.offsets, positions, side="right") - 1
+    local = positions - genome.offsets[chromosome] + 1
+    alleles = {i: known.alleles[i].as_py().split("\t") for i in range(len(known.alleles))}
+    index_of = {int(p): i for i, p in enumerate(base_positions.tolist())}
+    refs = rng.integers(0, 4, len(positions))
+    alts = (refs + rng.integers(1, 4, len(positions))) % 4
+    with open(path.with_suffix(""), "w") as handle:
+        handle.write("##fileformat=VCFv4.2\n")
+        handle.write("##reference=GRCh37\n")
+        handle.write('##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">\n')
+        for name, length in zip(genome.names, genome.lengths, strict=True):
+            handle.write(f"##contig=<ID={name},length={length}>\n")
+        handle.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        lines = []
+        for global_position, name_index, position, ref, alt in zip(
+            positions.tolist(),
+            chromosome.tolist(),
+            local.tolist(),
+            refs.tolist(),
+            alts.tolist(),
+            strict=True,
+        ):
+            pair = alleles.get(index_of.get(global_position, -1))
+            ref_base, alt_base = pair if pair else (chr(BASES[ref]), chr(BASES[alt]))
+            lines.append(
+                f"{genome.names[name_index]}\t{position}\t.\t{ref_base}\t{alt_base}"
+                f"\t50\tPASS\tDP={position % 97}\n"
+            )
+            if len(lines) >= 100_000:
+                handle.write("".join(lines))
+                lines.clear()
+        handle.write("".join(lines))
+    subprocess.run(["bgzip", "-f", "-@2", str(path.with_suffix(""))], check=True)
+
+
+def replicate(path: Path, copies: int, out: Path) -> None:
+    """A workload ``copies`` times as long (the body repeated; fine for a memory figure)."""
+    with subprocess.Popen(["bgzip", "-dc", str(path)], stdout=subprocess.PIPE) as source:
+        text = source.stdout.read() if source.stdout else b""
+    cut = text.index(b"#CHROM")
+    cut = text.index(b"\n", cut) + 1
+    with subprocess.Popen(
+        ["bgzip", "-@2", "-c"], stdin=subprocess.PIPE, stdout=open(out, "wb")
+    ) as sink:
+        assert sink.stdin
+        sink.stdin.write(text[:cut])
+        for _ in range(copies):
+            sink.stdin.write(text[cut:])
+        sink.stdin.close()
+
+
+def prepare_peer_tracks(bundle_dir: Path, workdir: Path) -> dict[str, Path]:
+    exported = workdir / "tracks"
+    export_tracks(bundle_dir, exported)
+    files = {}
+    for name in ("gene_model", "cytoband"):
+        bed = exported / f"{name}.bed"
+        subprocess.run(["bgzip", "-f", str(bed)], check=True)
+        subprocess.run(["tabix", "-f", "-p", "bed", f"{bed}.gz"], check=True)
+        files[name] = Path(f"{bed}.gz")
+    known = exported / "dbsnp_common.vcf"
+    subprocess.run(["bgzip", "-f", str(known)], check=True)
+    subprocess.run(["tabix", "-f", "-p", "vcf", f"{known}.gz"], check=True)
+    files["known"] = Path(f"{known}.gz")
+    header = workdir / "peer.hdr"
+    header.write_text(
+        '##INFO=<ID=GENE,Number=.,Type=String,Description="Genes">\n'
+        '##INFO=<ID=CYTOBAND,Number=.,Type=String,Description="Cytoband">\n'
+    )
+    files["header"] = header
+    return files
+
+
+def timed(command: str) -> tuple[float, float]:
+    """Wall seconds and the peak RSS (MiB) of the largest process in ``command``."""
+    report = tempfile.NamedTemporaryFile(suffix=".time", delete=False)  # noqa: SIM115
+    report.close()
+    started = time.monotonic()
+    subprocess.run(
+        [TIME, "-f", "%M", "-o", report.name, "bash", "-o", "pipefail", "-c", command], check=True
+    )
+    wall = time.monotonic() - started
+    peak_kib = max(int(line) for line in Path(report.name).read_text().split() if line.isdigit())
+    os.unlink(report.name)
+    return wall, peak_kib / 1024
+
+
+def bcftools_command(workload: Path, tracks: dict[str, Path], out: Path) -> str:
+    return (
+        f"bcftools annotate --no-version -a {tracks['gene_model']} -c CHROM,FROM,TO,GENE "
+        f"-h {tracks['header']} -l GENE:unique -Ob0 {workload} | "
+        f"bcftools annotate --no-version -a {tracks['cytoband']} -c CHROM,FROM,TO,CYTOBAND -Ob0 - | "
+        f"bcftools annotate --no-version -a {tracks['known']} -c ID -Ov -o {out} -"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", type=int, default=1_000_000)
+    parser.add_argument(
+        "--big", type=int, default=10_000_000, help="variants for the memory run (0 to skip)"
+    )
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--bundle", type=Path)
+    args = parser.parse_args()
+    for tool in ("bcftools", "bgzip", "tabix"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is missing: apt-get install -y bcftools tabix", file=sys.stderr)
+            return 1
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="anntools-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    bundle_dir = args.bundle or ensure_bundle("GRCh37")
+    workload = workdir / f"workload-{args.variants}.vcf.gz"
+    if not workload.exists():
+        make_workload(bundle_dir, args.variants, workload)
+    tracks = prepare_peer_tracks(bundle_dir, workdir)
+    anntools = shutil.which("anntools") or f"{sys.executable} -m anntools.cli"
+
+    peer_wall, peer_rss = timed(bcftools_command(workload, tracks, workdir / "bcftools.vcf"))
+    ours_wall, ours_rss = timed(
+        f"{anntools} annotate --quiet --bundle {bundle_dir} {workload} "
+        f"-o {workdir / 'anntools.vcf'}"
+    )
+    count = args.variants
+    print(f"workload: {count} variants ({workload})")
+    print(f"{'tool':<34}{'wall s':>9}{'variants/s':>13}{'peak RSS MiB':>14}")
+    print(
+        f"{'bcftools annotate (3 stages)':<34}{peer_wall:>9.2f}{count / peer_wall:>13.0f}"
+        f"{peer_rss:>14.0f}"
+    )
+    print(f"{'anntools annotate':<34}{ours_wall:>9.2f}{count / ours_wall:>13.0f}{ours_rss:>14.0f}")
+    print(f"time ratio anntools/bcftools: {ours_wall / peer_wall:.2f}")
+    if args.big:
+        big = workdir / f"workload-{args.big}.vcf.gz"
+        if not big.exists():
+            replicate(workload, -(-args.big // count), big)
+        big_wall, big_rss = timed(
+            f"{anntools} annotate --quiet --bundle {bundle_dir} {big} -o {workdir / 'big.vcf.gz'}"
+        )
+        big_count = count * -(-args.big // count)
+        print(
+            f"{'anntools annotate, ' + str(big_count) + ' (.gz out)':<34}{big_wall:>9.2f}"
+            f"{big_count / big_wall:>13.0f}{big_rss:>14.0f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The command line as the annotator worker and users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from anntools.cli import EXIT_INPUT_ERROR, main
+
+
+def test_annotate_writes_vcf_log_and_summary(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    output, log, summary = tmp_path / "o.vcf.gz", tmp_path / "run.log", tmp_path / "s.json"
+    code = main(
+        [
+            "annotate",
+            str(data_dir / "no_samples.vcf"),
+            "-o",
+            str(output),
+            "--bundle",
+            str(tiny_bundle),
+            "--log",
+            str(log),
+            "--summary-json",
+            str(summary),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    figures = json.loads(summary.read_text())
+    assert figures["variants"] == 3
+    assert figures["region_counts"]["CDS"] == 2  # 1:1051 and 1:5950
+    assert figures["variants_per_second"] > 0
+    assert figures["provenance"]["build"] == "GRCh37"
+    assert "annotated 3 variants" in log.read_text()
+
+
+def test_wrong_build_exits_with_the_input_error_code(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "anntools.cli",
+            "annotate",
+            str(data_dir / "wrong_build_grch38_contigs.vcf"),
+            "-o",
+            str(tmp_path / "o.vcf"),
+            "--bundle",
+            str(tiny_bundle),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == EXIT_INPUT_ERROR
+    assert "GRCh38" in result.stderr and "--build GRCh38" in result.stderr
+    assert not (tmp_path / "o.vcf").exists()
+
+
+def test_bundle_info_verify_and_export(tiny_bundle: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["bundle", "info", "--bundle", str(tiny_bundle)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["build"] == "GRCh37"
+    assert [t["name"] for t in info["tracks"]] == ["gene_model", "cytoband", "cpg_islands", "known"]
+    assert all(
+        source["sha256"]
+        for source in json.loads((tiny_bundle / "manifest.json").read_text())["sources"]
+    )
+    assert main(["bundle", "verify", "--bundle", str(tiny_bundle)]) == 0
+    assert (
+        main(
+            [
+                "bundle",
+                "export",
+                "--bundle",
+                str(tiny_bundle),
+                "--out",
+                str(tmp_path),
+                "--chrom-style",
+                "chr",
+            ]
+        )
+        == 0
+    )
+    genes = (tmp_path / "gene_model.bed").read_text().splitlines()
+    assert genes == ["chr1\t1000\t2000\tPLUSG", "chr1\t5000\t6000\tMINUSG", "chr1\t9000\t9500\tNCG"]
+    known = (tmp_path / "known.vcf").read_text().splitlines()
+    assert known[-3:] == [
+        "chr1\t1051\trs111\tA\tG\t.\t.\tDB",
+        "chr1\t1051\trs112\tA\tT\t.\t.\tDB",
+        "chr1\t5950\trs222\tC\tT\t.\t.\tDB",
+    ]
+
+
+def test_damaged_bundle_fails_verification(tiny_bundle: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    (copy / "tracks" / "cytoband" / "labels.bin").write_bytes(b"tampered")
+    assert main(["bundle", "verify", "--bundle", str(copy)]) == 1

@@ -1,0 +1,198 @@
+"""Every input oddity from tests/data, annotated against the hand-made bundle."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from anntools import BuildMismatchError, InputError, annotate_file
+from anntools.cli import EXIT_INPUT_ERROR, main
+
+
+def _annotate(source: Path, bundle: Path, tmp_path: Path, name: str = "out.vcf", **kwargs):  # type: ignore[no-untyped-def]
+    output = tmp_path / name
+    summary = annotate_file(source, output, bundle_dir=bundle, **kwargs)
+    return output, summary
+
+
+def test_adds_info_headers_and_keeps_original_columns(
+    data_dir, tiny_bundle, tmp_path, vcf_records
+) -> None:  # type: ignore[no-untyped-def]
+    output, summary = _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path)
+    header, records = vcf_records(output)
+    for field in ("GENE", "REGION", "EXON", "STRAND", "HGNC_NAME", "CYTOBAND", "CPG_ISLAND", "DB"):
+        assert any(line.startswith(f"##INFO=<ID={field},") for line in header), field
+    assert header[-1].startswith("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    assert [r["columns"][:7] for r in records] == [
+        ["1", "1000", ".", "G", "A", "50", "PASS"],
+        ["1", "1051", "rs111", "A", "G", "50", "PASS"],
+        ["1", "5950", "rs222", "C", "T", "50", "PASS"],
+    ]
+    assert records[0]["info"] == {
+        "DP": "10",
+        "REGION": "promoter",
+        "CYTOBAND": "1p36.33",
+        "CPG_ISLAND": "",
+    }
+    assert records[1]["info"]["DP"] == "11" and "DB" in records[1]["info"]
+    assert records[2]["info"]["GENE"] == "MINUSG"
+    assert summary["variants"] == 3
+    assert summary["in_dbsnp"] == 2
+    assert summary["pct_in_dbsnp"] == pytest.approx(66.667)
+
+
+def test_each_alt_of_a_multiallelic_record_is_matched(
+    data_dir, tiny_bundle, tmp_path, vcf_records
+) -> None:  # type: ignore[no-untyped-def]
+    output, _ = _annotate(data_dir / "multiallelic.vcf", tiny_bundle, tmp_path)
+    _, records = vcf_records(output)
+    assert [r["id"] for r in records] == ["rs111;rs112", "rs112", "."]
+    assert ["DB" in r["info"] for r in records] == [True, True, False]
+
+
+def test_chr_prefixed_names_are_kept_and_annotated(
+    data_dir, tiny_bundle, tmp_path, vcf_records
+) -> None:  # type: ignore[no-untyped-def]
+    output, _ = _annotate(data_dir / "chr_prefixed.vcf", tiny_bundle, tmp_path)
+    _, records = vcf_records(output)
+    assert [r["chrom"] for r in records] == ["chr1", "chr1", "chrM"]
+    assert records[0]["id"] == "rs111"
+    assert records[0]["info"]["REGION"] == "CDS"
+    assert records[2]["info"]["REGION"] == "intergenic"  # chrM is a known chromosome
+
+
+def test_mitochondria_and_unplaced_contigs(data_dir, tiny_bundle, tmp_path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+    output, summary = _annotate(data_dir / "mitochondrial_and_unplaced.vcf", tiny_bundle, tmp_path)
+    _, records = vcf_records(output)
+    assert records[0]["info"] == {"REGION": "intergenic"}
+    assert records[2]["info"] == {}  # GL000192.1 is outside the bundle: left unannotated
+    assert summary["unknown_contigs"] == {"GL000192.1": 1}
+    assert summary["region_counts"]["unknown_contig"] == 1
+
+
+def test_crlf_line_endings(data_dir, tiny_bundle, tmp_path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+    output, _ = _annotate(data_dir / "crlf.vcf", tiny_bundle, tmp_path)
+    assert b"\r" not in output.read_bytes()
+    _, records = vcf_records(output)
+    assert records[0]["info"]["DP"] == "3" and records[0]["id"] == "rs111"
+    assert records[1]["info"]["REGION"] == "ncRNA_exon"
+
+
+def test_many_samples_keep_their_genotypes(data_dir, tiny_bundle, tmp_path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+    output, _ = _annotate(data_dir / "many_samples.vcf", tiny_bundle, tmp_path)
+    header, records = vcf_records(output)
+    _, source_records = vcf_records(data_dir / "many_samples.vcf")
+    assert header[-1].count("\t") == 108
+    for ours, theirs in zip(records, source_records, strict=True):
+        assert ours["columns"][8:] == theirs["columns"][8:]
+        assert len(ours["columns"]) == 109
+    assert records[1]["info"]["EXON"] == "2/3"
+
+
+def test_bgzipped_input_and_output_are_real_bgzf(
+    data_dir, tiny_bundle, tmp_path, vcf_records
+) -> None:  # type: ignore[no-untyped-def]
+    output, _ = _annotate(data_dir / "bgzipped.vcf.gz", tiny_bundle, tmp_path, "out.vcf.gz")
+    assert output.read_bytes()[:4] == b"\x1f\x8b\x08\x04"  # gzip with the BGZF extra field
+    _, plain = _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path)
+    assert vcf_records(output)[1] == vcf_records(tmp_path / "out.vcf")[1]
+    if shutil.which("tabix") is None:
+        pytest.skip("tabix not installed (apt-get install tabix) for the index check")
+    subprocess.run(["tabix", "-p", "vcf", str(output)], check=True)
+    region = subprocess.run(
+        ["tabix", str(output), "1:1051-1051"], check=True, capture_output=True, text=True
+    ).stdout
+    assert region.startswith("1\t1051\trs111\t")
+
+
+def test_small_chunks_give_the_same_output(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    whole, _ = _annotate(data_dir / "many_samples.vcf", tiny_bundle, tmp_path, "whole.vcf")
+    chunked, _ = _annotate(
+        data_dir / "many_samples.vcf", tiny_bundle, tmp_path, "chunked.vcf", chunk_bytes=97
+    )
+    assert whole.read_bytes() == chunked.read_bytes()
+
+
+def test_progress_is_reported_up_to_one(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seen: list[float] = []
+    _annotate(
+        data_dir / "many_samples.vcf", tiny_bundle, tmp_path, progress=seen.append, chunk_bytes=200
+    )
+    assert len(seen) > 3
+    assert seen == sorted(seen) and seen[-1] == 1.0 and 0 <= seen[0] <= 1
+
+
+@pytest.mark.parametrize(
+    ("fixture", "detected"),
+    [
+        ("wrong_build_grch38_contigs.vcf", "GRCh38"),
+        ("wrong_build_grch38_reference.vcf", "GRCh38"),
+        ("wrong_build_beyond_chromosome_end.vcf", "GRCh38"),
+    ],
+)
+def test_wrong_build_is_refused_naming_the_detected_build(
+    data_dir, tiny_bundle, tmp_path, fixture, detected
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BuildMismatchError) as caught:
+        _annotate(data_dir / fixture, tiny_bundle, tmp_path)
+    assert caught.value.detected_build == detected
+    assert detected in str(caught.value) and "GRCh37" in str(caught.value)
+    assert isinstance(caught.value, InputError)
+    assert list(tmp_path.iterdir()) == []  # no partial output left behind
+
+
+def test_header_that_names_the_bundle_build_is_accepted(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "run.log"
+    _, summary = _annotate(data_dir / "grch37_header.vcf", tiny_bundle, tmp_path, log_path=log)
+    assert summary["build_detection"]["detected"] == "GRCh37"
+    assert "matches the bundle" in log.read_text()
+
+
+def test_unidentified_build_proceeds_and_says_so(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "run.log"
+    _, summary = _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path, log_path=log)
+    assert summary["build_detection"]["detected"] is None
+    text = log.read_text()
+    assert "annotating as GRCh37" in text
+    assert "in dbSNP: 2 (66.667%)" in text and "region promoter: 1" in text
+
+
+@pytest.mark.parametrize(
+    ("fixture", "line", "words"),
+    [
+        ("empty.vcf", None, "empty"),
+        ("not_a_vcf.tsv", 1, "##fileformat=VCF"),
+        ("binary_garbage.vcf", 1, "binary"),
+        ("missing_chrom_header.vcf", 2, "#CHROM"),
+        ("too_few_columns.vcf", 4, "expected 8 or more tab-separated columns, found 4"),
+        ("non_numeric_pos.vcf", 5, "POS '10x3' is not a positive integer"),
+        ("truncated.vcf.gz", None, "truncated"),
+    ],
+)
+def test_bad_input_gets_an_actionable_error(
+    data_dir, tiny_bundle, tmp_path, fixture, line, words, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError) as caught:
+        _annotate(data_dir / fixture, tiny_bundle, tmp_path)
+    if line is not None:
+        assert caught.value.line == line
+        assert str(caught.value).startswith(f"Line {line}: ")
+    assert words in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+    code = main(
+        [
+            "annotate",
+            str(data_dir / fixture),
+            "-o",
+            str(tmp_path / "cli.vcf"),
+            "--bundle",
+            str(tiny_bundle),
+            "--quiet",
+        ]
+    )
+    assert code == EXIT_INPUT_ERROR
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "cli.vcf").exists()
