@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - pytest fixtures imported from gas_gateway.testing are parameters here
+# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
 """Browser login through the real dev IdP, sessions, CSRF, logout and API tokens."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from gas_core.testing import Stack, StartService
-from gas_gateway.testing import (  # noqa: F401 - fixtures
+from gas_gateway.testing import (
     DevIdp,
     browser_login,
     dev_idp,

@@ -6,6 +6,7 @@ Import the fixtures into a test module: ``from gas_gateway.testing import dev_id
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import uuid
@@ -18,8 +19,10 @@ import asyncpg
 import httpx
 import pytest
 
+from gas_core.events import Tier
 from gas_core.localstack import free_port, http_ok, spawn, stop_process, wait_until
 from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_gateway import accounts
 
 IDP_DIR = Path(__file__).resolve().parents[3] / "idp"
 CLIENT_SECRET = "gas-test-client-secret"
@@ -123,3 +126,19 @@ def browser_login(
         data={"login": login, "password": password},
         follow_redirects=True,
     )
+
+
+def provision_user(database_url: str, *, email: str, tier: Tier) -> tuple[str, str]:
+    """An account with an API token, as an operator would create it; returns (user id, token).
+    The gateway must have migrated the database (start it first)."""
+
+    async def provision() -> tuple[str, str]:
+        connection = await asyncpg.connect(database_url)
+        try:
+            user = await accounts.insert_user(connection, email=email, name=email, tier=tier)
+            _, token = await accounts.insert_token(connection, user_id=user.id, name="test")
+        finally:
+            await connection.close()
+        return user.id, token
+
+    return asyncio.run(provision())

@@ -1,0 +1,138 @@
+# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from gas_core.auth import InternalIdentity, mint_internal_token, mint_service_token
+from gas_core.aws import aws_clients
+from gas_core.events import AccountTierChanged, Tier, TierChangedPayload, parse_event
+from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_gateway.payments import TEST_CARD_ACCEPTED, TEST_CARD_DECLINED
+from gas_gateway.testing import (
+    DevIdp,
+    browser_login,
+    dev_idp,
+    gateway_database,
+    provision_user,
+    start_gateway,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def gateway(
+    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
+) -> ServiceProcess:
+    return start_gateway(start_service, stack, idp=dev_idp, database_url=gateway_database)
+
+
+def archiver_messages(stack: Stack, *, wait_seconds: int) -> list[Any]:
+    async def receive() -> list[Any]:
+        async with aws_clients(stack.aws) as clients:
+            sqs = await clients.client("sqs")
+            url = (await sqs.get_queue_url(QueueName=stack.settings.archiver_queue))["QueueUrl"]
+            received = await sqs.receive_message(
+                QueueUrl=url, WaitTimeSeconds=wait_seconds, MaxNumberOfMessages=10
+            )
+            return [parse_event(message["Body"]) for message in received.get("Messages", [])]
+
+    return asyncio.run(receive())
+
+
+def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archiver(
+    gateway: ServiceProcess, stack: Stack
+) -> None:
+    with httpx.Client(base_url=gateway.url) as browser:
+        browser_login(browser, gateway.url, login="free", password="free")
+        csrf = {"X-CSRF-Token": browser.cookies["gas_csrf"]}
+        user_id = browser.get("/api/me").json()["id"]
+
+        declined = browser.post(
+            "/api/me/upgrade", json={"card_number": TEST_CARD_DECLINED}, headers=csrf
+        )
+        assert declined.status_code == 402
+        assert "declined" in declined.json()["detail"]
+        assert browser.get("/api/me").json()["tier"] == "free"
+        assert archiver_messages(stack, wait_seconds=1) == []
+
+        upgraded = browser.post(
+            "/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED}, headers=csrf
+        )
+        assert upgraded.status_code == 200, upgraded.text
+        assert upgraded.json()["tier"] == "premium"
+        assert upgraded.json()["upgraded_at"]
+        assert browser.get("/api/me").json()["tier"] == "premium"
+
+        again = browser.post(
+            "/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED}, headers=csrf
+        )
+        assert again.status_code == 409
+
+    events = archiver_messages(stack, wait_seconds=5)
+    assert len(events) == 1
+    event = events[0]
+    assert isinstance(event, AccountTierChanged)
+    assert event.user_id == user_id
+    assert (event.payload.old_tier, event.payload.new_tier) == (Tier.FREE, Tier.PREMIUM)
+
+
+def test_services_look_up_users_with_a_service_token_only(
+    gateway: ServiceProcess, stack: Stack, gateway_database: str
+) -> None:
+    user_id, _ = provision_user(gateway_database, email="n@example.org", tier=Tier.PREMIUM)
+    secret = stack.settings.internal_jwt_secret
+    service_token = mint_service_token("notifier", secret)
+
+    found = httpx.get(
+        f"{gateway.url}/internal/users/{user_id}",
+        headers={"Authorization": f"Bearer {service_token}"},
+    )
+    assert found.status_code == 200
+    assert found.json() == {
+        "id": user_id,
+        "email": "n@example.org",
+        "name": "n@example.org",
+        "tier": "premium",
+    }
+    missing = httpx.get(
+        f"{gateway.url}/internal/users/00000000-0000-0000-0000-000000000000",
+        headers={"Authorization": f"Bearer {service_token}"},
+    )
+    assert missing.status_code == 404
+
+    user_token = mint_internal_token(InternalIdentity(user_id=user_id, tier=Tier.PREMIUM), secret)
+    for headers in ({}, {"Authorization": f"Bearer {user_token}"}):
+        refused = httpx.get(f"{gateway.url}/internal/users/{user_id}", headers=headers)
+        assert refused.status_code == 401
+
+
+def test_the_outbox_publishes_what_sns_missed(
+    gateway: ServiceProcess, stack: Stack, gateway_database: str
+) -> None:
+    """An upgrade committed while SNS was unreachable still reaches the archiver."""
+    user_id, _ = provision_user(gateway_database, email="o@example.org", tier=Tier.FREE)
+    event = AccountTierChanged(
+        user_id=user_id, payload=TierChangedPayload(old_tier=Tier.FREE, new_tier=Tier.PREMIUM)
+    )
+
+    async def record_unpublished_event() -> None:
+        connection = await asyncpg.connect(gateway_database)
+        try:
+            await connection.execute(
+                "INSERT INTO outbox (topic, event) VALUES ($1, $2::jsonb)",
+                stack.settings.account_events_topic,
+                event.model_dump_json(),
+            )
+        finally:
+            await connection.close()
+
+    asyncio.run(record_unpublished_event())
+    events = archiver_messages(stack, wait_seconds=5)
+    assert [received.event_id for received in events] == [event.event_id]
