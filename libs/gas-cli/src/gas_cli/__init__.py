@@ -1,0 +1,1 @@
+"""gas: the GAS command line for users."""

@@ -1,0 +1,165 @@
+"""``gas``: submit VCF files to GAS, follow jobs and download results from a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gas_cli import config
+from gas_cli.client import ApiError, GasClient
+
+FINISHED = {"COMPLETED", "FAILED"}
+STATUSES = click.Choice(["CREATED", "QUEUED", "RUNNING", "COMPLETED", "FAILED"])
+
+
+@contextmanager
+def api() -> Iterator[GasClient]:
+    try:
+        client = GasClient(config.load())
+    except config.NotConfigured as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        yield client
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        client.close()
+
+
+def _progress_bar(length: int, label: str) -> Any:
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=False)
+
+
+@click.group()
+@click.version_option(package_name="gas-cli")
+def main() -> None:
+    """Annotate VCF files with GAS. Needs an API token: `gas configure --token gas_...`
+    (or GAS_URL / GAS_TOKEN in the environment)."""
+
+
+@main.command()
+@click.option("--url", default=config.DEFAULT_URL, show_default=True, help="Where GAS is.")
+@click.option("--token", prompt=True, hide_input=True, help="A personal API token (gas_...).")
+def configure(url: str, token: str) -> None:
+    """Save the GAS URL and your API token, and check that they work."""
+    settings = config.Config(url=url.rstrip("/"), token=token)
+    client = GasClient(settings)
+    try:
+        me = client.me()
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        client.close()
+    path = config.save(settings)
+    click.echo(f"signed in as {me['email']} ({me['tier']}); saved to {path}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--build", type=click.Choice(["GRCh37", "GRCh38"]), help="Skip build detection.")
+@click.option("--wait", is_flag=True, help="Follow the job until it finishes.")
+@click.option("--poll-seconds", default=2.0, show_default=True, help="How often --wait asks.")
+def submit(file: Path, build: str | None, wait: bool, poll_seconds: float) -> None:
+    """Upload FILE (VCF, plain or bgzipped) and queue it for annotation; prints the job id."""
+    size = file.stat().st_size
+    with api() as client:
+        created = client.create_job(filename=file.name, size_bytes=size, build=build)
+        job_id = created["job"]["id"]
+        with _progress_bar(size, f"Uploading {file.name}") as bar:
+            client.upload(created["upload"], file, bar.update)
+        job = client.submit(job_id)
+        click.echo(f"job {job_id} {job['status'].lower()}", err=True)
+        if wait:
+            job = _follow(client, job_id, poll_seconds=poll_seconds)
+    click.echo(job_id)
+    if wait and job["status"] == "FAILED":
+        raise SystemExit(1)
+
+
+def _follow(client: GasClient, job_id: str, *, poll_seconds: float) -> dict[str, Any]:
+    shown = 0
+    with _progress_bar(100, "Annotating") as bar:
+        while True:
+            job = client.job(job_id)
+            progress = int(job.get("progress") or 0)
+            if progress > shown:
+                bar.update(progress - shown)
+                shown = progress
+            if job["status"] in FINISHED:
+                break
+            time.sleep(poll_seconds)
+    if job["status"] == "COMPLETED":
+        click.echo(f"job {job_id} completed: `gas download {job_id}` gets the result", err=True)
+    else:
+        click.echo(f"job {job_id} failed: {job.get('error') or 'see `gas log`'}", err=True)
+    return job
+
+
+@main.command()
+@click.option("--status", type=STATUSES, help="Only jobs in this state.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON page.")
+def jobs(status: str | None, limit: int, as_json: bool) -> None:
+    """Your jobs, newest first."""
+    with api() as client:
+        page = client.jobs(status=status, limit=limit, cursor=None)
+    if as_json:
+        click.echo(json.dumps(page, indent=2))
+        return
+    for job in page["data"]:
+        click.echo(
+            f"{job['id']}  {job['status']:<9} {job['progress']:>3}%  "
+            f"{job['submitted_at'][:19]}  {job['input_filename']}"
+        )
+    more = f", first {len(page['data'])} shown" if page.get("next") else ""
+    click.echo(f"{page['count']} job(s){more}", err=True)
+
+
+@main.command()
+@click.argument("job_id")
+def show(job_id: str) -> None:
+    """Everything about one job."""
+    with api() as client:
+        job = client.job(job_id)
+    click.echo(json.dumps(job, indent=2))
+
+
+@main.command()
+@click.argument("job_id")
+def log(job_id: str) -> None:
+    """The annotation log of a job."""
+    with api() as client:
+        click.echo(client.log(job_id), nl=False)
+
+
+@main.command()
+@click.argument("job_id")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="File or folder to write to (default: the result's name, here).",
+)
+def download(job_id: str, output: Path | None) -> None:
+    """Download the annotated VCF of a completed job."""
+    with api() as client:
+        link = client.result(job_id)
+        destination = output or Path(link["filename"])
+        if destination.is_dir():
+            destination = destination / link["filename"]
+        with _progress_bar(0, f"Downloading {destination.name}") as bar:
+
+            def advance(chunk: int, total: int) -> None:
+                if total and not bar.length:
+                    bar.length = total
+                bar.update(chunk)
+
+            client.download(link["url"], destination, advance)
+    click.echo(str(destination))
