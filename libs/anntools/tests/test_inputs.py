@@ -97,7 +97,7 @@ def test_bgzipped_input_and_output_are_real_bgzf(
 ) -> None:  # type: ignore[no-untyped-def]
     output, _ = _annotate(data_dir / "bgzipped.vcf.gz", tiny_bundle, tmp_path, "out.vcf.gz")
     assert output.read_bytes()[:4] == b"\x1f\x8b\x08\x04"  # gzip with the BGZF extra field
-    _, plain = _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path)
+    _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path)
     assert vcf_records(output)[1] == vcf_records(tmp_path / "out.vcf")[1]
     if shutil.which("tabix") is None:
         pytest.skip("tabix not installed (apt-get install tabix) for the index check")

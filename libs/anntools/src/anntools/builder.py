@@ -25,7 +25,7 @@ def write_tracks(
     resolver = SourceResolver(staging / ".sources")
     (staging / ".sources").mkdir()
     entries: list[dict[str, Any]] = []
-    notes: list[str] = []
+    notes: list[str] = list(config.notes)
     for spec in config.tracks:
         started = time.monotonic()
         directory = staging / "tracks" / spec.name

@@ -73,6 +73,7 @@ class BundleConfig:
     build: str
     tracks: tuple[TrackSpec, ...]
     text: str
+    notes: tuple[str, ...] = ()
 
 
 _GENE_MODEL_SOURCES = (
@@ -108,7 +109,8 @@ def parse_config(text: str) -> BundleConfig:
     names = [track.name for track in tracks]
     if len(set(names)) != len(names):
         raise BundleError(f"track configuration: duplicate track names in {names}")
-    return BundleConfig(build=build, tracks=tracks, text=text)
+    notes = tuple(str(note) for note in raw.get("notes", []))
+    return BundleConfig(build=build, tracks=tracks, text=text, notes=notes)
 
 
 def _parse_track(raw: dict[str, Any]) -> TrackSpec:
