@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
+from gas_core.localstack import stop_process
 from gas_core.testing import Stack, StartService
 from gas_gateway.testing import (
     DevIdp,
@@ -13,6 +16,7 @@ from gas_gateway.testing import (
     dev_idp,
     gateway_database,
     start_gateway,
+    start_idp,
 )
 
 pytestmark = pytest.mark.integration
@@ -120,3 +124,19 @@ def test_wrong_password_keeps_the_user_at_the_idp(
         assert page.status_code == 401
         assert "Wrong login or password" in page.text
         assert "gas_session" not in browser.cookies
+
+
+def test_the_dev_idp_keeps_its_signing_key_across_restarts(tmp_path: Path) -> None:
+    url, process = start_idp(tmp_path / "data", tmp_path / "idp.log")
+    try:
+        keys = httpx.get(f"{url}/jwks").json()["keys"]
+    finally:
+        stop_process(process)
+    assert keys and all("d" not in key for key in keys), "private key material published"
+
+    url, process = start_idp(tmp_path / "data", tmp_path / "idp.log")
+    try:
+        assert httpx.get(f"{url}/jwks").json()["keys"] == keys
+    finally:
+        stop_process(process)
+    assert (tmp_path / "data" / "keys.json").stat().st_mode & 0o077 == 0

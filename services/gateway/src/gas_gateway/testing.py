@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class DevIdp:
     url: str
     data_dir: Path
     log_path: Path
-    process: object
+    process: subprocess.Popen[bytes]
 
     def gateway_env(self) -> dict[str, str]:
         return {
@@ -43,7 +44,9 @@ class DevIdp:
         }
 
 
-def start_idp(data_dir: Path, log_path: Path, *, port: int | None = None) -> tuple[str, object]:
+def start_idp(
+    data_dir: Path, log_path: Path, *, port: int | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
     node = shutil.which("node")
     if node is None or not (IDP_DIR / "node_modules").exists():
         pytest.skip("the dev IdP needs node and `npm ci` in services/idp (make bootstrap)")
@@ -70,7 +73,7 @@ def dev_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIdp]:
     folder = tmp_path_factory.mktemp("idp")
     url, process = start_idp(folder / "data", folder / "idp.log")
     yield DevIdp(url=url, data_dir=folder / "data", log_path=folder / "idp.log", process=process)
-    stop_process(process)  # type: ignore[arg-type]
+    stop_process(process)
 
 
 @pytest.fixture
