@@ -31,6 +31,9 @@ READY_TIMEOUT = float(os.environ.get("GAS_DEV_READY_TIMEOUT", "90"))
 PORT_BASE = int(os.environ.get("GAS_DEV_PORT_BASE", "8000"))
 MOTO_PORT = int(os.environ.get("GAS_DEV_MOTO_PORT", "4566"))
 POSTGRES_PORT = int(os.environ.get("GAS_DEV_POSTGRES_PORT", "5544"))
+IDP_PORT = int(os.environ.get("GAS_DEV_IDP_PORT", str(PORT_BASE + 10)))
+# The dev IdP's users (services/idp/users.json) that get an account before their first login.
+DEV_ACCOUNTS = [("free@example.org", "free"), ("premium@example.org", "premium")]
 PLAIN = bool(os.environ.get("NO_COLOR"))
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[96m", "\033[95m"]
 RESET, RED, BOLD = ("", "", "") if PLAIN else ("\033[0m", "\033[31m", "\033[1m")
@@ -79,6 +82,7 @@ def base_env() -> dict[str, str]:
     env.setdefault("GAS_AWS_SECRET_ACCESS_KEY", "dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("GAS_GATEWAY_JOBS_URL", f"http://127.0.0.1:{PORT_BASE + 1}")
+    env.setdefault("GAS_GATEWAY_OIDC_ISSUER", f"http://127.0.0.1:{IDP_PORT}")
     return env
 
 
@@ -99,6 +103,48 @@ def start_dependencies(stack: Stack) -> None:
     subprocess.run(
         [sys.executable, "-m", "gas_core.admin", "infra", "up"], env=stack.env, check=True
     )
+
+
+def seed_dev_accounts(stack: Stack) -> None:
+    for email, tier in DEV_ACCOUNTS:
+        created = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gas_core.admin",
+                "users",
+                "create",
+                "--email",
+                email,
+                "--tier",
+                tier,
+            ],
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if created.returncode != 0 and "already exists" not in created.stderr:
+            raise subprocess.CalledProcessError(
+                created.returncode, created.args, stderr=created.stderr
+            )
+    say(f"dev accounts: {', '.join(f'{tier} (login {tier}/{tier})' for _, tier in DEV_ACCOUNTS)}")
+
+
+def start_idp(stack: Stack) -> None:
+    """The dev OpenID Connect provider (services/idp), its signing key kept in .local/idp."""
+    gateway = f"http://127.0.0.1:{PORT_BASE}"
+    env = {
+        **stack.env,
+        "GAS_IDP_PORT": str(IDP_PORT),
+        "GAS_IDP_ISSUER": stack.env["GAS_GATEWAY_OIDC_ISSUER"],
+        "GAS_IDP_DATA_DIR": str(LOCAL / "idp"),
+        "GAS_IDP_REDIRECT_URIS": f"{gateway}/auth/callback",
+        "GAS_IDP_POST_LOGOUT_REDIRECT_URIS": f"{gateway}/",
+    }
+    process = spawn(["node", str(ROOT / "services" / "idp" / "server.js")], env=env)
+    ready = f"{stack.env['GAS_GATEWAY_OIDC_ISSUER']}/.well-known/openid-configuration"
+    stack.children.append(Child("idp", process, ready, COLOURS[-1]))
 
 
 def start_services(stack: Stack) -> None:
@@ -185,6 +231,7 @@ def print_urls(stack: Stack, started: float) -> None:
     say(f"{BOLD}all services ready in {time.monotonic() - started:.1f}s{RESET}")
     rows = [(name, f"http://127.0.0.1:{port}") for name, port in SERVICES]
     rows.insert(0, ("GAS (open this)", f"http://127.0.0.1:{PORT_BASE}"))
+    rows.append(("dev IdP", stack.env["GAS_GATEWAY_OIDC_ISSUER"]))
     rows.append(("moto (AWS)", stack.env["GAS_AWS_ENDPOINT_URL"]))
     rows.append(("PostgreSQL", stack.env["DATABASE_URL"]))
     for label, url in rows:
@@ -219,6 +266,8 @@ def main() -> int:
             return 1
     try:
         start_dependencies(stack)
+        seed_dev_accounts(stack)
+        start_idp(stack)
         start_services(stack)
         threading.Thread(target=pump_logs, args=(stack,), daemon=True).start()
         threading.Thread(target=watch_for_crashes, args=(stack,), daemon=True).start()
