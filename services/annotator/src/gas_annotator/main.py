@@ -1,39 +1,90 @@
-"""Entry point: consume job requests and answer health probes."""
+"""Entry point: consume job requests (and their dead letters), prepare reference bundles,
+answer health probes."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 
+from fastapi import FastAPI
+
+from gas_annotator.bundles import Bundles
+from gas_annotator.service import Annotator, RunSettings
 from gas_annotator.settings import Settings
-from gas_core.aws import AwsClients
-from gas_core.events import Event, JobRequested
-from gas_core.messaging import Delivery, Handler
-from gas_core.worker import run_queue_worker
+from gas_core.aws import aws_clients
+from gas_core.health import health_router, queue_check, table_check
+from gas_core.jobs import JobRepository
+from gas_core.logging import configure_logging
+from gas_core.messaging import ConsumerOptions, SnsPublisher, SqsConsumer, queue_url, topic_arn
+from gas_core.runtime import serve
 
-log = logging.getLogger(__name__)
 
-
-async def make_handler(clients: AwsClients) -> Handler:
-    async def handle(event: Event, delivery: Delivery) -> None:
-        if not isinstance(event, JobRequested):
-            log.warning("ignoring unexpected %s on the job-requests queue", event.type)
-            return
-        log.info(
-            "received job request",
-            extra={"input_key": event.payload.input_key, "delivery": delivery.receive_count},
+async def run(settings: Settings) -> None:
+    stack = settings.stack
+    async with aws_clients(settings.aws) as clients:
+        s3 = await clients.client("s3")
+        sqs = await clients.client("sqs")
+        sns = await clients.client("sns")
+        dynamodb = await clients.client("dynamodb")
+        bundles = Bundles(
+            s3=s3,
+            cache_dir=settings.bundle_cache_dir,
+            reference_uri=settings.reference_uri,
+            builds=settings.bundle_builds,
         )
-
-    return handle
+        annotator = Annotator(
+            repo=JobRepository(dynamodb, stack.jobs_table),
+            s3=s3,
+            events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),
+            bundles=bundles,
+            settings=RunSettings(
+                results_bucket=stack.results_bucket,
+                lease_seconds=settings.lease_seconds,
+                progress_interval_seconds=settings.progress_interval_seconds,
+                work_dir=settings.work_dir,
+            ),
+        )
+        requests = SqsConsumer(
+            sqs,
+            await queue_url(sqs, stack.annotator_queue),
+            annotator.handle,
+            ConsumerOptions(
+                concurrency=settings.jobs_per_process,
+                batch_size=1,
+                wait_seconds=settings.receive_wait_seconds,
+                visibility_seconds=settings.visibility_seconds,
+                stop_grace_seconds=settings.stop_grace_seconds,
+            ),
+        )
+        dead_letters = SqsConsumer(
+            sqs,
+            await queue_url(sqs, f"{stack.annotator_queue}-dlq"),
+            annotator.handle_dead_letter,
+            ConsumerOptions(
+                concurrency=1,
+                batch_size=1,
+                wait_seconds=settings.receive_wait_seconds,
+                visibility_seconds=60,
+            ),
+        )
+        app = FastAPI(title="gas-annotator", docs_url=None, redoc_url=None)
+        app.include_router(
+            health_router(
+                {
+                    "queue": queue_check(sqs, stack.annotator_queue),
+                    "jobs_table": table_check(dynamodb, stack.jobs_table),
+                    "bundles": bundles.check,
+                }
+            )
+        )
+        await serve(
+            app,
+            host=settings.host,
+            port=settings.port,
+            workers=(requests.run_until, dead_letters.run_until, bundles.prepare),
+        )
 
 
 def main() -> None:
     settings = Settings()
-    asyncio.run(
-        run_queue_worker(
-            service="annotator",
-            settings=settings,
-            queue_name=settings.stack.annotator_queue,
-            make_handler=make_handler,
-        )
-    )
+    configure_logging("annotator", settings.log_level)
+    asyncio.run(run(settings))

@@ -1,0 +1,108 @@
+"""Reference bundles on the worker's disk: fetched from S3 (production) or built locally.
+
+With ``reference_uri`` set (``s3://bucket/prefix``), a bundle is the folder
+``<prefix>/<build>-<format>/`` (as anntools lays it out in its cache); it is downloaded
+into a staging folder and renamed into the cache only when complete, so a crash never
+leaves a half bundle that looks usable. Without it, the bundle is built from the
+reference data packages on first use, in a child process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from anntools.bundle import MANIFEST, bundle_dir_for, default_cache_root
+from gas_annotator import runner
+
+log = logging.getLogger(__name__)
+
+
+class BundleUnavailable(Exception):
+    pass
+
+
+class Bundles:
+    def __init__(
+        self,
+        *,
+        s3: Any,
+        cache_dir: Path | None,
+        reference_uri: str | None,
+        builds: tuple[str, ...],
+    ) -> None:
+        self._s3 = s3
+        self.cache_dir = cache_dir or default_cache_root()
+        self._reference_uri = reference_uri
+        self._builds = builds
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def prepare(self, stop: asyncio.Event) -> None:
+        """Get every configured build ready before the first job needs it."""
+        for build in self._builds:
+            if stop.is_set():
+                return
+            try:
+                await self.get(build)
+            except Exception:
+                log.exception("could not prepare the %s reference bundle", build)
+
+    async def check(self) -> None:
+        """Readiness: every configured build is on disk."""
+        missing = [b for b in self._builds if not (self._target(b) / MANIFEST).exists()]
+        if missing:
+            raise BundleUnavailable(f"reference bundle not ready: {', '.join(missing)}")
+
+    async def get(self, build: str) -> Path:
+        target = self._target(build)
+        async with self._locks.setdefault(build, asyncio.Lock()):
+            if (target / MANIFEST).exists():
+                return target
+            if self._reference_uri:
+                await self._fetch(build, target)
+            else:
+                log.info("building the %s reference bundle (first use)", build)
+                await runner.build_bundle(build=build, cache_dir=self.cache_dir)
+            if not (target / MANIFEST).exists():
+                raise BundleUnavailable(f"the {build} bundle is not at {target}")
+            log.info("reference bundle %s ready at %s", build, target)
+            return target
+
+    def _target(self, build: str) -> Path:
+        return bundle_dir_for(build, self.cache_dir)
+
+    async def _fetch(self, build: str, target: Path) -> None:
+        assert self._reference_uri
+        bucket, _, prefix = self._reference_uri.removeprefix("s3://").partition("/")
+        folder = f"{prefix.strip('/')}/{target.name}/".lstrip("/")
+        staging = self.cache_dir / f".staging-{target.name}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir(parents=True)
+        log.info("fetching the %s reference bundle from s3://%s/%s", build, bucket, folder)
+        try:
+            fetched = 0
+            paginator = self._s3.get_paginator("list_objects_v2")
+            async for page in paginator.paginate(Bucket=bucket, Prefix=folder):
+                for entry in page.get("Contents", []):
+                    destination = staging / entry["Key"][len(folder) :]
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    await _download(self._s3, bucket, entry["Key"], destination)
+                    fetched += 1
+            if not (staging / MANIFEST).exists():
+                raise BundleUnavailable(
+                    f"s3://{bucket}/{folder} holds no bundle ({fetched} objects, no {MANIFEST})"
+                )
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+async def _download(s3: Any, bucket: str, key: str, destination: Path) -> None:
+    response = await s3.get_object(Bucket=bucket, Key=key)
+    async with response["Body"] as body:
+        with destination.open("wb") as out:
+            while chunk := await body.read(1024 * 1024):
+                out.write(chunk)

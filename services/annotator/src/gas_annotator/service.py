@@ -1,0 +1,312 @@
+"""Running one job request, and giving up on requests that landed in the dead-letter queue.
+
+Safety comes from the job record, not from SQS: a worker runs a job only after claiming it
+with a conditional write (QUEUED, or RUNNING whose lease expired because its worker died),
+renews the lease about once a second together with the progress, and every later write of
+the run is conditional on still holding it. A duplicate or redelivered request therefore
+never starts a second run while the first is alive, and a run that lost its lease stops
+without publishing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import socket
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gas_annotator import runner
+from gas_annotator.bundles import Bundles
+from gas_core.events import (
+    Event,
+    JobCompleted,
+    JobCompletedPayload,
+    JobFailed,
+    JobFailedPayload,
+    JobRequested,
+)
+from gas_core.jobs import JobRecord, JobRepository, JobStatus, utc_timestamp
+from gas_core.messaging import Delivery, Publisher, RetryLater
+
+log = logging.getLogger(__name__)
+
+GAVE_UP_MESSAGE = (
+    "The job could not be run after several attempts because of a problem on our side, "
+    "not with your file. Please submit it again; if it keeps failing, contact support."
+)
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one stalled past its lease)."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    results_bucket: str
+    lease_seconds: float
+    progress_interval_seconds: float
+    work_dir: Path | None
+
+
+def result_keys(job: JobRecord) -> tuple[str, str]:
+    stem = job.input_filename
+    for suffix in (".gz", ".bgz", ".vcf"):
+        stem = stem.removesuffix(suffix)
+    folder = f"{job.user_id}/{job.job_id}"
+    return f"{folder}/{stem}.annot.vcf.gz", f"{folder}/{stem}.annot.log"
+
+
+class Annotator:
+    def __init__(
+        self,
+        *,
+        repo: JobRepository,
+        s3: Any,
+        events: Publisher,
+        bundles: Bundles,
+        settings: RunSettings,
+    ) -> None:
+        self._repo = repo
+        self._s3 = s3
+        self._events = events
+        self._bundles = bundles
+        self._settings = settings
+        self._worker_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+
+    async def handle(self, event: Event, delivery: Delivery) -> None:
+        if not isinstance(event, JobRequested) or not event.job_id:
+            log.warning("ignoring %s on the job-requests queue", event.type)
+            return
+        job = await self._repo.get(event.job_id)
+        if job is None:
+            log.warning("job request for a job that does not exist; dropped")
+            return
+        if job.finished:
+            await self.publish_outcome(job)
+            return
+        if job.status is JobStatus.CREATED:
+            raise RetryLater("the job's submit has not committed yet", delay_seconds=5)
+
+        runner_id = f"{self._worker_id}:{delivery.message_id[:8]}:{delivery.receive_count}"
+        if not await self._repo.claim(
+            job_id=job.job_id, runner=runner_id, lease_seconds=self._settings.lease_seconds
+        ):
+            await self._not_claimed(job.job_id)
+            return
+        log.info("claimed job (delivery %d)", delivery.receive_count)
+        try:
+            await self._run(job, runner_id)
+        except LeaseLost as lost:
+            log.warning("lost the job to another worker; this run's output is discarded")
+            # Not acknowledged: if this very message was redelivered to the new holder, a
+            # delete with our stale receipt must not race it; the next look settles it.
+            raise RetryLater(
+                "lost the job's lease", delay_seconds=math.ceil(self._settings.lease_seconds)
+            ) from lost
+        except BaseException:
+            # Crash or SIGTERM: hand the job back now instead of waiting for the lease.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._repo.release(job_id=job.job_id, runner=runner_id))
+            raise
+
+    async def _not_claimed(self, job_id: str) -> None:
+        current = await self._repo.get(job_id)
+        if current is None or current.finished:
+            if current:
+                await self.publish_outcome(current)
+            return
+        remaining = (current.lease_expires_at or time.time()) - time.time()
+        # Running elsewhere: look again once its lease would have run out, in case that
+        # worker dies; when it finishes, the next look acknowledges this request.
+        raise RetryLater(
+            "the job is running in another worker",
+            delay_seconds=min(900, max(1, math.ceil(remaining) + 1)),
+        )
+
+    async def _run(self, job: JobRecord, runner_id: str) -> None:
+        result_key, log_key = result_keys(job)
+        bucket = self._settings.results_bucket
+        with tempfile.TemporaryDirectory(prefix="gas-job-", dir=self._settings.work_dir) as tmp:
+            folder = Path(tmp)
+            input_path = folder / job.input_filename
+            output_path = folder / "annotated.vcf.gz"
+            log_path = folder / "anntools.log"
+            started = time.monotonic()
+            await self._download(job.input_bucket, job.input_key, input_path)
+            downloaded = time.monotonic()
+            bundle_dir = await self._bundles.get(job.build) if job.build else None
+            outcome = await self._annotate_holding_lease(
+                job, runner_id, input_path, output_path, log_path, bundle_dir
+            )
+            annotated = time.monotonic()
+            run_log = _job_log(job, log_path, outcome)
+            if isinstance(outcome, runner.InputRefused):
+                await self._put(bucket, log_key, run_log.encode(), "text/plain; charset=utf-8")
+                if not await self._repo.fail_run(
+                    job_id=job.job_id,
+                    runner=runner_id,
+                    error=outcome.reason,
+                    failed_at=utc_timestamp(),
+                    results_bucket=bucket,
+                    log_key=log_key,
+                ):
+                    raise LeaseLost
+                log.info("input refused: %s", outcome.reason)
+                await self._publish_final(job.job_id)
+                return
+            await self._upload(bucket, result_key, output_path)
+            await self._put(bucket, log_key, run_log.encode(), "text/plain; charset=utf-8")
+            uploaded = time.monotonic()
+            summary = dict(outcome.summary)
+            provenance = summary.pop("provenance", None)
+            summary["timings_seconds"] = {
+                "download": round(downloaded - started, 3),
+                "annotate": round(annotated - downloaded, 3),
+                "upload": round(uploaded - annotated, 3),
+            }
+            if not await self._repo.complete(
+                job_id=job.job_id,
+                runner=runner_id,
+                results_bucket=bucket,
+                result_key=result_key,
+                log_key=log_key,
+                summary=summary,
+                provenance=provenance,
+                completed_at=utc_timestamp(),
+            ):
+                raise LeaseLost
+            log.info("completed", extra={"timings": summary["timings_seconds"]})
+            await self._publish_final(job.job_id)
+
+    async def _annotate_holding_lease(
+        self,
+        job: JobRecord,
+        runner_id: str,
+        input_path: Path,
+        output_path: Path,
+        log_path: Path,
+        bundle_dir: Path | None,
+    ) -> runner.EngineOutcome:
+        latest = 0.0
+
+        def on_progress(fraction: float) -> None:
+            nonlocal latest
+            latest = fraction
+
+        engine = asyncio.ensure_future(
+            runner.annotate(
+                input_path=input_path,
+                output_path=output_path,
+                log_path=log_path,
+                build=job.build,
+                bundle_dir=bundle_dir,
+                cache_dir=self._bundles.cache_dir,
+                on_progress=on_progress,
+            )
+        )
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    {engine}, timeout=self._settings.progress_interval_seconds
+                )
+                if done:
+                    return engine.result()
+                # The output is not uploaded yet, so a run ends at 99% until COMPLETED.
+                if not await self._repo.renew(
+                    job_id=job.job_id,
+                    runner=runner_id,
+                    lease_seconds=self._settings.lease_seconds,
+                    progress=min(99, int(latest * 100)),
+                ):
+                    raise LeaseLost
+        finally:
+            if not engine.done():
+                engine.cancel()
+                with contextlib.suppress(BaseException):
+                    await engine
+
+    async def _download(self, bucket: str, key: str, destination: Path) -> None:
+        await self._s3.download_file(bucket, key, str(destination))
+
+    async def _upload(self, bucket: str, key: str, source: Path) -> None:
+        # S3 shows an object (multipart or not) only once it is complete, so a crash
+        # mid-upload never leaves a partial result behind; a re-run overwrites the same key.
+        await self._s3.upload_file(
+            str(source), bucket, key, ExtraArgs={"ContentType": "application/gzip"}
+        )
+
+    async def _put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        await self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    async def _publish_final(self, job_id: str) -> None:
+        job = await self._repo.get(job_id)
+        if job:
+            await self.publish_outcome(job)
+
+    async def publish_outcome(self, job: JobRecord) -> None:
+        """Publish JobCompleted/JobFailed once; a crash before the flag is set republishes."""
+        if job.outcome_published or not job.finished:
+            return
+        if job.status is JobStatus.COMPLETED:
+            await self._events.publish(
+                JobCompleted(
+                    job_id=job.job_id,
+                    user_id=job.user_id,
+                    payload=JobCompletedPayload(
+                        tier=job.tier,
+                        result_key=job.result_key or "",
+                        log_key=job.log_key or "",
+                        summary=job.summary or {},
+                    ),
+                )
+            )
+        else:
+            await self._events.publish(
+                JobFailed(
+                    job_id=job.job_id,
+                    user_id=job.user_id,
+                    payload=JobFailedPayload(tier=job.tier, reason=job.error or "unknown"),
+                )
+            )
+        await self._repo.mark_outcome_published(job_id=job.job_id)
+
+    async def handle_dead_letter(self, event: Event, delivery: Delivery) -> None:
+        """A request that kept failing: fail its job, unless a worker is running it right now."""
+        if not isinstance(event, JobRequested) or not event.job_id:
+            return
+        job = await self._repo.get(event.job_id)
+        if job is None:
+            return
+        if job.finished:
+            await self.publish_outcome(job)
+            return
+        if job.lease_live():
+            raise RetryLater("a worker is running the job", delay_seconds=60)
+        if await self._repo.fail_abandoned(job_id=job.job_id, error=GAVE_UP_MESSAGE):
+            log.error(
+                "request dead-lettered after %d deliveries; job failed", delivery.receive_count
+            )
+        await self._publish_final(job.job_id)
+
+
+def _job_log(job: JobRecord, anntools_log: Path, outcome: runner.EngineOutcome) -> str:
+    lines = [
+        f"job {job.job_id}",
+        f"input {job.input_filename} ({job.input_size_bytes} bytes), "
+        f"build {job.build or 'detect from file'}",
+    ]
+    if anntools_log.exists():
+        lines.append(anntools_log.read_text(errors="replace").rstrip("\n"))
+    if isinstance(outcome, runner.InputRefused):
+        lines.append(f"FAILED: {outcome.reason}")
+        lines.append("Fix the file and submit it as a new job.")
+    else:
+        lines.append("COMPLETED")
+    return "\n".join(lines) + "\n"
