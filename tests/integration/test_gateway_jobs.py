@@ -86,7 +86,12 @@ def test_a_free_users_oversized_file_is_refused_with_the_upgrade_offer(
     assert accepted.json()["job"]["tier"] == "premium"
 
 
-def test_the_jobs_api_needs_a_signed_in_caller(gateway: ServiceProcess) -> None:
+def test_the_api_is_documented_and_needs_a_signed_in_caller(gateway: ServiceProcess) -> None:
     anonymous = httpx.get(f"{gateway.url}/api/jobs")
     assert anonymous.status_code == 401
     assert "log in" in anonymous.json()["detail"]
+
+    assert httpx.get(f"{gateway.url}/api/docs").status_code == 200
+    published = httpx.get(f"{gateway.url}/api/openapi.json").json()["paths"]
+    assert {"/api/me", "/api/me/upgrade", "/api/tokens", "/api/jobs"} <= set(published)
+    assert not any(path.startswith("/internal") for path in published)
