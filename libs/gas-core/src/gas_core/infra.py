@@ -92,6 +92,7 @@ async def infra_up(
         s3, stack.archive_bucket, queue_arns[stack.restore_queue], report
     )
     await _ensure_jobs_table(dynamodb, stack.jobs_table, report)
+    await _ensure_sent_mail_table(dynamodb, stack.sent_mail_table, report)
     await _ensure_sender_identity(ses, stack.ses_sender, report)
     return report
 
@@ -326,6 +327,46 @@ async def _ensure_restore_notifications(
 
 
 async def _ensure_jobs_table(dynamodb: Any, table: str, report: InfraReport) -> None:
+    await _ensure_table(
+        dynamodb,
+        table,
+        {
+            "AttributeDefinitions": [
+                {"AttributeName": "job_id", "AttributeType": "S"},
+                {"AttributeName": "user_id", "AttributeType": "S"},
+                {"AttributeName": "submitted_at", "AttributeType": "S"},
+            ],
+            "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": JOBS_BY_USER_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "user_id", "KeyType": "HASH"},
+                        {"AttributeName": "submitted_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        },
+        report,
+    )
+
+
+async def _ensure_sent_mail_table(dynamodb: Any, table: str, report: InfraReport) -> None:
+    await _ensure_table(
+        dynamodb,
+        table,
+        {
+            "AttributeDefinitions": [{"AttributeName": "mail_key", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "mail_key", "KeyType": "HASH"}],
+        },
+        report,
+    )
+
+
+async def _ensure_table(
+    dynamodb: Any, table: str, definition: dict[str, Any], report: InfraReport
+) -> None:
     try:
         await dynamodb.describe_table(TableName=table)
     except ClientError as error:
@@ -334,26 +375,7 @@ async def _ensure_jobs_table(dynamodb: Any, table: str, report: InfraReport) -> 
     else:
         report.unchanged.append(f"dynamodb table {table}")
         return
-    await dynamodb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "job_id", "AttributeType": "S"},
-            {"AttributeName": "user_id", "AttributeType": "S"},
-            {"AttributeName": "submitted_at", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": JOBS_BY_USER_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "user_id", "KeyType": "HASH"},
-                    {"AttributeName": "submitted_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
+    await dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **definition)
     waiter = dynamodb.get_waiter("table_exists")
     await waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     report.created.append(f"dynamodb table {table}")

@@ -75,6 +75,11 @@ class StackSettings(BaseSettings):
         return self.name("annotations")
 
     @property
+    def sent_mail_table(self) -> str:
+        """The notifier's ledger of mails already sent (one item per event it mailed about)."""
+        return self.name("sent-mail")
+
+    @property
     def job_requests_topic(self) -> str:
         return self.name("job-requests")
 
