@@ -1,33 +1,107 @@
-"""Entry point: consume the archiver queue and answer health probes."""
+"""Entry point: the archiver queue (job completions, tier changes), the restore-notification
+queue and the periodic restore check, plus health probes."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 
+import httpx
+
+from gas_archiver.service import Archiver
 from gas_archiver.settings import Settings
+from gas_archiver.storage import ObjectStore
+from gas_archiver.workers import consume_restore_notifications, reconcile_periodically
+from gas_core.accounts import Accounts, GatewayAccounts
 from gas_core.aws import AwsClients
-from gas_core.events import Event
-from gas_core.messaging import Delivery, Handler
+from gas_core.events import AccountTierChanged, Event, JobCompleted
+from gas_core.jobs import JobRepository
+from gas_core.messaging import (
+    ConsumerOptions,
+    Delivery,
+    Handler,
+    SnsPublisher,
+    queue_url,
+    topic_arn,
+)
+from gas_core.runtime import Worker
 from gas_core.worker import run_queue_worker
-
-log = logging.getLogger(__name__)
-
-
-async def make_handler(clients: AwsClients) -> Handler:
-    async def handle(event: Event, delivery: Delivery) -> None:
-        log.info("received %s (not acted on yet)", event.type)
-
-    return handle
 
 
 def main() -> None:
-    settings = Settings()
-    asyncio.run(
-        run_queue_worker(
+    asyncio.run(run(Settings()))
+
+
+async def build_archiver(clients: AwsClients, settings: Settings, accounts: Accounts) -> Archiver:
+    stack = settings.stack
+    sns = await clients.client("sns")
+    return Archiver(
+        jobs=JobRepository(await clients.client("dynamodb"), stack.jobs_table),
+        store=ObjectStore(await clients.client("s3")),
+        accounts=accounts,
+        events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),
+        archive_bucket=stack.archive_bucket,
+        free_window_seconds=stack.free_window_seconds,
+        storage_class=settings.storage_class,
+        restore_days=settings.restore_days,
+    )
+
+
+async def run(settings: Settings) -> None:
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        accounts = GatewayAccounts(
+            http,
+            gateway_url=settings.gateway_url,
+            service="archiver",
+            secret=settings.stack.internal_jwt_secret,
+        )
+
+        async def make_handler(clients: AwsClients) -> Handler:
+            archiver = await build_archiver(clients, settings, accounts)
+
+            async def handle(event: Event, delivery: Delivery) -> None:
+                if isinstance(event, JobCompleted) and event.job_id:
+                    await archiver.on_job_completed(event.job_id)
+                elif isinstance(event, AccountTierChanged):
+                    await archiver.on_tier_changed(
+                        user_id=event.user_id, new_tier=event.payload.new_tier
+                    )
+
+            return handle
+
+        def restore_notifications(clients: AwsClients) -> Worker:
+            async def work(stop: asyncio.Event) -> None:
+                sqs = await clients.client("sqs")
+                await consume_restore_notifications(
+                    stop,
+                    sqs=sqs,
+                    queue_url=await queue_url(sqs, settings.stack.restore_queue),
+                    archiver=await build_archiver(clients, settings, accounts),
+                    visibility_seconds=settings.visibility_seconds,
+                    wait_seconds=settings.receive_wait_seconds,
+                )
+
+            return work
+
+        def reconciler(clients: AwsClients) -> Worker:
+            async def work(stop: asyncio.Event) -> None:
+                await reconcile_periodically(
+                    stop,
+                    archiver=await build_archiver(clients, settings, accounts),
+                    dynamodb=await clients.client("dynamodb"),
+                    jobs_table=settings.stack.jobs_table,
+                    interval=settings.reconcile_interval_seconds,
+                )
+
+            return work
+
+        await run_queue_worker(
             service="archiver",
             settings=settings,
             queue_name=settings.stack.archiver_queue,
             make_handler=make_handler,
+            options=ConsumerOptions(
+                visibility_seconds=settings.visibility_seconds,
+                wait_seconds=settings.receive_wait_seconds,
+            ),
+            extra_workers=(restore_notifications, reconciler),
         )
-    )

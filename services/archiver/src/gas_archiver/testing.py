@@ -1,0 +1,190 @@
+"""Helpers for tests that run the archiver (and notifier) for real against a test stack:
+completed jobs written straight into the repository and the results bucket, events
+published through SNS, and polling with a deadline.
+
+Import into a test module: ``from gas_archiver.testing import ...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+from botocore.exceptions import ClientError
+
+from gas_core.aws import aws_clients
+from gas_core.events import Envelope, JobCompleted, JobCompletedPayload, Tier
+from gas_core.jobs import JobRecord, JobRepository, JobStatus, StorageState, utc_timestamp
+from gas_core.messaging import SnsPublisher, topic_arn
+from gas_core.testing import Stack
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    storage_class: str
+    body: bytes | None
+
+
+def create_completed_job(
+    stack: Stack, *, user_id: str, tier: Tier, result: bytes, filename: str = "sample.vcf"
+) -> JobRecord:
+    """A COMPLETED job whose result is AVAILABLE in the results bucket, as the annotator
+    leaves it."""
+    settings = stack.settings
+    job_id = uuid.uuid4().hex
+    stem = filename.removesuffix(".vcf")
+    now = utc_timestamp()
+    job = JobRecord(
+        job_id=job_id,
+        user_id=user_id,
+        tier=tier,
+        status=JobStatus.COMPLETED,
+        storage=StorageState.AVAILABLE,
+        submitted_at=now,
+        created_at=now,
+        queued_at=now,
+        completed_at=now,
+        input_filename=filename,
+        input_size_bytes=len(result),
+        input_bucket=settings.inputs_bucket,
+        input_key=f"{user_id}/{job_id}/{filename}",
+        results_bucket=settings.results_bucket,
+        result_key=f"{user_id}/{job_id}/{stem}.annot.vcf.gz",
+        log_key=f"{user_id}/{job_id}/{stem}.annot.log",
+        summary={"variants": 3, "in_dbsnp": 2, "pct_in_dbsnp": 66.667, "build": "GRCh37"},
+        progress=100,
+        outcome_published=True,
+    )
+
+    async def write() -> None:
+        async with aws_clients(stack.aws) as clients:
+            s3 = await clients.client("s3")
+            await s3.put_object(Bucket=settings.results_bucket, Key=job.result_key, Body=result)
+            await s3.put_object(Bucket=settings.results_bucket, Key=job.log_key, Body=b"log\n")
+            await JobRepository(await clients.client("dynamodb"), settings.jobs_table).create(job)
+
+    asyncio.run(write())
+    return job
+
+
+def completed_event(job: JobRecord) -> JobCompleted:
+    return JobCompleted(
+        job_id=job.job_id,
+        user_id=job.user_id,
+        payload=JobCompletedPayload(
+            tier=job.tier,
+            result_key=job.result_key or "",
+            log_key=job.log_key or "",
+            summary=job.summary or {},
+        ),
+    )
+
+
+def publish(stack: Stack, topic: str, *events: Envelope) -> None:
+    async def send() -> None:
+        async with aws_clients(stack.aws) as clients:
+            sns = await clients.client("sns")
+            publisher = SnsPublisher(sns, await topic_arn(sns, topic))
+            for event in events:
+                await publisher.publish(event)
+
+    asyncio.run(send())
+
+
+def with_jobs(stack: Stack, action: Callable[[JobRepository], Awaitable[T]]) -> T:
+    """Run ``action`` with a repository on the stack's jobs table."""
+
+    async def run() -> T:
+        async with aws_clients(stack.aws) as clients:
+            repo = JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
+            return await action(repo)
+
+    return asyncio.run(run())
+
+
+def get_job(stack: Stack, job_id: str) -> JobRecord:
+    job = with_jobs(stack, lambda repo: repo.get(job_id))
+    assert job is not None, f"job {job_id} vanished"
+    return job
+
+
+def read_object(stack: Stack, bucket: str, key: str) -> StoredObject | None:
+    """The object's storage class and bytes (none for archived objects), or None if absent."""
+
+    async def read() -> StoredObject | None:
+        async with aws_clients(stack.aws) as clients:
+            s3 = await clients.client("s3")
+            try:
+                head = await s3.head_object(Bucket=bucket, Key=key)
+            except ClientError:
+                return None
+            storage_class = str(head.get("StorageClass", "STANDARD"))
+            if storage_class != "STANDARD":
+                return StoredObject(storage_class=storage_class, body=None)
+            response = await s3.get_object(Bucket=bucket, Key=key)
+            async with response["Body"] as stream:
+                return StoredObject(storage_class=storage_class, body=await stream.read())
+
+    return asyncio.run(read())
+
+
+def queue_drained(stack: Stack, queue: str) -> bool:
+    """No message waiting or in flight on ``queue``."""
+
+    async def count() -> int:
+        async with aws_clients(stack.aws) as clients:
+            sqs = await clients.client("sqs")
+            url = (await sqs.get_queue_url(QueueName=queue))["QueueUrl"]
+            attributes = (
+                await sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                        "ApproximateNumberOfMessagesDelayed",
+                    ],
+                )
+            )["Attributes"]
+            return sum(int(value) for value in attributes.values())
+
+    return asyncio.run(count()) == 0
+
+
+def eventually(
+    probe: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.2
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail saying ``what`` never happened."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"{what} did not happen within {timeout:.0f}s (last: {last!r})")
+
+
+def set_restore_speed(moto_url: str, seconds: float | None) -> None:
+    """Make moto's restores take ``seconds`` per step (requested → ongoing → done), or
+    ``None`` for its default (done at the first read)."""
+    if seconds is None:
+        response = httpx.post(
+            f"{moto_url}/moto-api/state-manager/unset-transition",
+            json={"model_name": "s3::keyrestore"},
+        )
+    else:
+        response = httpx.post(
+            f"{moto_url}/moto-api/state-manager/set-transition",
+            json={
+                "model_name": "s3::keyrestore",
+                "transition": {"progression": "time", "seconds": seconds},
+            },
+        )
+    response.raise_for_status()

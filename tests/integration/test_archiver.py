@@ -1,0 +1,266 @@
+# ruff: noqa: F401, F811 - pytest fixtures imported from gas_gateway.testing are parameters here
+"""The archiver on the local stack: free results go to cold storage after the free window,
+come back on upgrade, premium results never leave, and a crash never loses a result."""
+
+from __future__ import annotations
+
+import gzip
+import time
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from gas_archiver.testing import (
+    completed_event,
+    create_completed_job,
+    eventually,
+    get_job,
+    publish,
+    queue_drained,
+    read_object,
+    set_restore_speed,
+    with_jobs,
+)
+from gas_core.events import Tier
+from gas_core.jobs import JobRecord, StorageState
+from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_gateway.payments import TEST_CARD_ACCEPTED
+from gas_gateway.testing import DevIdp, dev_idp, gateway_database, provision_user, start_gateway
+from gas_notifier.captured import read_captured_mails
+
+pytestmark = pytest.mark.integration
+
+WINDOW_SECONDS = 2
+RESTORE_STEP_SECONDS = 2
+
+
+def annotated_vcf(label: str) -> bytes:
+    lines = [b"##fileformat=VCFv4.2", f"##label={label}".encode()]
+    lines += [f"1\t{69000 + i}\t.\tA\tG\t50\tPASS\tGENE=OR4F5".encode() for i in range(200)]
+    return gzip.compress(b"\n".join(lines) + b"\n")
+
+
+@pytest.fixture
+def gateway(
+    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
+) -> ServiceProcess:
+    jobs = start_service("jobs", stack)
+    return start_gateway(
+        start_service, stack, idp=dev_idp, database_url=gateway_database, jobs_url=jobs.url
+    )
+
+
+def start_archiver(
+    start_service: StartService, stack: Stack, gateway: ServiceProcess
+) -> ServiceProcess:
+    return start_service(
+        "archiver",
+        stack,
+        GAS_FREE_WINDOW_SECONDS=str(WINDOW_SECONDS),
+        GAS_ARCHIVER_GATEWAY_URL=gateway.url,
+        GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS="0.5",
+        GAS_ARCHIVER_VISIBILITY_SECONDS="3",
+        GAS_ARCHIVER_RECEIVE_WAIT_SECONDS="1",
+    )
+
+
+def api(gateway: ServiceProcess, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=15
+    )
+
+
+def storage_is(stack: Stack, job_id: str, state: StorageState) -> Callable[[], JobRecord | None]:
+    def probe() -> JobRecord | None:
+        job = get_job(stack, job_id)
+        return job if job.storage is state else None
+
+    return probe
+
+
+def new_user(database_url: str, tier: Tier) -> tuple[str, str, str]:
+    email = f"{tier.value}-{uuid.uuid4().hex[:8]}@example.org"
+    user_id, token = provision_user(database_url, email=email, tier=tier)
+    return user_id, token, email
+
+
+def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
+    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+) -> None:
+    user_id, token, email = new_user(gateway_database, Tier.FREE)
+    start_archiver(start_service, stack, gateway)
+    start_service(
+        "notifier",
+        stack,
+        GAS_NOTIFIER_GATEWAY_URL=gateway.url,
+        GAS_NOTIFIER_RECEIVE_WAIT_SECONDS="1",
+    )
+    client = api(gateway, token)
+    result = annotated_vcf("free")
+    job = create_completed_job(stack, user_id=user_id, tier=Tier.FREE, result=result)
+    assert job.result_key
+    publish(stack, stack.settings.job_events_topic, completed_event(job))
+
+    within_window = client.get(f"/api/jobs/{job.job_id}/result")
+    assert within_window.status_code == 200, within_window.text
+
+    eventually(
+        storage_is(stack, job.job_id, StorageState.ARCHIVED),
+        timeout=WINDOW_SECONDS + 20,
+        what="archiving after the free window",
+    )
+    cold = read_object(stack, stack.settings.archive_bucket, job.result_key)
+    assert cold is not None and cold.storage_class == "GLACIER"
+    assert read_object(stack, stack.settings.results_bucket, job.result_key) is None
+    refused = client.get(f"/api/jobs/{job.job_id}/result")
+    assert refused.status_code == 409
+    assert "archived — upgrade to premium to restore it" in refused.json()["detail"]
+
+    moto_url = str(stack.aws.endpoint_url)
+    set_restore_speed(moto_url, RESTORE_STEP_SECONDS)
+    # moto counts the first step from when the object was written, and calls a restore
+    # done before that step: wait it out so the restore is seen under way.
+    time.sleep(RESTORE_STEP_SECONDS)
+    try:
+        upgraded = client.post("/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED})
+        assert upgraded.status_code == 200, upgraded.text
+        eventually(
+            storage_is(stack, job.job_id, StorageState.RESTORING),
+            timeout=15,
+            what="the restore starting after the upgrade",
+            every=0.1,
+        )
+        restoring = client.get(f"/api/jobs/{job.job_id}/result")
+        assert restoring.status_code == 409
+        assert "being restored; you will get an email" in restoring.json()["detail"]
+        eventually(
+            storage_is(stack, job.job_id, StorageState.AVAILABLE),
+            timeout=30,
+            what="the restore finishing",
+        )
+    finally:
+        set_restore_speed(moto_url, None)
+
+    link = client.get(f"/api/jobs/{job.job_id}/result")
+    assert link.status_code == 200, link.text
+    assert httpx.get(link.json()["url"]).content == result
+    assert read_object(stack, stack.settings.archive_bucket, job.result_key) is None
+    mails = eventually(
+        lambda: [
+            mail
+            for mail in read_captured_mails(moto_url)
+            if email in mail.to and "available again" in mail.subject
+        ],
+        timeout=15,
+        what="the 'restored' mail",
+    )
+    assert f"/jobs/{job.job_id}" in mails[0].text
+    time.sleep(1)  # a second mail, if one were coming, would be sent by now
+    subjects = sorted(m.subject for m in read_captured_mails(moto_url) if email in m.to)
+    assert subjects == [
+        "Your GAS annotation sample.annot.vcf.gz is ready",
+        f"Your GAS results for job {job.job_id[:8]} are available again",
+    ]
+
+
+def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the_result(
+    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+) -> None:
+    premium_id, _, _ = new_user(gateway_database, Tier.PREMIUM)
+    free_id, free_token, _ = new_user(gateway_database, Tier.FREE)
+    premium_job = create_completed_job(
+        stack, user_id=premium_id, tier=Tier.PREMIUM, result=annotated_vcf("premium")
+    )
+    in_window = create_completed_job(
+        stack, user_id=free_id, tier=Tier.FREE, result=annotated_vcf("in window")
+    )
+    # An archive under way: the job is ARCHIVING and its cold copy is written, not committed.
+    mid_archive = create_completed_job(
+        stack, user_id=free_id, tier=Tier.FREE, result=annotated_vcf("mid-archive")
+    )
+    assert with_jobs(stack, lambda repo: repo.start_archiving(job_id=mid_archive.job_id))
+    start_archiver(start_service, stack, gateway)
+    client = api(gateway, free_token)
+
+    upgraded = client.post("/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED})
+    assert upgraded.status_code == 200, upgraded.text
+    eventually(
+        storage_is(stack, mid_archive.job_id, StorageState.AVAILABLE),
+        timeout=15,
+        what="the archive under way being cancelled by the upgrade",
+    )
+    publish(
+        stack,
+        stack.settings.job_events_topic,
+        *(completed_event(job) for job in (premium_job, in_window, mid_archive)),
+    )
+    time.sleep(WINDOW_SECONDS + 1)
+    eventually(
+        lambda: queue_drained(stack, stack.settings.archiver_queue),
+        timeout=20,
+        what="the archiver handling every message",
+    )
+
+    for job, owner in ((premium_job, None), (in_window, client), (mid_archive, client)):
+        assert job.result_key
+        assert get_job(stack, job.job_id).storage is StorageState.AVAILABLE
+        hot = read_object(stack, stack.settings.results_bucket, job.result_key)
+        assert hot is not None and hot.body, f"{job.job_id} lost its result"
+        if owner is not None:
+            link = owner.get(f"/api/jobs/{job.job_id}/result")
+            assert link.status_code == 200, link.text
+            assert httpx.get(link.json()["url"]).content == hot.body
+    for job in (premium_job, in_window):
+        assert job.result_key
+        assert read_object(stack, stack.settings.archive_bucket, job.result_key) is None
+
+
+def test_an_archiver_killed_mid_archive_loses_nothing_and_finishes_on_restart(
+    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+) -> None:
+    user_id, _, _ = new_user(gateway_database, Tier.FREE)
+    results = {f"run {n}": annotated_vcf(f"run {n}") for n in range(8)}
+    jobs = [
+        create_completed_job(stack, user_id=user_id, tier=Tier.FREE, result=body)
+        for body in results.values()
+    ]
+    publish(stack, stack.settings.job_events_topic, *(completed_event(job) for job in jobs))
+    archiver = start_archiver(start_service, stack, gateway)
+
+    eventually(
+        lambda: any(get_job(stack, job.job_id).storage is StorageState.ARCHIVED for job in jobs),
+        timeout=WINDOW_SECONDS + 20,
+        what="the first archive",
+        every=0.05,
+    )
+    archiver.kill()
+
+    states = {job.job_id: get_job(stack, job.job_id).storage for job in jobs}
+    for job, body in zip(jobs, results.values(), strict=True):
+        assert job.result_key
+        hot = read_object(stack, stack.settings.results_bucket, job.result_key)
+        cold = read_object(stack, stack.settings.archive_bucket, job.result_key)
+        if states[job.job_id] is StorageState.ARCHIVED:
+            assert cold is not None and cold.storage_class == "GLACIER"
+        else:
+            assert hot is not None and hot.body == body, f"{states[job.job_id]} lost the result"
+
+    start_archiver(start_service, stack, gateway)
+    for job in jobs:
+        eventually(
+            storage_is(stack, job.job_id, StorageState.ARCHIVED),
+            timeout=30,
+            what=f"archiving {job.job_id} after the restart (state at kill: {states[job.job_id]})",
+        )
+    eventually(
+        lambda: queue_drained(stack, stack.settings.archiver_queue),
+        timeout=20,
+        what="the archiver finishing every message",
+    )
+    for job in jobs:
+        assert job.result_key
+        assert read_object(stack, stack.settings.results_bucket, job.result_key) is None
+        cold = read_object(stack, stack.settings.archive_bucket, job.result_key)
+        assert cold is not None and cold.storage_class == "GLACIER"
