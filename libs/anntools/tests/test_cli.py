@@ -100,3 +100,15 @@ def test_damaged_bundle_fails_verification(tiny_bundle: Path, tmp_path: Path) ->
     shutil.copytree(tiny_bundle, copy)
     (copy / "tracks" / "cytoband" / "labels.bin").write_bytes(b"tampered")
     assert main(["bundle", "verify", "--bundle", str(copy)]) == 1
+
+
+def test_annotating_never_imports_pandas(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # pandas (and unpickling) belong to bundle builds; importing it costs every job ~1-2 s.
+    script = (
+        "import sys\n"
+        "from anntools import annotate_file\n"
+        f"annotate_file({str(data_dir / 'multiallelic.vcf')!r}, {str(tmp_path / 'o.vcf.gz')!r},"
+        f" bundle_dir={str(tiny_bundle)!r})\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)

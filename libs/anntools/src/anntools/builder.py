@@ -9,11 +9,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anntools.bundle import InfoHeader, Log, save_strings
+from anntools.bundle import InfoHeader, Log, save_strings, to_axis
 from anntools.config import BundleConfig, TrackSpec
 from anntools.errors import BundleError
 from anntools.fields import GENE_MODEL_FIELDS, info_escape
-from anntools.genemodel import GeneModelTables, build_gene_model, normalise_gene_table, place
+from anntools.genemodel import (
+    GeneModelTables,
+    Segmentation,
+    build_gene_model,
+    normalise_gene_table,
+    place,
+)
 from anntools.genome import Genome, canonical_chromosome
 from anntools.segments import label_sets
 from anntools.sources import SourceResolver, SourceUnavailable, read_table
@@ -46,9 +52,7 @@ def write_tracks(
                 path.unlink()
             directory.rmdir()
             continue
-        entry.update(
-            name=spec.name, kind=spec.kind, dir=f"tracks/{spec.name}", description=spec.description
-        )
+        entry.update(name=spec.name, kind=spec.kind, description=spec.description)
         entries.append(entry)
         log(
             f"track {spec.name}: {entry.get('segments', entry.get('variants'))} rows "
@@ -108,19 +112,44 @@ def _gene_model_track(
     )
     model = build_gene_model(tables, genome, spec.promoter_bp)
     notes.extend(f"{spec.name}: {note}" for note in model.notes)
-    np.save(directory / "boundaries.npy", model.boundaries)
-    np.save(directory / "label_ids.npy", model.label_ids)
-    np.save(directory / "region_codes.npy", model.region_codes)
-    save_strings(directory, "labels", model.labels)
-    np.save(directory / "intervals.start.npy", model.gene_starts)
-    np.save(directory / "intervals.end.npy", model.gene_ends)
-    save_strings(directory, "intervals.name", model.gene_names)
+    headers = {entry[0]: InfoHeader(*entry).__dict__ for entry in GENE_MODEL_FIELDS}
+    _write_segmentation(directory / "genes", model.genes)
+    _write_segmentation(directory / "regions", model.regions)
+    _write_intervals(directory / "genes", model.gene_starts, model.gene_ends, model.gene_names)
     return {
-        "segments": len(model.boundaries),
+        "segments": len(model.regions.boundaries),
         "genes": len(model.gene_names),
-        "info": [InfoHeader(*entry).__dict__ for entry in GENE_MODEL_FIELDS],
+        "segmentations": [
+            {
+                "dir": f"tracks/{spec.name}/genes",
+                "info": [headers[field] for field in ("GENE", "STRAND", "HGNC_NAME")],
+            },
+            {
+                "dir": f"tracks/{spec.name}/regions",
+                "info": [headers[field] for field in ("REGION", "EXON")],
+            },
+        ],
+        "intervals_dir": f"tracks/{spec.name}/genes",
         "sources": sorted(spec.sources),
     }
+
+
+def _write_segmentation(directory: Path, segmentation: Segmentation) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / "boundaries.npy", to_axis(segmentation.boundaries))
+    np.save(directory / "label_ids.npy", segmentation.label_ids.astype(np.int32))
+    save_strings(directory, "labels", segmentation.labels)
+    if segmentation.region_codes is not None:
+        np.save(directory / "region_codes.npy", segmentation.region_codes)
+
+
+def _write_intervals(
+    directory: Path, starts: np.ndarray, ends: np.ndarray, names: list[str]
+) -> None:
+    """The raw intervals, for exporting the track to peer tools."""
+    np.save(directory / "intervals.start.npy", to_axis(starts))
+    np.save(directory / "intervals.end.npy", to_axis(ends))
+    save_strings(directory, "intervals.name", names)
 
 
 def _required(frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -171,17 +200,15 @@ def _interval_track(
                 else f"{field}=" + ",".join(info_escape(vocabulary[c]) for c in entry)
             )
         label_ids[index] = rendered[entry]
-    np.save(directory / "boundaries.npy", boundaries)
-    np.save(directory / "label_ids.npy", label_ids)
-    save_strings(directory, "labels", labels)
-    np.save(directory / "intervals.start.npy", starts)
-    np.save(directory / "intervals.end.npy", ends)
-    save_strings(directory, "intervals.name", names)
+    _write_segmentation(directory, Segmentation(boundaries, label_ids, labels))
+    _write_intervals(directory, starts, ends, names)
     number = "0" if spec.info_type == "Flag" else "."
+    header = InfoHeader(field, number, spec.info_type, spec.description).__dict__
     return {
         "segments": len(boundaries),
         "intervals": len(frame),
-        "info": [InfoHeader(field, number, spec.info_type, spec.description).__dict__],
+        "segmentations": [{"dir": f"tracks/{spec.name}", "info": [header]}],
+        "intervals_dir": f"tracks/{spec.name}",
     }
 
 
@@ -224,7 +251,7 @@ def _known_variant_track(
         ]
         info_values.append(";".join(parts) or None)
     positions = frame["global"].to_numpy(np.int64)
-    np.save(directory / "positions.npy", positions)
+    np.save(directory / "positions.npy", to_axis(positions))
     save_strings(
         directory,
         "alleles",
@@ -244,6 +271,7 @@ def _known_variant_track(
         for info in spec.info_columns
     ]
     return {
+        "dir": f"tracks/{spec.name}",
         "variants": len(frame),
         "set_id": spec.set_id,
         "max_per_position": int(counts.max()) if len(counts) else 0,

@@ -23,7 +23,7 @@ from anntools.config import load_config
 from anntools.errors import BundleError
 from anntools.genome import BUILDS, Genome, canonical_chromosome
 
-BUNDLE_FORMAT_VERSION = "1"
+BUNDLE_FORMAT_VERSION = "2"
 MANIFEST = "manifest.json"
 
 Log = Callable[[str], None]
@@ -144,6 +144,7 @@ class SegmentTrack:
     labels: pa.Array
     info: list[InfoHeader]
     directory: Path
+    label_valid: np.ndarray
     region_codes: np.ndarray | None = None
 
 
@@ -158,6 +159,8 @@ class KnownVariantTrack:
     info: list[InfoHeader]
     max_per_position: int
     directory: Path
+    id_valid: np.ndarray
+    info_valid: np.ndarray
 
 
 @dataclass
@@ -213,9 +216,8 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
     genome = Genome.for_build(manifest["build"])
     bundle = Bundle(path=root, manifest=manifest, genome=genome)
     for entry in manifest["tracks"]:
-        directory = root / entry["dir"]
-        info = [InfoHeader(**header) for header in entry["info"]]
         if entry["kind"] == "known_variants":
+            directory = root / entry["dir"]
             bundle.known_tracks.append(
                 KnownVariantTrack(
                     name=entry["name"],
@@ -224,12 +226,16 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
                     ids=load_strings(directory, "ids"),
                     info_values=load_strings(directory, "info"),
                     set_id=bool(entry["set_id"]),
-                    info=info,
+                    info=[InfoHeader(**header) for header in entry["info"]],
                     max_per_position=int(entry["max_per_position"]),
                     directory=directory,
+                    id_valid=np.load(directory / "ids.valid.npy"),
+                    info_valid=np.load(directory / "info.valid.npy"),
                 )
             )
-        else:
+            continue
+        for segmentation in entry["segmentations"]:
+            directory = root / segmentation["dir"]
             region_path = directory / "region_codes.npy"
             bundle.segment_tracks.append(
                 SegmentTrack(
@@ -238,12 +244,21 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
                     boundaries=_load(directory / "boundaries.npy"),
                     label_ids=_load(directory / "label_ids.npy"),
                     labels=load_strings(directory, "labels"),
-                    info=info,
+                    info=[InfoHeader(**header) for header in segmentation["info"]],
                     directory=directory,
-                    region_codes=_load(region_path) if region_path.exists() else None,
+                    label_valid=np.load(directory / "labels.valid.npy"),
+                    region_codes=np.load(region_path) if region_path.exists() else None,
                 )
             )
     return bundle
+
+
+def to_axis(positions: np.ndarray) -> np.ndarray:
+    """Genome-wide coordinates as uint32 (both builds are < 2**32 bp): half the memory of int64,
+    and queries are cast to the same type so ``searchsorted`` never copies the array."""
+    if len(positions) and int(np.max(positions)) >= 2**32:
+        raise BundleError("genome-wide coordinate exceeds 32 bits")
+    return np.asarray(positions).astype(np.uint32)
 
 
 def save_strings(directory: Path, stem: str, values: list[str | None]) -> None:
@@ -314,21 +329,24 @@ def export_tracks(
         chromosome = np.searchsorted(offsets, global_positions, side="right") - 1
         return chromosome, global_positions - offsets[chromosome]
 
-    for track in bundle.segment_tracks:
-        starts = np.load(track.directory / "intervals.start.npy")
-        ends = np.load(track.directory / "intervals.end.npy")
-        names = load_strings(track.directory, "intervals.name").to_pylist()
+    for entry in bundle.manifest["tracks"]:
+        if "intervals_dir" not in entry:
+            continue
+        directory = bundle.path / entry["intervals_dir"]
+        starts = np.load(directory / "intervals.start.npy").astype(np.int64)
+        ends = np.load(directory / "intervals.end.npy").astype(np.int64)
+        names = load_strings(directory, "intervals.name").to_pylist()
         chromosome, local_start = locate(starts)
         local_end = ends - offsets[chromosome]
         order = np.lexsort((local_end, local_start, chromosome))
-        path = out / f"{track.name}.bed"
+        path = out / f"{entry['name']}.bed"
         with open(path, "w") as handle:
             for row in order.tolist():
                 label = chromosome_label(genome.names[chromosome[row]], style)
                 handle.write(f"{label}\t{local_start[row]}\t{local_end[row]}\t{names[row]}\n")
         written.append(path)
     for known in bundle.known_tracks:
-        chromosome, local = locate(np.asarray(known.positions))
+        chromosome, local = locate(np.asarray(known.positions, dtype=np.int64))
         alleles = known.alleles.to_pylist()
         ids = known.ids.to_pylist()
         info = known.info_values.to_pylist()

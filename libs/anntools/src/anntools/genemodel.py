@@ -32,11 +32,22 @@ class GeneModelTables:
 
 
 @dataclass
-class GeneModelSegments:
+class Segmentation:
+    """Segment starts on the genome axis, a label id per segment, the labels (None = nothing)."""
+
     boundaries: np.ndarray
     label_ids: np.ndarray
     labels: list[str | None]
-    region_codes: np.ndarray
+    region_codes: np.ndarray | None = None  # per label, for the region segmentation
+
+
+@dataclass
+class GeneModelSegments:
+    """Two segmentations: which genes overlap (few distinct labels, long HGNC names) and the
+    region class/exon (many segments, short labels), kept apart so both label tables stay small."""
+
+    genes: Segmentation
+    regions: Segmentation
     gene_starts: np.ndarray
     gene_ends: np.ndarray
     gene_names: list[str]
@@ -299,42 +310,43 @@ def build_gene_model(
     # Past the last chromosome (where unplaced contigs are looked up) nothing is annotated.
     region[class_bounds >= genome.total_length] = -1
 
+    names = hgnc_names(tables.hgnc)
+    gene_labels: list[str | None] = []
+    for gene_set in gene_set_table:
+        pairs = [gene_pairs[code] for code in gene_set]
+        if not pairs:
+            gene_labels.append(None)
+            continue
+        gene_labels.append(
+            "GENE="
+            + ",".join(info_escape(name) for name, _ in pairs)
+            + ";STRAND="
+            + ",".join(strand for _, strand in pairs)
+            + ";HGNC_NAME="
+            + ",".join(info_escape(names[name]) if name in names else "." for name, _ in pairs)
+        )
+    gene_segmentation = Segmentation(gene_bounds, gene_set_ids.astype(np.int32), gene_labels)
+
     boundaries, matrix = combine(
-        [
-            (gene_bounds, gene_set_ids),
-            (exon_bounds, exon_set_ids),
-            (class_bounds, region.astype(np.int64)),
-        ]
+        [(exon_bounds, exon_set_ids), (class_bounds, region.astype(np.int64))]
     )
     distinct, label_ids = unique_rows(matrix)
-    names = hgnc_names(tables.hgnc)
-    labels: list[str | None] = []
-    for gene_set_id, exon_set_id, region_code in distinct.tolist():
+    region_labels: list[str | None] = []
+    for exon_set_id, region_code in distinct.tolist():
         if region_code < 0:
-            labels.append(None)
+            region_labels.append(None)
             continue
-        pairs = [gene_pairs[code] for code in gene_set_table[gene_set_id]]
-        fields = []
-        if pairs:
-            fields.append("GENE=" + ",".join(info_escape(name) for name, _ in pairs))
-        fields.append("REGION=" + REGION_CLASSES[region_code])
+        label = "REGION=" + REGION_CLASSES[region_code]
         exon_set = exon_set_table[exon_set_id]
         if exon_set:
-            fields.append("EXON=" + ",".join(exon_vocabulary[code] for code in exon_set))
-        if pairs:
-            fields.append("STRAND=" + ",".join(strand for _, strand in pairs))
-            fields.append(
-                "HGNC_NAME="
-                + ",".join(info_escape(names[name]) if name in names else "." for name, _ in pairs)
-            )
-        labels.append(";".join(fields))
-    label_ids = label_ids.astype(np.int32)
-    region_codes = distinct[:, 2].astype(np.int8)[label_ids]
+            label += ";EXON=" + ",".join(exon_vocabulary[code] for code in exon_set)
+        region_labels.append(label)
+    region_segmentation = Segmentation(
+        boundaries, label_ids.astype(np.int32), region_labels, distinct[:, 1].astype(np.int8)
+    )
     return GeneModelSegments(
-        boundaries=boundaries,
-        label_ids=label_ids,
-        labels=labels,
-        region_codes=region_codes,
+        genes=gene_segmentation,
+        regions=region_segmentation,
         gene_starts=genes["gstart"].to_numpy(np.int64),
         gene_ends=genes["gend"].to_numpy(np.int64),
         gene_names=[str(name) for name in genes["gene_name"]],

@@ -15,7 +15,7 @@ import numpy as np
 from anntools.errors import InputError
 
 FIXED_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 256 << 10
 _MAX_POS_DIGITS = 10
 _TAB, _NEWLINE, _COMMA = 9, 10, 44
 
@@ -216,16 +216,14 @@ def _parse_positions(
     data: np.ndarray, before: np.ndarray, after: np.ndarray, first_line: int
 ) -> np.ndarray:
     widths = after - before - 1
-    digit_index = before[:, None] + 1 + np.arange(_MAX_POS_DIGITS)
-    in_field = np.arange(_MAX_POS_DIGITS) < widths[:, None]
-    digits = data[np.minimum(digit_index, len(data) - 1)].astype(np.int64) - 48
-    bad = (
-        (widths < 1)
-        | (widths > _MAX_POS_DIGITS)
-        | np.any(in_field & ((digits < 0) | (digits > 9)), axis=1)
-    )
-    powers = np.where(in_field, widths[:, None] - 1 - np.arange(_MAX_POS_DIGITS), 0)
-    values = np.sum(np.where(in_field, digits * (10**powers), 0), axis=1)
+    bad = (widths < 1) | (widths > _MAX_POS_DIGITS)
+    values = np.zeros(len(before), dtype=np.int64)
+    last = len(data) - 1
+    for digit_index in range(int(min(widths.max(), _MAX_POS_DIGITS))):
+        inside = digit_index < widths
+        digits = data[np.minimum(before + 1 + digit_index, last)].astype(np.int64) - 48
+        bad |= inside & ((digits < 0) | (digits > 9))
+        values = np.where(inside, values * 10 + digits, values)
     bad |= values < 1
     if np.any(bad):
         row = int(np.flatnonzero(bad)[0])

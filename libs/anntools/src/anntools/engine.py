@@ -1,0 +1,484 @@
+"""Annotating one chunk of VCF lines with no per-variant Python.
+
+The chunk's bytes are split into columns with numpy; each track is looked up for every variant
+with one ``searchsorted``; each output line is then the concatenation of slices of the input
+(``CHROM..POS``, ``ID``, ``REF..FILTER``, ``INFO``, ``FORMAT..samples``) and strings from the
+bundle, which one Arrow ``take`` over a list of string indices writes out contiguously.
+Python loops run only for rare records: multi-allelic known-variant matches and variants whose
+REF spans several segments of a track.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from anntools.bundle import Bundle, KnownVariantTrack, SegmentTrack
+from anntools.errors import BuildMismatchError
+from anntools.fields import REGION_CLASSES
+from anntools.genome import build_fitting_position
+from anntools.vcf import ChunkColumns, Header, split_columns
+
+ALIGNED_GENE_FIELDS = ("GENE", "STRAND", "HGNC_NAME")
+_DOT, _COMMA = ord("."), ord(",")
+
+
+@dataclass
+class Tally:
+    records: int = 0
+    regions: Counter[str] = field(default_factory=Counter)
+    known_matches: Counter[str] = field(default_factory=Counter)
+    in_dbsnp: int = 0
+    unknown_contigs: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Sparse:
+    """Strings for some of a chunk's rows (``values[i]`` belongs to line ``rows[i]``)."""
+
+    rows: np.ndarray
+    values: pa.Array
+
+    @classmethod
+    def empty(cls) -> Sparse:
+        return cls(np.zeros(0, dtype=np.int64), _strings([]))
+
+    def extended(self, rows: list[int], values: list[str]) -> Sparse:
+        if not rows:
+            return self
+        return Sparse(
+            np.concatenate([self.rows, np.asarray(rows, dtype=np.int64)]),
+            pa.concat_arrays([self.values, _strings(values)]),
+        )
+
+    def without(self, drop: np.ndarray) -> Sparse:
+        keep = ~drop
+        return Sparse(self.rows[keep], pc.filter(self.values, _booleans(keep)))
+
+
+class ChunkAnnotator:
+    """Annotates chunks of VCF lines against one bundle."""
+
+    def __init__(self, bundle: Bundle, header: Header) -> None:
+        self.bundle = bundle
+        self.header = header
+        self.genome = bundle.genome
+        self._chromosome_cache: dict[bytes, int] = {}
+        self._lengths = np.asarray((*self.genome.lengths, 0), dtype=np.int64)
+        # Unplaced contigs get the index after the last chromosome: an offset past the genome's
+        # end, where every track is empty.
+        self._offsets = np.append(self.genome.offsets, self.genome.total_length)
+
+    def header_text(self) -> str:
+        ours = self.bundle.info_headers()
+        our_ids = {header.id for header in ours}
+        kept = [
+            line
+            for line in self.header.meta_lines
+            if not any(line.startswith(f"##INFO=<ID={i},") for i in our_ids)
+        ]
+        lines = kept + [header.header_line() for header in ours]
+        lines.append(
+            f"##anntools_bundle=<Build={self.bundle.build},"
+            f"Created={self.bundle.manifest['created_at']},"
+            f"Format={self.bundle.manifest['format_version']}>"
+        )
+        lines.append(self.header.column_line)
+        return "\n".join(lines) + "\n"
+
+    def annotate(self, text: bytes, first_line: int, tally: Tally) -> memoryview:
+        columns = split_columns(text, first_line, self.header.column_count)
+        count = columns.count
+        data, tabs = columns.data, columns.tabs
+        chromosomes = self._chromosome_indexes(columns, tally)
+        self._check_positions(columns, chromosomes, first_line)
+        placed = chromosomes < len(self.genome.names)
+        genome_end = self.genome.total_length
+        starts = np.where(placed, self._offsets[chromosomes] + columns.positions - 1, genome_end)
+        ref_lengths = np.maximum(tabs[:, 3] - tabs[:, 2] - 1, 1)
+        ends = np.where(placed, np.minimum(starts + ref_lengths - 1, genome_end - 1), genome_end)
+        # The bundle's axis is uint32; queries of the same type keep searchsorted copy-free.
+        queries, query_ends = starts.astype(np.uint32), ends.astype(np.uint32)
+        pieces = _pieces(text, columns)
+
+        id_extras: list[Sparse] = []
+        info_extras: list[Sparse] = []
+        in_dbsnp = np.zeros(count, dtype=bool)
+        if self.bundle.known_tracks:
+            multi_allelic = _contains(data, _COMMA, tabs[:, 3], tabs[:, 4])
+            allele_pairs = _slices(text, tabs[:, 2] + 1, tabs[:, 4])
+            for known in self.bundle.known_tracks:
+                matched, ids, infos = _match_known(known, queries, allele_pairs, multi_allelic)
+                tally.known_matches[known.name] += int(matched.sum())
+                if known.set_id:
+                    in_dbsnp |= matched
+                    id_extras.append(ids)
+                info_extras.append(infos)
+        tally.in_dbsnp += int(in_dbsnp.sum())
+
+        region_codes = np.full(count, -1, dtype=np.int8)
+        for track in self.bundle.segment_tracks:
+            labels, codes = _lookup_segments(track, queries, query_ends)
+            info_extras.append(labels)
+            if codes is not None:
+                region_codes = codes
+        self._count_regions(region_codes, tally)
+        tally.records += count
+
+        id_present = ~_is_dot(data, tabs[:, 1] + 1, tabs[:, 2])
+        info_present = ~_is_dot(data, tabs[:, 6] + 1, tabs[:, 7]) & (tabs[:, 7] > tabs[:, 6] + 1)
+        id_extras = [_drop_repeated_ids(extra, pieces, id_present) for extra in id_extras]
+        return _assemble(pieces, count, id_present, info_present, id_extras, info_extras)
+
+    def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> np.ndarray:
+        data, starts = columns.data, columns.line_starts
+        ends = columns.tabs[:, 0]
+        lengths = ends - starts
+        first_length = int(lengths[0])
+        same = bool(np.all(lengths == first_length))
+        for offset in range(first_length if same else 0):
+            same = bool(np.all(data[starts + offset] == data[offset]))
+            if not same:
+                break
+        if same:
+            names = [bytes(data[:first_length])]
+            inverse = np.zeros(columns.count, dtype=np.int64)
+        elif int(lengths.max()) <= 8 and int(lengths.min()) >= 1:
+            index = starts[:, None] + np.arange(8)
+            packed = np.where(
+                np.arange(8) < lengths[:, None], data[np.minimum(index, len(data) - 1)], 0
+            ).astype(np.uint8)
+            keys = np.ascontiguousarray(packed).view("<u8").reshape(-1)
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            names = [key.tobytes().rstrip(b"\0") for key in distinct]
+        else:
+            raw = [bytes(data[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+            names = list(dict.fromkeys(raw))
+            position = {name: i for i, name in enumerate(names)}
+            inverse = np.asarray([position[name] for name in raw], dtype=np.int64)
+        codes = np.asarray([self._chromosome_code(name) for name in names], dtype=np.int64)
+        for name_index in np.flatnonzero(codes < 0).tolist():
+            label = names[name_index].decode("utf-8", "replace")
+            tally.unknown_contigs[label] += int(np.sum(inverse == name_index))
+        codes[codes < 0] = len(self.genome.names)
+        return codes[inverse]
+
+    def _chromosome_code(self, name: bytes) -> int:
+        if name not in self._chromosome_cache:
+            self._chromosome_cache[name] = self.genome.index_of(name.decode("utf-8", "replace"))
+        return self._chromosome_cache[name]
+
+    def _check_positions(
+        self, columns: ChunkColumns, chromosomes: np.ndarray, first_line: int
+    ) -> None:
+        beyond = columns.positions > self._lengths[chromosomes]
+        beyond &= chromosomes < len(self.genome.names)
+        if not np.any(beyond):
+            return
+        row = int(np.flatnonzero(beyond)[0])
+        chromosome = self.genome.names[int(chromosomes[row])]
+        position = int(columns.positions[row])
+        other = build_fitting_position(chromosome, position)
+        detected = other if other and other != self.bundle.build else None
+        hint = (
+            f"; the input looks like {detected}, annotate it with --build {detected}"
+            if detected
+            else "; check that the input is a human GRCh37/GRCh38 VCF"
+        )
+        raise BuildMismatchError(
+            f"position {chromosome}:{position} is beyond the end of chromosome {chromosome} in "
+            f"{self.bundle.build} ({self._lengths[chromosomes[row]]} bp){hint}",
+            detected_build=detected,
+            bundle_build=self.bundle.build,
+            line=first_line + row,
+        )
+
+    def _count_regions(self, region_codes: np.ndarray, tally: Tally) -> None:
+        if self.bundle.gene_model is None:
+            return
+        counts = np.bincount(region_codes.astype(np.int64) + 1, minlength=len(REGION_CLASSES) + 1)
+        if counts[0]:
+            tally.regions["unknown_contig"] += int(counts[0])
+        for code, name in enumerate(REGION_CLASSES):
+            if counts[code + 1]:
+                tally.regions[name] += int(counts[code + 1])
+
+
+def _assemble(
+    pieces: pa.Array,
+    count: int,
+    id_present: np.ndarray,
+    info_present: np.ndarray,
+    id_extras: list[Sparse],
+    info_extras: list[Sparse],
+) -> memoryview:
+    """Output lines as one buffer: per line, the indices of the strings to concatenate."""
+    separator, dot = 5 * count, 5 * count + 1
+    arrays = [pieces, _strings([";", "."])]
+    next_index = 5 * count + 2
+
+    def place(extra: Sparse) -> np.ndarray:
+        nonlocal next_index
+        index = np.full(count, -1, dtype=np.int64)
+        index[extra.rows] = next_index + np.arange(len(extra.rows))
+        arrays.append(extra.values)
+        next_index += len(extra.rows)
+        return index
+
+    line = np.arange(count, dtype=np.int64)
+    slots = [5 * line]
+    id_columns = [place(extra) for extra in id_extras]
+    any_new_id = np.zeros(count, dtype=bool)
+    for column in id_columns:
+        any_new_id |= column >= 0
+    slots.append(np.where(id_present | ~any_new_id, 5 * line + 1, -1))
+    filled = id_present.copy()
+    for column in id_columns:
+        slots.append(np.where((column >= 0) & filled, separator, -1))
+        slots.append(column)
+        filled |= column >= 0
+    slots.append(5 * line + 2)
+    slots.append(np.where(info_present, 5 * line + 3, -1))
+    filled = info_present.copy()
+    for extra in info_extras:
+        column = place(extra)
+        slots.append(np.where((column >= 0) & filled, separator, -1))
+        slots.append(column)
+        filled |= column >= 0
+    slots.append(np.where(filled, -1, dot))
+    slots.append(5 * line + 4)
+    matrix = np.stack(slots, axis=1)
+    order = matrix[matrix >= 0]
+    joined = pc.take(pa.concat_arrays(arrays), _indices(order))
+    _, offsets_buffer, data = joined.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
+    return memoryview(data)[int(offsets[joined.offset]) : int(offsets[joined.offset + len(joined)])]
+
+
+def _pieces(text: bytes, columns: ChunkColumns) -> pa.Array:
+    """The chunk cut, without copying, into five strings per line that tile it:
+    ``CHROM\\tPOS\\t`` | ID | ``\\tREF\\tALT\\tQUAL\\tFILTER\\t`` | INFO | the rest with '\\n'."""
+    count = columns.count
+    tabs = columns.tabs
+    offsets = np.empty(5 * count + 1, dtype=np.int32)
+    offsets[0:-1:5] = columns.line_starts
+    offsets[1:-1:5] = tabs[:, 1] + 1
+    offsets[2:-1:5] = tabs[:, 2]
+    offsets[3:-1:5] = tabs[:, 6] + 1
+    offsets[4:-1:5] = tabs[:, 7]
+    offsets[-1] = len(text)
+    return pa.Array.from_buffers(
+        pa.string(), 5 * count, [None, pa.py_buffer(offsets), pa.py_buffer(text)]
+    )
+
+
+def _slices(text: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """A zero-copy array whose even elements are text[start:end] (odd ones are the gaps)."""
+    offsets = np.empty(2 * len(starts) + 1, dtype=np.int32)
+    offsets[0:-1:2] = starts
+    offsets[1:-1:2] = ends
+    offsets[-1] = len(text)
+    return pa.Array.from_buffers(
+        pa.string(), 2 * len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(text)]
+    )
+
+
+def _indices(values: np.ndarray) -> pa.Array:
+    """numpy integers as an Arrow array without copying (and without pa.array, which makes
+    pyarrow 11 import pandas)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def _booleans(values: np.ndarray) -> pa.Array:
+    bits = np.packbits(values, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
+def _strings(values: list[str]) -> pa.Array:
+    encoded = [value.encode() for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(item) for item in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+
+
+def _search(sorted_values: np.ndarray, queries: np.ndarray, side: str) -> np.ndarray:
+    """``searchsorted`` over just the slice the queries can land in: a chunk of a sorted VCF
+    covers a short stretch of the genome, so the search stays in cache."""
+    if not len(queries):
+        return np.zeros(0, dtype=np.int64)
+    low = int(np.searchsorted(sorted_values, queries.min(), side="left"))
+    high = int(np.searchsorted(sorted_values, queries.max(), side="right"))
+    return low + np.searchsorted(sorted_values[low:high], queries, side=side)  # type: ignore[call-overload]
+
+
+def _to_numpy_bool(array: pa.Array) -> np.ndarray:
+    """A null-free BooleanArray as numpy (pyarrow 11's to_numpy would import pandas)."""
+    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+    unpacked = np.unpackbits(bits, bitorder="little")
+    return unpacked[array.offset : array.offset + len(array)].astype(bool)
+
+
+def _is_dot(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    return ((ends - starts) == 1) & (data[np.minimum(starts, len(data) - 1)] == _DOT)
+
+
+def _contains(data: np.ndarray, byte: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    hits = np.flatnonzero(data == byte)
+    return np.searchsorted(hits, ends) > np.searchsorted(hits, starts)
+
+
+def _match_known(
+    track: KnownVariantTrack, queries: np.ndarray, allele_pairs: pa.Array, multi_allelic: np.ndarray
+) -> tuple[np.ndarray, Sparse, Sparse]:
+    """Known entries at the same position with the same REF and ALT (each ALT of a
+    multi-allelic record). Returns which rows matched, their IDs and their INFO text."""
+    count = len(queries)
+    low = _search(track.positions, queries, "left")
+    high = _search(track.positions, queries, "right")
+    candidates = np.flatnonzero(high > low)
+    matched_row = np.full(count, -1, dtype=np.int64)
+    simple = candidates[~multi_allelic[candidates]]
+    if len(simple):
+        wanted = pc.utf8_upper(pc.take(allele_pairs, _indices(2 * simple)))
+        for step in range(track.max_per_position):
+            open_rows = np.flatnonzero(
+                (low[simple] + step < high[simple]) & (matched_row[simple] < 0)
+            )
+            if not len(open_rows):
+                break
+            known = pc.take(track.alleles, _indices(low[simple[open_rows]] + step))
+            equal = _to_numpy_bool(pc.equal(pc.take(wanted, _indices(open_rows)), known))
+            hits = simple[open_rows[equal]]
+            matched_row[hits] = low[hits] + step
+    rows = np.flatnonzero(matched_row >= 0)
+    entries = matched_row[rows]
+    with_id = track.id_valid[entries]
+    with_info = track.info_valid[entries]
+    ids = Sparse(rows[with_id], pc.take(track.ids, _indices(entries[with_id])))
+    infos = Sparse(rows[with_info], pc.take(track.info_values, _indices(entries[with_info])))
+    matched = matched_row >= 0
+    multi = candidates[multi_allelic[candidates]]
+    if len(multi):
+        id_rows, id_values, info_rows, info_values = [], [], [], []
+        for row in multi.tolist():
+            ref, _, alts = allele_pairs[2 * row].as_py().upper().partition("\t")
+            wanted_pairs = {f"{ref}\t{alt}" for alt in alts.split(",")}
+            found = [
+                entry
+                for entry in range(int(low[row]), int(high[row]))
+                if track.alleles[entry].as_py() in wanted_pairs
+            ]
+            if not found:
+                continue
+            matched[row] = True
+            found_ids = [track.ids[e].as_py() for e in found if track.id_valid[e]]
+            if found_ids:
+                id_rows.append(row)
+                id_values.append(";".join(dict.fromkeys(found_ids)))
+            merged = _merge_labels(
+                [track.info_values[e].as_py() for e in found if track.info_valid[e]]
+            )
+            if merged:
+                info_rows.append(row)
+                info_values.append(merged)
+        ids = ids.extended(id_rows, id_values)
+        infos = infos.extended(info_rows, info_values)
+    return matched, ids, infos
+
+
+def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: np.ndarray) -> Sparse:
+    """Do not append an rsID the ID column already holds."""
+    check = np.flatnonzero(id_present[extra.rows])
+    if not len(check):
+        return extra
+    existing = pc.take(pieces, _indices(5 * extra.rows[check] + 1))
+    same = _to_numpy_bool(pc.equal(existing, pc.take(extra.values, _indices(check))))
+    if not same.any():
+        return extra
+    drop = np.zeros(len(extra.rows), dtype=bool)
+    drop[check[same]] = True
+    return extra.without(drop)
+
+
+def _lookup_segments(
+    track: SegmentTrack, starts: np.ndarray, ends: np.ndarray
+) -> tuple[Sparse, np.ndarray | None]:
+    first = _search(track.boundaries, starts, "right") - 1
+    label_ids = np.asarray(track.label_ids[first])
+    codes = None if track.region_codes is None else np.asarray(track.region_codes[label_ids])
+    long_rows = np.flatnonzero(ends != starts)
+    spanning = np.zeros(0, dtype=np.int64)
+    if len(long_rows):
+        last = _search(track.boundaries, ends[long_rows], "right") - 1
+        spanning = long_rows[last != first[long_rows]]
+    present = track.label_valid[label_ids]
+    present[spanning] = False
+    rows = np.flatnonzero(present)
+    labels = Sparse(rows, pc.take(track.labels, _indices(label_ids[rows])))
+    if len(spanning):
+        merged_rows, merged_values = [], []
+        last_of = dict(
+            zip(
+                long_rows.tolist(),
+                (_search(track.boundaries, ends[long_rows], "right") - 1).tolist(),
+                strict=True,
+            )
+        )
+        for row in spanning.tolist():
+            segment_ids = np.unique(np.asarray(track.label_ids[first[row] : last_of[row] + 1]))
+            merged = _merge_labels(
+                [track.labels[int(i)].as_py() for i in segment_ids if track.label_valid[i]]
+            )
+            if codes is not None:
+                regions = np.asarray(track.region_codes)[segment_ids]
+                regions = regions[regions >= 0]
+                codes[row] = regions.min() if len(regions) else -1
+            if merged:
+                merged_rows.append(row)
+                merged_values.append(merged)
+        labels = labels.extended(merged_rows, merged_values)
+    return labels, codes
+
+
+def _merge_labels(labels: list[str]) -> str | None:
+    """Union of INFO snippets from several segments (a variant whose REF spans them)."""
+    if not labels:
+        return None
+    values: dict[str, list[str]] = {}
+    flags: list[str] = []
+    genes: list[tuple[str, ...]] = []
+    for label in labels:
+        parsed: dict[str, list[str]] = {}
+        for item in label.split(";"):
+            key, has_value, value = item.partition("=")
+            if has_value:
+                parsed[key] = value.split(",")
+            else:
+                flags.append(key)
+        gene_names = parsed.get("GENE")
+        if gene_names:
+            aligned = [parsed.pop(key, ["."] * len(gene_names)) for key in ALIGNED_GENE_FIELDS]
+            genes += list(zip(*aligned, strict=True))
+        for key, items in parsed.items():
+            values.setdefault(key, []).extend(items)
+    unique_genes = list(dict.fromkeys(genes))
+    merged: dict[str, list[str]] = {}
+    if unique_genes:
+        merged["GENE"] = [gene[0] for gene in unique_genes]
+    for key, items in values.items():
+        if key == "REGION":
+            merged[key] = [min(items, key=REGION_CLASSES.index)]
+        else:
+            merged[key] = list(dict.fromkeys(items))
+    if unique_genes:
+        merged["STRAND"] = [gene[1] for gene in unique_genes]
+        merged["HGNC_NAME"] = [gene[2] for gene in unique_genes]
+    parts = [f"{key}={','.join(items)}" for key, items in merged.items()]
+    return ";".join(parts + list(dict.fromkeys(flags)))
