@@ -46,7 +46,8 @@ async def run(settings: Settings) -> None:
                     mailer=mailer,
                     ledger=ledger,
                     public_url=settings.public_url,
-                    retry_seconds=settings.send_lease_seconds,
+                    lease_seconds=settings.send_lease_seconds,
+                    attempt=delivery.receive_count,
                 )
 
             return handle

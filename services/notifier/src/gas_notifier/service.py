@@ -15,6 +15,7 @@ from gas_notifier.ses import Mailer
 log = logging.getLogger(__name__)
 
 MailworthyEvent = JobCompleted | JobFailed | JobRestored
+FIRST_RECHECK_SECONDS = 2
 
 
 class Ledger(Protocol):
@@ -58,9 +59,15 @@ async def notify(
     mailer: Mailer,
     ledger: Ledger,
     public_url: str,
-    retry_seconds: int,
+    lease_seconds: int,
+    attempt: int = 1,
 ) -> None:
-    """Mail the job's owner about ``event`` unless that mail was already sent."""
+    """Mail the job's owner about ``event`` unless that mail was already sent.
+
+    ``attempt`` is the delivery count: a mail another worker is sending is looked at again
+    shortly the first time (it is usually sent by then), and after its lease on later tries
+    (that worker may have died, and the mail is ours to send once its lease runs out).
+    """
     if not isinstance(event, JobCompleted | JobFailed | JobRestored):
         log.debug("no mail for %s", event.type)
         return
@@ -77,7 +84,10 @@ async def notify(
         log.info("mail %s was already sent; not sending it again", key)
         return
     if claim is Claim.IN_PROGRESS:
-        raise RetryLater(f"mail {key} is being sent by another worker", delay_seconds=retry_seconds)
+        raise RetryLater(
+            f"mail {key} is being sent by another worker",
+            delay_seconds=FIRST_RECHECK_SECONDS if attempt <= 1 else lease_seconds,
+        )
     try:
         message_id = await mailer.send(
             to=account.email,
