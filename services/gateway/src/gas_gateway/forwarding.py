@@ -12,9 +12,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 log = logging.getLogger(__name__)
 
-REQUEST_HEADERS = ("accept", "content-type", "content-length", "x-request-id")
+REQUEST_HEADERS = ("accept", "accept-encoding", "content-type", "content-length", "x-request-id")
 RESPONSE_HEADERS = (
     "content-type",
+    "content-encoding",
     "content-length",
     "content-disposition",
     "cache-control",
@@ -41,6 +42,8 @@ async def forward_to_jobs(
         return JSONResponse({"detail": "no such job path"}, status_code=404)
     headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}
     headers["authorization"] = f"Bearer {internal_token}"
+    # The body is relayed as the jobs service encoded it, so only ask for what the client takes.
+    headers.setdefault("accept-encoding", "identity")
     has_body = "content-length" in headers or "transfer-encoding" in request.headers
     upstream_request = http.build_request(
         request.method,
