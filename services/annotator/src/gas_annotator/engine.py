@@ -1,17 +1,20 @@
-"""The child process that does the CPU work: ``python -m gas_annotator.engine <command> <json>``.
+"""The child process that does the CPU work: ``python -m gas_annotator.engine <command> ...``.
 
 anntools blocks a CPU for the whole run, so it never runs in the worker's event loop; the
 worker keeps renewing its lease, extending SQS visibility and answering probes meanwhile.
-The child talks back with one JSON object per stdout line:
+
+``serve`` keeps one child alive across jobs (anntools' first call in a process pays for
+loading the bundle; later calls do not): it reads one JSON request per stdin line and
+answers with one JSON object per stdout line:
 
 * ``{"progress": 0.42}`` while it works (at most once per whole percent);
-* ``{"summary": {...}}`` and exit 0 when the output is complete;
-* ``{"input_error": "Line 7: ...", "line": 7}`` and exit :data:`EXIT_INPUT_ERROR` when the
-  file is unusable (retrying cannot help);
-* anything else (a traceback on stderr, a non-zero exit) is an infrastructure failure.
+* ``{"summary": {...}}`` when the output is complete;
+* ``{"input_error": "Line 7: ...", "line": 7}`` when the file is unusable (retrying cannot
+  help);
+* on any other error it prints the traceback to stderr and exits: an infrastructure failure.
 
-The child asks the kernel to kill it when its parent dies, so a SIGKILLed worker leaves no
-orphan still writing.
+``bundle <json>`` builds a reference bundle and exits. Every child asks the kernel to kill
+it when its parent dies, so a SIGKILLed worker leaves no orphan still writing.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_INPUT_ERROR = 3
 _PR_SET_PDEATHSIG = 1
 
 
@@ -40,7 +42,7 @@ def _say(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def annotate(arguments: dict[str, Any]) -> int:
+def annotate(arguments: dict[str, Any]) -> None:
     from anntools import InputError, annotate_file
 
     reported = -1
@@ -63,26 +65,32 @@ def annotate(arguments: dict[str, Any]) -> int:
         )
     except InputError as error:
         _say({"input_error": str(error), "line": error.line})
-        return EXIT_INPUT_ERROR
+        return
     _say({"summary": summary})
+
+
+def serve(_: list[str]) -> int:
+    for line in sys.stdin:
+        if line.strip():
+            annotate(json.loads(line))
     return 0
 
 
-def bundle(arguments: dict[str, Any]) -> int:
+def bundle(argv: list[str]) -> int:
     from anntools import ensure_bundle
 
+    arguments = json.loads(argv[0])
     path = ensure_bundle(arguments["build"], cache_dir=arguments.get("cache_dir"))
     _say({"bundle_dir": str(path)})
     return 0
 
 
-COMMANDS = {"annotate": annotate, "bundle": bundle}
+COMMANDS = {"serve": serve, "bundle": bundle}
 
 
 def main() -> None:
     _die_with_parent()
-    command, arguments = sys.argv[1], json.loads(sys.argv[2])
-    sys.exit(COMMANDS[command](arguments))
+    sys.exit(COMMANDS[sys.argv[1]](sys.argv[2:]))
 
 
 if __name__ == "__main__":

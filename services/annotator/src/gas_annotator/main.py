@@ -8,6 +8,7 @@ import asyncio
 from fastapi import FastAPI
 
 from gas_annotator.bundles import Bundles
+from gas_annotator.runner import EnginePool
 from gas_annotator.service import Annotator, RunSettings
 from gas_annotator.settings import Settings
 from gas_core.aws import aws_clients
@@ -31,11 +32,17 @@ async def run(settings: Settings) -> None:
             reference_uri=settings.reference_uri,
             builds=settings.bundle_builds,
         )
+        engines = EnginePool(
+            size=settings.jobs_per_process,
+            cache_dir=bundles.cache_dir,
+            max_jobs_per_engine=settings.engine_max_jobs,
+        )
         annotator = Annotator(
             repo=JobRepository(dynamodb, stack.jobs_table),
             s3=s3,
             events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),
             bundles=bundles,
+            engines=engines,
             settings=RunSettings(
                 results_bucket=stack.results_bucket,
                 lease_seconds=settings.lease_seconds,
@@ -76,12 +83,15 @@ async def run(settings: Settings) -> None:
                 }
             )
         )
-        await serve(
-            app,
-            host=settings.host,
-            port=settings.port,
-            workers=(requests.run_until, dead_letters.run_until, bundles.prepare),
-        )
+        try:
+            await serve(
+                app,
+                host=settings.host,
+                port=settings.port,
+                workers=(requests.run_until, dead_letters.run_until, bundles.prepare),
+            )
+        finally:
+            await engines.close()
 
 
 def main() -> None:

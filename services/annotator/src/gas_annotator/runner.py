@@ -1,8 +1,9 @@
-"""Runs the engine child process from the event loop and reads what it reports."""
+"""Drives the engine child processes (see :mod:`gas_annotator.engine`) from the event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -13,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gas_annotator.engine import EXIT_INPUT_ERROR
-
 log = logging.getLogger(__name__)
 
 ProgressSink = Callable[[float], None]
+_STREAM_LIMIT = 16 * 1024 * 1024
 
 
 class EngineFailed(Exception):
@@ -40,88 +40,151 @@ class Annotated:
 EngineOutcome = Annotated | InputRefused
 
 
-async def run_engine(
-    command: str,
-    arguments: dict[str, Any],
-    *,
-    on_progress: ProgressSink | None = None,
-    env: dict[str, str] | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Run one engine command; returns its exit code and the messages it printed.
-
-    Cancelling the caller kills the child at once.
-    """
-    process = await asyncio.create_subprocess_exec(
+async def _spawn(*args: str, env: dict[str, str] | None) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "gas_annotator.engine",
-        command,
-        json.dumps(arguments),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
-        limit=16 * 1024 * 1024,
+        limit=_STREAM_LIMIT,
     )
-    assert process.stdout is not None and process.stderr is not None
-    messages: list[dict[str, Any]] = []
-    errors = asyncio.ensure_future(process.stderr.read())
-    try:
-        async for raw in process.stdout:
-            try:
+
+
+class WarmEngine:
+    """One long-lived engine child that annotates one file at a time.
+
+    It is replaced after ``max_jobs`` runs (bounding any slow growth in memory), after a
+    crash, and when a run is cancelled (the child is killed mid-file).
+    """
+
+    def __init__(self, *, env: dict[str, str] | None, max_jobs: int) -> None:
+        self._env = env
+        self._max_jobs = max_jobs
+        self._process: asyncio.subprocess.Process | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=40)
+        self._stderr_reader: asyncio.Task[None] | None = None
+        self._jobs = 0
+
+    async def annotate(
+        self, request: dict[str, Any], on_progress: ProgressSink | None
+    ) -> EngineOutcome:
+        process = await self._running()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            await process.stdin.drain()
+            while True:
+                raw = await process.stdout.readline()
+                if not raw:
+                    raise EngineFailed(self._death_note(await process.wait()))
                 message = json.loads(raw)
-            except ValueError:
-                log.warning("engine printed %r", raw[:200])
-                continue
-            if "progress" in message:
-                if on_progress:
-                    on_progress(float(message["progress"]))
-            else:
-                messages.append(message)
-        code = await process.wait()
+                if "progress" in message:
+                    if on_progress:
+                        on_progress(float(message["progress"]))
+                elif "summary" in message:
+                    outcome: EngineOutcome = Annotated(summary=dict(message["summary"]))
+                    break
+                elif "input_error" in message:
+                    outcome = InputRefused(
+                        reason=str(message["input_error"]), line=message.get("line")
+                    )
+                    break
+        except BaseException:
+            await self.close()
+            raise
+        self._jobs += 1
+        if self._jobs >= self._max_jobs:
+            await self.close()
+        return outcome
+
+    async def _running(self) -> asyncio.subprocess.Process:
+        if self._process is None or self._process.returncode is not None:
+            self._process = await _spawn("serve", env=self._env)
+            self._stderr.clear()
+            self._stderr_reader = asyncio.create_task(self._collect_stderr(self._process))
+            self._jobs = 0
+        return self._process
+
+    async def _collect_stderr(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stderr is not None
+        async for raw in process.stderr:
+            line = raw.decode(errors="replace").rstrip()
+            self._stderr.append(line)
+            log.debug("engine: %s", line)
+
+    def _death_note(self, code: int) -> str:
+        return f"the engine exited with {code}: " + "\n".join(self._stderr)[-3000:]
+
+    async def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        await process.wait()
+        if self._stderr_reader:
+            with contextlib.suppress(BaseException):
+                await self._stderr_reader
+
+
+class EnginePool:
+    """As many warm engines as the worker runs jobs at once."""
+
+    def __init__(self, *, size: int, cache_dir: Path | None, max_jobs_per_engine: int) -> None:
+        env = {"ANNTOOLS_CACHE": str(cache_dir)} if cache_dir else None
+        self._engines = [WarmEngine(env=env, max_jobs=max_jobs_per_engine) for _ in range(size)]
+        self._idle: asyncio.Queue[WarmEngine] = asyncio.Queue()
+        for engine in self._engines:
+            self._idle.put_nowait(engine)
+
+    async def annotate(
+        self,
+        *,
+        input_path: Path,
+        output_path: Path,
+        log_path: Path,
+        build: str | None,
+        bundle_dir: Path | None,
+        on_progress: ProgressSink,
+    ) -> EngineOutcome:
+        engine = await self._idle.get()
+        try:
+            return await engine.annotate(
+                {
+                    "input_path": str(input_path),
+                    "output_path": str(output_path),
+                    "log_path": str(log_path),
+                    "build": build,
+                    "bundle_dir": str(bundle_dir) if bundle_dir else None,
+                },
+                on_progress,
+            )
+        finally:
+            self._idle.put_nowait(engine)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(engine.close() for engine in self._engines))
+
+
+async def build_bundle(*, build: str, cache_dir: Path | None) -> Path:
+    """Build a reference bundle in a one-off child (it takes a CPU for a while)."""
+    arguments = {"build": build, "cache_dir": str(cache_dir) if cache_dir else None}
+    process = await _spawn("bundle", json.dumps(arguments), env=None)
+    try:
+        stdout, stderr = await process.communicate()
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
-        errors.cancel()
         raise
-    stderr = (await errors).decode(errors="replace")
-    if code not in (0, EXIT_INPUT_ERROR):
-        raise EngineFailed(f"engine {command} exited with {code}: {stderr[-2000:]}")
-    return code, messages
-
-
-async def annotate(
-    *,
-    input_path: Path,
-    output_path: Path,
-    log_path: Path,
-    build: str | None,
-    bundle_dir: Path | None,
-    cache_dir: Path | None,
-    on_progress: ProgressSink,
-) -> EngineOutcome:
-    code, messages = await run_engine(
-        "annotate",
-        {
-            "input_path": str(input_path),
-            "output_path": str(output_path),
-            "log_path": str(log_path),
-            "build": build,
-            "bundle_dir": str(bundle_dir) if bundle_dir else None,
-        },
-        on_progress=on_progress,
-        env={"ANNTOOLS_CACHE": str(cache_dir)} if cache_dir else None,
-    )
-    final = messages[-1] if messages else {}
-    if code == EXIT_INPUT_ERROR and "input_error" in final:
-        return InputRefused(reason=str(final["input_error"]), line=final.get("line"))
-    if code == 0 and "summary" in final:
-        return Annotated(summary=dict(final["summary"]))
-    raise EngineFailed(f"engine ended with {code} without a result: {messages[-3:]}")
-
-
-async def build_bundle(*, build: str, cache_dir: Path | None) -> Path:
-    _, messages = await run_engine(
-        "bundle", {"build": build, "cache_dir": str(cache_dir) if cache_dir else None}
-    )
-    return Path(messages[-1]["bundle_dir"])
+    if process.returncode != 0:
+        raise EngineFailed(
+            f"building the {build} bundle failed ({process.returncode}): "
+            f"{stderr.decode(errors='replace')[-3000:]}"
+        )
+    return Path(json.loads(stdout.decode().splitlines()[-1])["bundle_dir"])

@@ -43,6 +43,10 @@ GAVE_UP_MESSAGE = (
 )
 
 
+# anntools reports the paths it read and wrote: temp files of this worker, meaningless to users.
+WORKER_LOCAL_SUMMARY_KEYS = frozenset({"input", "output"})
+
+
 class LeaseLost(Exception):
     """Another worker took the job over (this one stalled past its lease)."""
 
@@ -71,8 +75,10 @@ class Annotator:
         s3: Any,
         events: Publisher,
         bundles: Bundles,
+        engines: runner.EnginePool,
         settings: RunSettings,
     ) -> None:
+        self._engines = engines
         self._repo = repo
         self._s3 = s3
         self._events = events
@@ -164,7 +170,11 @@ class Annotator:
             await self._upload(bucket, result_key, output_path)
             await self._put(bucket, log_key, run_log.encode(), "text/plain; charset=utf-8")
             uploaded = time.monotonic()
-            summary = dict(outcome.summary)
+            summary = {
+                key: value
+                for key, value in outcome.summary.items()
+                if key not in WORKER_LOCAL_SUMMARY_KEYS
+            }
             provenance = summary.pop("provenance", None)
             summary["timings_seconds"] = {
                 "download": round(downloaded - started, 3),
@@ -201,13 +211,12 @@ class Annotator:
             latest = fraction
 
         engine = asyncio.ensure_future(
-            runner.annotate(
+            self._engines.annotate(
                 input_path=input_path,
                 output_path=output_path,
                 log_path=log_path,
                 build=job.build,
                 bundle_dir=bundle_dir,
-                cache_dir=self._bundles.cache_dir,
                 on_progress=on_progress,
             )
         )

@@ -20,6 +20,9 @@ class Settings(ServiceSettings):
         gt=1,
         description="a RUNNING job whose worker stops renewing is re-runnable after this",
     )
+    engine_max_jobs: int = Field(
+        default=200, ge=1, description="a warm engine process is replaced after this many jobs"
+    )
     progress_interval_seconds: float = Field(default=1.0, gt=0)
     stop_grace_seconds: float = Field(default=25.0, ge=0)
     work_dir: Path | None = Field(default=None, description="temp space for inputs and outputs")
