@@ -9,7 +9,7 @@ import httpx
 
 from gas_archiver.service import Archiver
 from gas_archiver.settings import Settings
-from gas_archiver.storage import ObjectStore
+from gas_archiver.storage import S3ObjectStore
 from gas_archiver.workers import consume_restore_notifications, reconcile_periodically
 from gas_core.accounts import Accounts, GatewayAccounts
 from gas_core.aws import AwsClients
@@ -36,7 +36,7 @@ async def build_archiver(clients: AwsClients, settings: Settings, accounts: Acco
     sns = await clients.client("sns")
     return Archiver(
         jobs=JobRepository(await clients.client("dynamodb"), stack.jobs_table),
-        store=ObjectStore(await clients.client("s3")),
+        store=S3ObjectStore(await clients.client("s3")),
         accounts=accounts,
         events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),
         archive_bucket=stack.archive_bucket,

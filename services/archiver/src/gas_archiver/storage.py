@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -43,7 +43,26 @@ class ExpeditedRetrievalUnavailable(Exception):
     """S3 has no expedited capacity right now (``GlacierExpeditedRetrievalNotAvailable``)."""
 
 
-class ObjectStore:
+class ObjectStore(Protocol):
+    async def head(self, bucket: str, key: str) -> ObjectInfo | None: ...
+    async def content(self, bucket: str, key: str) -> Content | None: ...
+    async def copy(
+        self,
+        *,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        storage_class: str,
+        metadata: dict[str, str] | None = None,
+    ) -> str: ...
+    async def delete(self, bucket: str, key: str) -> None: ...
+    async def request_restore(self, bucket: str, key: str, *, days: int, tier: str) -> None: ...
+
+
+class S3ObjectStore:
+    """:class:`ObjectStore` on S3 (or the moto server)."""
+
     def __init__(self, s3: Any) -> None:
         self._s3 = s3
 
