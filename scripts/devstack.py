@@ -83,6 +83,9 @@ def base_env() -> dict[str, str]:
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("GAS_GATEWAY_JOBS_URL", f"http://127.0.0.1:{PORT_BASE + 1}")
     env.setdefault("GAS_GATEWAY_OIDC_ISSUER", f"http://127.0.0.1:{IDP_PORT}")
+    for worker in ("NOTIFIER", "ARCHIVER"):
+        env.setdefault(f"GAS_{worker}_GATEWAY_URL", f"http://127.0.0.1:{PORT_BASE}")
+    env.setdefault("GAS_NOTIFIER_PUBLIC_URL", f"http://127.0.0.1:{PORT_BASE}")
     return env
 
 
