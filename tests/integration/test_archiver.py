@@ -4,7 +4,9 @@ come back on upgrade, premium results never leave, and a crash never loses a res
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -15,12 +17,15 @@ import pytest
 from gas_archiver.testing import (
     completed_event,
     create_completed_job,
+    create_completed_jobs,
     eventually,
     get_job,
     publish,
     queue_drained,
     read_object,
+    read_objects,
     set_restore_speed,
+    storage_states,
     with_jobs,
 )
 from gas_core.events import Tier
@@ -33,7 +38,12 @@ from gas_notifier.captured import read_captured_mails
 pytestmark = pytest.mark.integration
 
 WINDOW_SECONDS = 2
+KILL_TEST_JOBS = 40
 RESTORE_STEP_SECONDS = 2
+
+
+def sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def annotated_vcf(label: str) -> bytes:
@@ -113,6 +123,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     )
     cold = read_object(stack, stack.settings.archive_bucket, job.result_key)
     assert cold is not None and cold.storage_class == "GLACIER"
+    assert cold.sha256 == sha256(result)
     assert read_object(stack, stack.settings.results_bucket, job.result_key) is None
     refused = client.get(f"/api/jobs/{job.job_id}/result")
     assert refused.status_code == 409
@@ -221,46 +232,50 @@ def test_an_archiver_killed_mid_archive_loses_nothing_and_finishes_on_restart(
     stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
 ) -> None:
     user_id, _, _ = new_user(gateway_database, Tier.FREE)
-    results = {f"run {n}": annotated_vcf(f"run {n}") for n in range(8)}
-    jobs = [
-        create_completed_job(stack, user_id=user_id, tier=Tier.FREE, result=body)
-        for body in results.values()
-    ]
+    results = [annotated_vcf(f"run {n}") for n in range(KILL_TEST_JOBS)]
+    jobs = create_completed_jobs(stack, user_id=user_id, tier=Tier.FREE, results=results)
+    expected = {job.result_key or "": body for job, body in zip(jobs, results, strict=True)}
+    keys = list(expected)
+    job_ids = [job.job_id for job in jobs]
+    time.sleep(WINDOW_SECONDS)  # every window is over: the archiver starts at full speed
     publish(stack, stack.settings.job_events_topic, *(completed_event(job) for job in jobs))
     archiver = start_archiver(start_service, stack, gateway)
 
     eventually(
-        lambda: any(get_job(stack, job.job_id).storage is StorageState.ARCHIVED for job in jobs),
-        timeout=WINDOW_SECONDS + 20,
-        what="the first archive",
-        every=0.05,
+        lambda: '"msg": "archived ' in archiver.log(),
+        timeout=20,
+        what="the first archive commit",
+        every=0.01,
     )
     archiver.kill()
 
-    states = {job.job_id: get_job(stack, job.job_id).storage for job in jobs}
-    for job, body in zip(jobs, results.values(), strict=True):
-        assert job.result_key
-        hot = read_object(stack, stack.settings.results_bucket, job.result_key)
-        cold = read_object(stack, stack.settings.archive_bucket, job.result_key)
-        if states[job.job_id] is StorageState.ARCHIVED:
-            assert cold is not None and cold.storage_class == "GLACIER"
+    states = storage_states(stack, job_ids)
+    hot = read_objects(stack, stack.settings.results_bucket, keys)
+    cold = read_objects(stack, stack.settings.archive_bucket, keys)
+    for job_id, key in zip(job_ids, keys, strict=True):
+        if states[job_id] is StorageState.ARCHIVED:
+            copy = cold[key]
+            assert copy is not None and copy.storage_class == "GLACIER"
+            assert copy.sha256 == sha256(expected[key])
         else:
-            assert hot is not None and hot.body == body, f"{states[job.job_id]} lost the result"
+            copy = hot[key]
+            assert copy is not None and copy.body == expected[key], f"{states[job_id]} lost it"
+    assert StorageState.ARCHIVED in states.values()
+    assert set(states.values()) != {StorageState.ARCHIVED}, "the kill came after all the work"
 
     start_archiver(start_service, stack, gateway)
-    for job in jobs:
-        eventually(
-            storage_is(stack, job.job_id, StorageState.ARCHIVED),
-            timeout=30,
-            what=f"archiving {job.job_id} after the restart (state at kill: {states[job.job_id]})",
-        )
+    eventually(
+        lambda: set(storage_states(stack, job_ids).values()) == {StorageState.ARCHIVED},
+        timeout=30,
+        what="every job archived after the restart",
+    )
     eventually(
         lambda: queue_drained(stack, stack.settings.archiver_queue),
         timeout=20,
         what="the archiver finishing every message",
     )
-    for job in jobs:
-        assert job.result_key
-        assert read_object(stack, stack.settings.results_bucket, job.result_key) is None
-        cold = read_object(stack, stack.settings.archive_bucket, job.result_key)
-        assert cold is not None and cold.storage_class == "GLACIER"
+    assert set(read_objects(stack, stack.settings.results_bucket, keys).values()) == {None}
+    cold = read_objects(stack, stack.settings.archive_bucket, keys)
+    for key, copy in cold.items():
+        assert copy is not None and copy.storage_class == "GLACIER"
+        assert copy.sha256 == sha256(expected[key])

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from botocore.exceptions import ClientError
@@ -30,6 +30,7 @@ T = TypeVar("T")
 class StoredObject:
     storage_class: str
     body: bytes | None
+    sha256: str | None  # base64, as S3 reports it, when S3 has a checksum
 
 
 def create_completed_job(
@@ -37,41 +38,56 @@ def create_completed_job(
 ) -> JobRecord:
     """A COMPLETED job whose result is AVAILABLE in the results bucket, as the annotator
     leaves it."""
+    return create_completed_jobs(
+        stack, user_id=user_id, tier=tier, results=[result], filename=filename
+    )[0]
+
+
+def create_completed_jobs(
+    stack: Stack, *, user_id: str, tier: Tier, results: list[bytes], filename: str = "sample.vcf"
+) -> list[JobRecord]:
     settings = stack.settings
-    job_id = uuid.uuid4().hex
     stem = filename.removesuffix(".vcf")
-    now = utc_timestamp()
-    job = JobRecord(
-        job_id=job_id,
-        user_id=user_id,
-        tier=tier,
-        status=JobStatus.COMPLETED,
-        storage=StorageState.AVAILABLE,
-        submitted_at=now,
-        created_at=now,
-        queued_at=now,
-        completed_at=now,
-        input_filename=filename,
-        input_size_bytes=len(result),
-        input_bucket=settings.inputs_bucket,
-        input_key=f"{user_id}/{job_id}/{filename}",
-        results_bucket=settings.results_bucket,
-        result_key=f"{user_id}/{job_id}/{stem}.annot.vcf.gz",
-        log_key=f"{user_id}/{job_id}/{stem}.annot.log",
-        summary={"variants": 3, "in_dbsnp": 2, "pct_in_dbsnp": 66.667, "build": "GRCh37"},
-        progress=100,
-        outcome_published=True,
-    )
+    jobs = []
+    for result in results:
+        job_id = uuid.uuid4().hex
+        now = utc_timestamp()
+        jobs.append(
+            JobRecord(
+                job_id=job_id,
+                user_id=user_id,
+                tier=tier,
+                status=JobStatus.COMPLETED,
+                storage=StorageState.AVAILABLE,
+                submitted_at=now,
+                created_at=now,
+                queued_at=now,
+                completed_at=now,
+                input_filename=filename,
+                input_size_bytes=len(result),
+                input_bucket=settings.inputs_bucket,
+                input_key=f"{user_id}/{job_id}/{filename}",
+                results_bucket=settings.results_bucket,
+                result_key=f"{user_id}/{job_id}/{stem}.annot.vcf.gz",
+                log_key=f"{user_id}/{job_id}/{stem}.annot.log",
+                summary={"variants": 3, "in_dbsnp": 2, "pct_in_dbsnp": 66.667, "build": "GRCh37"},
+                progress=100,
+                outcome_published=True,
+            )
+        )
 
     async def write() -> None:
         async with aws_clients(stack.aws) as clients:
             s3 = await clients.client("s3")
-            await s3.put_object(Bucket=settings.results_bucket, Key=job.result_key, Body=result)
-            await s3.put_object(Bucket=settings.results_bucket, Key=job.log_key, Body=b"log\n")
-            await JobRepository(await clients.client("dynamodb"), settings.jobs_table).create(job)
+            repo = JobRepository(await clients.client("dynamodb"), settings.jobs_table)
+            for job, result in zip(jobs, results, strict=True):
+                bucket = settings.results_bucket
+                await s3.put_object(Bucket=bucket, Key=job.result_key, Body=result)
+                await s3.put_object(Bucket=bucket, Key=job.log_key, Body=b"log\n")
+                await repo.create(job)
 
     asyncio.run(write())
-    return job
+    return jobs
 
 
 def completed_event(job: JobRecord) -> JobCompleted:
@@ -115,22 +131,41 @@ def get_job(stack: Stack, job_id: str) -> JobRecord:
     return job
 
 
+def storage_states(stack: Stack, job_ids: list[str]) -> dict[str, StorageState | None]:
+    async def read(repo: JobRepository) -> dict[str, StorageState | None]:
+        states = {}
+        for job_id in job_ids:
+            job = await repo.get(job_id)
+            states[job_id] = job.storage if job else None
+        return states
+
+    return with_jobs(stack, read)
+
+
 def read_object(stack: Stack, bucket: str, key: str) -> StoredObject | None:
     """The object's storage class and bytes (none for archived objects), or None if absent."""
+    return read_objects(stack, bucket, [key])[key]
 
-    async def read() -> StoredObject | None:
+
+def read_objects(stack: Stack, bucket: str, keys: list[str]) -> dict[str, StoredObject | None]:
+    async def read_one(s3: Any, key: str) -> StoredObject | None:
+        try:
+            head = await s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError:
+            return None
+        storage_class = str(head.get("StorageClass", "STANDARD"))
+        checksum = head.get("ChecksumSHA256")
+        if storage_class != "STANDARD":
+            return StoredObject(storage_class=storage_class, body=None, sha256=checksum)
+        response = await s3.get_object(Bucket=bucket, Key=key)
+        async with response["Body"] as stream:
+            body = await stream.read()
+        return StoredObject(storage_class=storage_class, body=body, sha256=checksum)
+
+    async def read() -> dict[str, StoredObject | None]:
         async with aws_clients(stack.aws) as clients:
             s3 = await clients.client("s3")
-            try:
-                head = await s3.head_object(Bucket=bucket, Key=key)
-            except ClientError:
-                return None
-            storage_class = str(head.get("StorageClass", "STANDARD"))
-            if storage_class != "STANDARD":
-                return StoredObject(storage_class=storage_class, body=None)
-            response = await s3.get_object(Bucket=bucket, Key=key)
-            async with response["Body"] as stream:
-                return StoredObject(storage_class=storage_class, body=await stream.read())
+            return {key: await read_one(s3, key) for key in keys}
 
     return asyncio.run(read())
 
