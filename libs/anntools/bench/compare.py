@@ -109,9 +109,16 @@ def prepare_peer_tracks(bundle_dir: Path, workdir: Path) -> dict[str, Path]:
         subprocess.run(["bgzip", "-f", str(bed)], check=True)
         subprocess.run(["tabix", "-f", "-p", "bed", f"{bed}.gz"], check=True)
         files[name] = Path(f"{bed}.gz")
-    known = exported / "dbsnp_common.vcf"
+    # Known variants as a tabix-indexed table: bcftools streams it (a VCF -a file would need
+    # an index on the piped input too).
+    known = exported / "dbsnp_common.tab"
+    with open(known, "w") as handle:
+        for line in (exported / "dbsnp_common.vcf").read_text().splitlines():
+            if not line.startswith("#"):
+                chrom, pos, rsid, ref, alt = line.split("\t")[:5]
+                handle.write(f"{chrom}\t{pos}\t{ref}\t{alt}\t{rsid}\n")
     subprocess.run(["bgzip", "-f", str(known)], check=True)
-    subprocess.run(["tabix", "-f", "-p", "vcf", f"{known}.gz"], check=True)
+    subprocess.run(["tabix", "-f", "-s1", "-b2", "-e2", f"{known}.gz"], check=True)
     files["known"] = Path(f"{known}.gz")
     header = workdir / "peer.hdr"
     header.write_text(
@@ -141,7 +148,8 @@ def bcftools_command(workload: Path, tracks: dict[str, Path], out: Path) -> str:
         f"bcftools annotate --no-version -a {tracks['gene_model']} -c CHROM,FROM,TO,GENE "
         f"-h {tracks['header']} -l GENE:unique -Ob0 {workload} | "
         f"bcftools annotate --no-version -a {tracks['cytoband']} -c CHROM,FROM,TO,CYTOBAND -Ob0 - | "
-        f"bcftools annotate --no-version -a {tracks['known']} -c ID -Ov -o {out} -"
+        f"bcftools annotate --no-version -a {tracks['known']} -c CHROM,POS,REF,ALT,ID -Ov "
+        f"-o {out} -"
     )
 
 
@@ -151,6 +159,7 @@ def main() -> int:
     parser.add_argument(
         "--big", type=int, default=10_000_000, help="variants for the memory run (0 to skip)"
     )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool (best is kept)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--bundle", type=Path)
     args = parser.parse_args()
@@ -167,11 +176,18 @@ def main() -> int:
     tracks = prepare_peer_tracks(bundle_dir, workdir)
     anntools = shutil.which("anntools") or f"{sys.executable} -m anntools.cli"
 
-    peer_wall, peer_rss = timed(bcftools_command(workload, tracks, workdir / "bcftools.vcf"))
-    ours_wall, ours_rss = timed(
-        f"{anntools} annotate --quiet --bundle {bundle_dir} {workload} "
-        f"-o {workdir / 'anntools.vcf'}"
-    )
+    # Alternate the two tools and keep each one's best run: the machine may be shared.
+    peer_runs, our_runs = [], []
+    for _ in range(args.repeat):
+        peer_runs.append(timed(bcftools_command(workload, tracks, workdir / "bcftools.vcf")))
+        our_runs.append(
+            timed(
+                f"{anntools} annotate --quiet --bundle {bundle_dir} {workload} "
+                f"-o {workdir / 'anntools.vcf'}"
+            )
+        )
+    peer_wall, peer_rss = min(peer_runs)
+    ours_wall, ours_rss = min(our_runs)
     count = args.variants
     print(f"workload: {count} variants ({workload})")
     print(f"{'tool':<34}{'wall s':>9}{'variants/s':>13}{'peak RSS MiB':>14}")
@@ -180,7 +196,11 @@ def main() -> int:
         f"{peer_rss:>14.0f}"
     )
     print(f"{'anntools annotate':<34}{ours_wall:>9.2f}{count / ours_wall:>13.0f}{ours_rss:>14.0f}")
-    print(f"time ratio anntools/bcftools: {ours_wall / peer_wall:.2f}")
+    print(
+        f"time ratio anntools/bcftools: {ours_wall / peer_wall:.2f} (best of {args.repeat}; "
+        f"all runs: bcftools {[round(w, 2) for w, _ in peer_runs]}, "
+        f"anntools {[round(w, 2) for w, _ in our_runs]})"
+    )
     if args.big:
         big = workdir / f"workload-{args.big}.vcf.gz"
         if not big.exists():

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,6 +21,7 @@ from anntools.genome import BuildEvidence, detect_build_from_header
 from anntools.vcf import CHUNK_BYTES, VcfReader
 
 DEFAULT_BUILD = "GRCh37"
+WORKER_THREADS = 2
 Progress = Callable[[float], None]
 
 
@@ -73,12 +77,22 @@ def annotate_file(
             _check_build(evidence, bundle, log)
             annotator = ChunkAnnotator(bundle, reader.header)
             tally = Tally()
-            with _open_output(temporary) as sink:
+            with (
+                closing(_open_output(temporary, output.name.endswith(".gz"))) as sink,
+                ThreadPoolExecutor(max_workers=WORKER_THREADS) as workers,
+            ):
                 sink.write(annotator.header_text().encode())
+                # Chunks are annotated on worker threads while this one reads (and decompresses)
+                # the next; results are written strictly in input order.
+                in_flight: deque[tuple[Future[tuple[memoryview, Tally]], float]] = deque()
                 for text, first_line in reader.chunks():
-                    sink.write(annotator.annotate(text, first_line, tally))
-                    if progress:
-                        progress(reader.fraction_read)
+                    in_flight.append(
+                        (workers.submit(annotator.annotate, text, first_line), reader.fraction_read)
+                    )
+                    if len(in_flight) > WORKER_THREADS:
+                        _write_next(in_flight, sink, tally, progress)
+                while in_flight:
+                    _write_next(in_flight, sink, tally, progress)
         temporary.replace(output)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -147,32 +161,23 @@ def _distinct_sources(bundle: Bundle) -> list[dict[str, str]]:
     return list(seen.values())
 
 
-class _PlainSink:
-    def __init__(self, path: Path) -> None:
-        self._handle: BinaryIO = open(path, "wb", buffering=1 << 20)  # noqa: SIM115
-
-    def write(self, data: bytes | memoryview) -> None:
-        self._handle.write(data)
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-class _SinkContext:
-    def __init__(self, sink: _PlainSink | BgzfWriter) -> None:
-        self.sink = sink
-
-    def __enter__(self) -> _PlainSink | BgzfWriter:
-        return self.sink
-
-    def __exit__(self, *_exc: object) -> None:
-        self.sink.close()
+def _write_next(
+    in_flight: deque[tuple[Future[tuple[memoryview, Tally]], float]],
+    sink: BgzfWriter | BinaryIO,
+    tally: Tally,
+    progress: Progress | None,
+) -> None:
+    future, fraction = in_flight.popleft()
+    lines, chunk_tally = future.result()
+    sink.write(lines)
+    tally.add(chunk_tally)
+    if progress:
+        progress(fraction)
 
 
-def _open_output(temporary: Path) -> _SinkContext:
-    if temporary.name.endswith(".gz.partial") or ".gz." in temporary.name:
-        return _SinkContext(BgzfWriter(open(temporary, "wb")))
-    return _SinkContext(_PlainSink(temporary))
+def _open_output(path: Path, bgzf: bool) -> BgzfWriter | BinaryIO:
+    handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed by the caller
+    return BgzfWriter(handle) if bgzf else handle
 
 
 def _summary(

@@ -20,7 +20,7 @@ from anntools.genemodel import (
     normalise_gene_table,
     place,
 )
-from anntools.genome import Genome, canonical_chromosome
+from anntools.genome import Genome
 from anntools.segments import label_sets
 from anntools.sources import SourceResolver, SourceUnavailable, read_table
 
@@ -276,7 +276,4 @@ def _known_variant_track(
         "set_id": spec.set_id,
         "max_per_position": int(counts.max()) if len(counts) else 0,
         "info": headers,
-        "chromosomes_seen": sorted({canonical_chromosome(str(c)) for c in raw[columns["chrom"]]})[
-            :40
-        ],
     }

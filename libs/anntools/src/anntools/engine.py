@@ -35,6 +35,13 @@ class Tally:
     in_dbsnp: int = 0
     unknown_contigs: Counter[str] = field(default_factory=Counter)
 
+    def add(self, other: Tally) -> None:
+        self.records += other.records
+        self.regions.update(other.regions)
+        self.known_matches.update(other.known_matches)
+        self.in_dbsnp += other.in_dbsnp
+        self.unknown_contigs.update(other.unknown_contigs)
+
 
 @dataclass
 class Sparse:
@@ -90,7 +97,10 @@ class ChunkAnnotator:
         lines.append(self.header.column_line)
         return "\n".join(lines) + "\n"
 
-    def annotate(self, text: bytes, first_line: int, tally: Tally) -> memoryview:
+    def annotate(self, text: bytes, first_line: int) -> tuple[memoryview, Tally]:
+        """The annotated lines of one chunk and its counts (safe to call from several threads:
+        the work is numpy/Arrow calls that release the GIL)."""
+        tally = Tally()
         columns = split_columns(text, first_line, self.header.column_count)
         count = columns.count
         data, tabs = columns.data, columns.tabs
@@ -132,7 +142,7 @@ class ChunkAnnotator:
         id_present = ~_is_dot(data, tabs[:, 1] + 1, tabs[:, 2])
         info_present = ~_is_dot(data, tabs[:, 6] + 1, tabs[:, 7]) & (tabs[:, 7] > tabs[:, 6] + 1)
         id_extras = [_drop_repeated_ids(extra, pieces, id_present) for extra in id_extras]
-        return _assemble(pieces, count, id_present, info_present, id_extras, info_extras)
+        return _assemble(pieces, count, id_present, info_present, id_extras, info_extras), tally
 
     def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> np.ndarray:
         data, starts = columns.data, columns.line_starts
@@ -217,39 +227,39 @@ def _assemble(
     info_extras: list[Sparse],
 ) -> memoryview:
     """Output lines as one buffer: per line, the indices of the strings to concatenate."""
-    separator, dot = 5 * count, 5 * count + 1
+    separator, dot, absent = np.int32(5 * count), np.int32(5 * count + 1), np.int32(-1)
     arrays = [pieces, _strings([";", "."])]
     next_index = 5 * count + 2
 
     def place(extra: Sparse) -> np.ndarray:
         nonlocal next_index
-        index = np.full(count, -1, dtype=np.int64)
-        index[extra.rows] = next_index + np.arange(len(extra.rows))
+        index = np.full(count, -1, dtype=np.int32)
+        index[extra.rows] = np.arange(next_index, next_index + len(extra.rows), dtype=np.int32)
         arrays.append(extra.values)
         next_index += len(extra.rows)
         return index
 
-    line = np.arange(count, dtype=np.int64)
+    line = np.arange(count, dtype=np.int32)
     slots = [5 * line]
     id_columns = [place(extra) for extra in id_extras]
     any_new_id = np.zeros(count, dtype=bool)
     for column in id_columns:
         any_new_id |= column >= 0
-    slots.append(np.where(id_present | ~any_new_id, 5 * line + 1, -1))
+    slots.append(np.where(id_present | ~any_new_id, 5 * line + 1, absent))
     filled = id_present.copy()
     for column in id_columns:
-        slots.append(np.where((column >= 0) & filled, separator, -1))
+        slots.append(np.where((column >= 0) & filled, separator, absent))
         slots.append(column)
         filled |= column >= 0
     slots.append(5 * line + 2)
-    slots.append(np.where(info_present, 5 * line + 3, -1))
+    slots.append(np.where(info_present, 5 * line + 3, absent))
     filled = info_present.copy()
     for extra in info_extras:
         column = place(extra)
-        slots.append(np.where((column >= 0) & filled, separator, -1))
+        slots.append(np.where((column >= 0) & filled, separator, absent))
         slots.append(column)
         filled |= column >= 0
-    slots.append(np.where(filled, -1, dot))
+    slots.append(np.where(filled, absent, dot))
     slots.append(5 * line + 4)
     matrix = np.stack(slots, axis=1)
     order = matrix[matrix >= 0]
@@ -290,6 +300,9 @@ def _slices(text: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
 def _indices(values: np.ndarray) -> pa.Array:
     """numpy integers as an Arrow array without copying (and without pa.array, which makes
     pyarrow 11 import pandas)."""
+    if values.dtype == np.int32:
+        values = np.ascontiguousarray(values)
+        return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
     values = np.ascontiguousarray(values, dtype=np.int64)
     return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
@@ -340,8 +353,16 @@ def _match_known(
     """Known entries at the same position with the same REF and ALT (each ALT of a
     multi-allelic record). Returns which rows matched, their IDs and their INFO text."""
     count = len(queries)
+    if not len(track.positions):
+        return np.zeros(count, dtype=bool), Sparse.empty(), Sparse.empty()
     low = _search(track.positions, queries, "left")
-    high = _search(track.positions, queries, "right")
+    if track.max_per_position == 1:
+        inside = low < len(track.positions)
+        high = low + (
+            inside & (track.positions[np.minimum(low, len(track.positions) - 1)] == queries)
+        )
+    else:
+        high = _search(track.positions, queries, "right")
     candidates = np.flatnonzero(high > low)
     matched_row = np.full(count, -1, dtype=np.int64)
     simple = candidates[~multi_allelic[candidates]]

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from anntools.errors import InputError
 
@@ -208,11 +210,38 @@ def split_columns(text: bytes, first_line: int, column_count: int) -> ChunkColum
     tabs[:, :wanted] = tab_positions[first_tab[:, None] + np.arange(wanted)]
     if wanted < 8:
         tabs[:, 7] = line_ends
-    positions = _parse_positions(data, tabs[:, 0], tabs[:, 1], first_line)
+    positions = _parse_positions(text, data, tabs[:, 0], tabs[:, 1], first_line)
     return ChunkColumns(data, line_starts, line_ends, tabs, positions)
 
 
 def _parse_positions(
+    text: bytes, data: np.ndarray, before: np.ndarray, after: np.ndarray, first_line: int
+) -> np.ndarray:
+    """POS as integers: Arrow's string-to-int cast on zero-copy slices; on a bad value, the
+    numpy parser finds the offending line for the error message."""
+    count = len(before)
+    offsets = np.empty(2 * count + 1, dtype=np.int32)
+    offsets[0:-1:2] = before + 1
+    offsets[1:-1:2] = after
+    offsets[-1] = len(text)
+    slices = pa.Array.from_buffers(
+        pa.string(), 2 * count, [None, pa.py_buffer(offsets), pa.py_buffer(text)]
+    )
+    evens = np.arange(0, 2 * count, 2, dtype=np.int64)
+    fields = pc.take(slices, pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(evens)]))
+    try:
+        parsed = pc.cast(fields, pa.int64())
+    except pa.ArrowInvalid:
+        return _parse_positions_checked(data, before, after, first_line)
+    values = np.frombuffer(parsed.buffers()[1], dtype=np.int64)[
+        parsed.offset : parsed.offset + count
+    ]
+    if count and int(values.min()) < 1:
+        return _parse_positions_checked(data, before, after, first_line)
+    return values
+
+
+def _parse_positions_checked(
     data: np.ndarray, before: np.ndarray, after: np.ndarray, first_line: int
 ) -> np.ndarray:
     widths = after - before - 1
