@@ -386,3 +386,28 @@ def test_racing_workers_and_duplicate_requests_run_a_job_once(
         time.sleep(0.5)
     assert stored_job(stack, job_id).attempts == 1
     assert [event[:2] for event in job_events(stack)] == [("job.completed", job_id)]
+
+
+def test_a_stopping_worker_hands_its_job_back_for_another_to_finish(
+    stack: Stack,
+    jobs_service: ServiceProcess,
+    start_annotator: Callable[..., ServiceProcess],
+    common_snps: dict[str, list[Any]],
+) -> None:
+    stopping = start_annotator(GAS_ANNOTATOR_STOP_GRACE_SECONDS="0")
+    paula = Client(jobs_service, stack, "paula", Tier.PREMIUM)
+    job_id = paula.submit(vcf_text(common_snps, 200_000).encode())
+    paula.wait_for(job_id, lambda job: job["status"] == "RUNNING", timeout=30)
+
+    asked = time.monotonic()
+    stopping.stop()  # SIGTERM, then SIGKILL after 10 s
+    assert time.monotonic() - asked < 8, "the worker did not stop by itself"
+    assert stopping.process.returncode == 0
+    released = stored_job(stack, job_id)
+    assert (released.status, released.runner) == (JobStatus.QUEUED, None)
+
+    start_annotator()
+    job = paula.wait_for(job_id, finished, timeout=60)
+    assert job["status"] == "COMPLETED", job
+    assert stored_job(stack, job_id).attempts == 2
+    assert [event[:2] for event in job_events(stack)] == [("job.completed", job_id)]

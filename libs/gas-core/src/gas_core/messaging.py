@@ -154,9 +154,16 @@ class SqsConsumer:
 
     async def _wait_for_free_slots(self) -> int:
         # Never receive more messages than we can start at once: a received message
-        # waiting for a slot would burn its visibility timeout.
-        await self._slots.acquire()
-        self._slots.release()
+        # waiting for a slot would burn its visibility timeout. Stopping must not wait
+        # for a slot, or a busy consumer would only stop once its handlers finish.
+        slot = asyncio.ensure_future(self._slots.acquire())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({slot, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if slot.done():
+            self._slots.release()
+        else:
+            slot.cancel()
         return max(1, self._free_slots())
 
     def _free_slots(self) -> int:

@@ -2,8 +2,8 @@
 
 With ``reference_uri`` set (``s3://bucket/prefix``), a bundle is the folder
 ``<prefix>/<build>-<format>/`` (as anntools lays it out in its cache); it is downloaded
-into a staging folder and renamed into the cache only when complete, so a crash never
-leaves a half bundle that looks usable. Without it, the bundle is built from the
+into a staging folder, checked against its manifest's checksums and renamed into the cache
+only then, so a crash or a damaged copy never leaves a bundle that looks usable. Without it, the bundle is built from the
 reference data packages on first use, in a child process.
 """
 
@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from anntools.bundle import MANIFEST, bundle_dir_for, default_cache_root
+from anntools.bundle import MANIFEST, bundle_dir_for, default_cache_root, verify_bundle
 from gas_annotator import runner
 
 log = logging.getLogger(__name__)
@@ -89,20 +89,17 @@ class Bundles:
                 for entry in page.get("Contents", []):
                     destination = staging / entry["Key"][len(folder) :]
                     destination.parent.mkdir(parents=True, exist_ok=True)
-                    await _download(self._s3, bucket, entry["Key"], destination)
+                    await self._s3.download_file(bucket, entry["Key"], str(destination))
                     fetched += 1
             if not (staging / MANIFEST).exists():
                 raise BundleUnavailable(
                     f"s3://{bucket}/{folder} holds no bundle ({fetched} objects, no {MANIFEST})"
                 )
+            damaged = await asyncio.to_thread(verify_bundle, staging)
+            if damaged:
+                raise BundleUnavailable(
+                    f"s3://{bucket}/{folder} does not match its manifest: {', '.join(damaged[:5])}"
+                )
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-async def _download(s3: Any, bucket: str, key: str, destination: Path) -> None:
-    response = await s3.get_object(Bucket=bucket, Key=key)
-    async with response["Body"] as body:
-        with destination.open("wb") as out:
-            while chunk := await body.read(1024 * 1024):
-                out.write(chunk)

@@ -51,6 +51,10 @@ async def _spawn(*args: str, env: dict[str, str] | None) -> asyncio.subprocess.P
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
         limit=_STREAM_LIMIT,
+        # Out of the worker's process group: a SIGTERM or Ctrl-C meant for the worker must
+        # not end a run the worker means to finish; the worker decides (and PDEATHSIG ties
+        # the child's life to it).
+        start_new_session=True,
     )
 
 
