@@ -210,7 +210,7 @@ def main() -> int:
         )
         big_count = count * -(-args.big // count)
         print(
-            f"{'anntools annotate, ' + str(big_count) + ' (.gz out)':<34}{big_wall:>9.2f}"
+            f"{'anntools annotate, ' + str(big_count):<34}{big_wall:>9.2f}"
             f"{big_count / big_wall:>13.0f}{big_rss:>14.0f}"
         )
     return 0

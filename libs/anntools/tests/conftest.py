@@ -40,13 +40,17 @@ def grch37_bundle() -> Path:
 def _parse_info(info: str) -> dict[str, str]:
     if info == ".":
         return {}
-    return dict(item.split("=", 1) if "=" in item else (item, "") for item in info.split(";"))
+    fields: dict[str, str] = {}
+    for item in info.split(";"):
+        key, _, value = item.partition("=")
+        fields[key] = value
+    return fields
 
 
 def read_vcf(path: Path) -> tuple[list[str], list[Record]]:
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    with opener(path, "rt") as handle:  # type: ignore[operator]
-        lines = handle.read().splitlines()
+    raw = path.read_bytes()
+    text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    lines = text.decode().splitlines()
     header = [line for line in lines if line.startswith("#")]
     records: list[Record] = []
     for line in lines:

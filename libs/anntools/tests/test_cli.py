@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from anntools.cli import EXIT_INPUT_ERROR, main
 
 
-def test_annotate_writes_vcf_log_and_summary(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_annotate_writes_vcf_log_and_summary(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path
+) -> None:
     output, log, summary = tmp_path / "o.vcf.gz", tmp_path / "run.log", tmp_path / "s.json"
     code = main(
         [
@@ -36,7 +40,9 @@ def test_annotate_writes_vcf_log_and_summary(data_dir, tiny_bundle, tmp_path) ->
     assert "annotated 3 variants" in log.read_text()
 
 
-def test_wrong_build_exits_with_the_input_error_code(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_build_exits_with_the_input_error_code(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path
+) -> None:
     result = subprocess.run(
         [
             sys.executable,
@@ -58,7 +64,9 @@ def test_wrong_build_exits_with_the_input_error_code(data_dir, tiny_bundle, tmp_
     assert not (tmp_path / "o.vcf").exists()
 
 
-def test_bundle_info_verify_and_export(tiny_bundle: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bundle_info_verify_and_export(
+    tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["bundle", "info", "--bundle", str(tiny_bundle)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["build"] == "GRCh37"
@@ -102,7 +110,7 @@ def test_damaged_bundle_fails_verification(tiny_bundle: Path, tmp_path: Path) ->
     assert main(["bundle", "verify", "--bundle", str(copy)]) == 1
 
 
-def test_annotating_never_imports_pandas(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_annotating_never_imports_pandas(data_dir: Path, tiny_bundle: Path, tmp_path: Path) -> None:
     # pandas (and unpickling) belong to bundle builds; importing it costs every job ~1-2 s.
     script = (
         "import sys\n"

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from anntools import BuildMismatchError, InputError, annotate_file
 from anntools.cli import EXIT_INPUT_ERROR, main
 
+ReadVcf = Callable[[Path], tuple[list[str], list[dict[str, Any]]]]
 
-def _annotate(source: Path, bundle: Path, tmp_path: Path, name: str = "out.vcf", **kwargs):  # type: ignore[no-untyped-def]
+
+def _annotate(
+    source: Path, bundle: Path, tmp_path: Path, name: str = "out.vcf", **kwargs: Any
+) -> tuple[Path, dict[str, Any]]:
     output = tmp_path / name
     summary = annotate_file(source, output, bundle_dir=bundle, **kwargs)
     return output, summary
 
 
 def test_adds_info_headers_and_keeps_original_columns(
-    data_dir, tiny_bundle, tmp_path, vcf_records
-) -> None:  # type: ignore[no-untyped-def]
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     output, summary = _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path)
     header, records = vcf_records(output)
     for field in ("GENE", "REGION", "EXON", "STRAND", "HGNC_NAME", "CYTOBAND", "CPG_ISLAND", "DB"):
@@ -45,8 +51,8 @@ def test_adds_info_headers_and_keeps_original_columns(
 
 
 def test_each_alt_of_a_multiallelic_record_is_matched(
-    data_dir, tiny_bundle, tmp_path, vcf_records
-) -> None:  # type: ignore[no-untyped-def]
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     output, _ = _annotate(data_dir / "multiallelic.vcf", tiny_bundle, tmp_path)
     _, records = vcf_records(output)
     assert [r["id"] for r in records] == ["rs111;rs112", "rs112", "."]
@@ -54,8 +60,8 @@ def test_each_alt_of_a_multiallelic_record_is_matched(
 
 
 def test_chr_prefixed_names_are_kept_and_annotated(
-    data_dir, tiny_bundle, tmp_path, vcf_records
-) -> None:  # type: ignore[no-untyped-def]
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     output, _ = _annotate(data_dir / "chr_prefixed.vcf", tiny_bundle, tmp_path)
     _, records = vcf_records(output)
     assert [r["chrom"] for r in records] == ["chr1", "chr1", "chrM"]
@@ -64,7 +70,9 @@ def test_chr_prefixed_names_are_kept_and_annotated(
     assert records[2]["info"]["REGION"] == "intergenic"  # chrM is a known chromosome
 
 
-def test_mitochondria_and_unplaced_contigs(data_dir, tiny_bundle, tmp_path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+def test_mitochondria_and_unplaced_contigs(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     output, summary = _annotate(data_dir / "mitochondrial_and_unplaced.vcf", tiny_bundle, tmp_path)
     _, records = vcf_records(output)
     assert records[0]["info"] == {"REGION": "intergenic"}
@@ -73,7 +81,9 @@ def test_mitochondria_and_unplaced_contigs(data_dir, tiny_bundle, tmp_path, vcf_
     assert summary["region_counts"]["unknown_contig"] == 1
 
 
-def test_crlf_line_endings(data_dir, tiny_bundle, tmp_path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+def test_crlf_line_endings(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     output, _ = _annotate(data_dir / "crlf.vcf", tiny_bundle, tmp_path)
     assert b"\r" not in output.read_bytes()
     _, records = vcf_records(output)
@@ -81,7 +91,9 @@ def test_crlf_line_endings(data_dir, tiny_bundle, tmp_path, vcf_records) -> None
     assert records[1]["info"]["REGION"] == "ncRNA_exon"
 
 
-def test_many_samples_keep_their_genotypes(data_dir, tiny_bundle, tmp_path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+def test_many_samples_keep_their_genotypes(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     output, _ = _annotate(data_dir / "many_samples.vcf", tiny_bundle, tmp_path)
     header, records = vcf_records(output)
     _, source_records = vcf_records(data_dir / "many_samples.vcf")
@@ -93,8 +105,8 @@ def test_many_samples_keep_their_genotypes(data_dir, tiny_bundle, tmp_path, vcf_
 
 
 def test_bgzipped_input_and_output_are_real_bgzf(
-    data_dir, tiny_bundle, tmp_path, vcf_records
-) -> None:  # type: ignore[no-untyped-def]
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     output, _ = _annotate(data_dir / "bgzipped.vcf.gz", tiny_bundle, tmp_path, "out.vcf.gz")
     assert output.read_bytes()[:4] == b"\x1f\x8b\x08\x04"  # gzip with the BGZF extra field
     _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path)
@@ -108,7 +120,9 @@ def test_bgzipped_input_and_output_are_real_bgzf(
     assert region.startswith("1\t1051\trs111\t")
 
 
-def test_small_chunks_give_the_same_output(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_small_chunks_give_the_same_output(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path
+) -> None:
     whole, _ = _annotate(data_dir / "many_samples.vcf", tiny_bundle, tmp_path, "whole.vcf")
     chunked, _ = _annotate(
         data_dir / "many_samples.vcf", tiny_bundle, tmp_path, "chunked.vcf", chunk_bytes=97
@@ -116,7 +130,7 @@ def test_small_chunks_give_the_same_output(data_dir, tiny_bundle, tmp_path) -> N
     assert whole.read_bytes() == chunked.read_bytes()
 
 
-def test_progress_is_reported_up_to_one(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_progress_is_reported_up_to_one(data_dir: Path, tiny_bundle: Path, tmp_path: Path) -> None:
     seen: list[float] = []
     _annotate(
         data_dir / "many_samples.vcf", tiny_bundle, tmp_path, progress=seen.append, chunk_bytes=200
@@ -134,8 +148,8 @@ def test_progress_is_reported_up_to_one(data_dir, tiny_bundle, tmp_path) -> None
     ],
 )
 def test_wrong_build_is_refused_naming_the_detected_build(
-    data_dir, tiny_bundle, tmp_path, fixture, detected
-) -> None:  # type: ignore[no-untyped-def]
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, fixture: str, detected: str
+) -> None:
     with pytest.raises(BuildMismatchError) as caught:
         _annotate(data_dir / fixture, tiny_bundle, tmp_path)
     assert caught.value.detected_build == detected
@@ -144,14 +158,18 @@ def test_wrong_build_is_refused_naming_the_detected_build(
     assert list(tmp_path.iterdir()) == []  # no partial output left behind
 
 
-def test_header_that_names_the_bundle_build_is_accepted(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_header_that_names_the_bundle_build_is_accepted(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path
+) -> None:
     log = tmp_path / "run.log"
     _, summary = _annotate(data_dir / "grch37_header.vcf", tiny_bundle, tmp_path, log_path=log)
     assert summary["build_detection"]["detected"] == "GRCh37"
     assert "matches the bundle" in log.read_text()
 
 
-def test_unidentified_build_proceeds_and_says_so(data_dir, tiny_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unidentified_build_proceeds_and_says_so(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path
+) -> None:
     log = tmp_path / "run.log"
     _, summary = _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path, log_path=log)
     assert summary["build_detection"]["detected"] is None
@@ -173,8 +191,14 @@ def test_unidentified_build_proceeds_and_says_so(data_dir, tiny_bundle, tmp_path
     ],
 )
 def test_bad_input_gets_an_actionable_error(
-    data_dir, tiny_bundle, tmp_path, fixture, line, words, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    data_dir: Path,
+    tiny_bundle: Path,
+    tmp_path: Path,
+    fixture: str,
+    line: int | None,
+    words: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with pytest.raises(InputError) as caught:
         _annotate(data_dir / fixture, tiny_bundle, tmp_path)
     if line is not None:

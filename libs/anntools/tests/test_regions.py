@@ -7,7 +7,9 @@ tests/data/tiny: PLUSG (+) exons 1001-1100, 1301-1400, 1801-2000, CDS 1051-1897,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,9 +47,14 @@ EXPECTED = [
     (9500, "ncRNA_exon", "NCG", "2/2", "+"),
 ]
 
+ReadVcf = Callable[[Path], tuple[list[str], list[dict[str, Any]]]]
+Annotated = tuple[dict[int, dict[str, str]], dict[str, Any]]
+
 
 @pytest.fixture(scope="module")
-def annotated(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory, vcf_records):  # type: ignore[no-untyped-def]
+def annotated(
+    tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory, vcf_records: ReadVcf
+) -> Annotated:
     workdir = tmp_path_factory.mktemp("regions")
     source = workdir / "positions.vcf"
     lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
@@ -60,7 +67,14 @@ def annotated(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory, vcf_r
 
 
 @pytest.mark.parametrize(("pos", "region", "gene", "exon", "strand"), EXPECTED)
-def test_region_class_at_hand_checked_position(annotated, pos, region, gene, exon, strand):  # type: ignore[no-untyped-def]
+def test_region_class_at_hand_checked_position(
+    annotated: Annotated,
+    pos: int,
+    region: str,
+    gene: str | None,
+    exon: str | None,
+    strand: str | None,
+) -> None:
     info = annotated[0][pos]
     assert info.get("REGION") == region
     assert info.get("GENE") == gene
@@ -68,15 +82,15 @@ def test_region_class_at_hand_checked_position(annotated, pos, region, gene, exo
     assert info.get("STRAND") == strand
 
 
-def test_summary_counts_every_region_class(annotated) -> None:  # type: ignore[no-untyped-def]
+def test_summary_counts_every_region_class(annotated: Annotated) -> None:
     counts = annotated[1]["region_counts"]
     for region in ("CDS", "UTR5", "UTR3", "ncRNA_exon", "intron", "promoter", "intergenic"):
         assert counts[region] == sum(1 for _, r, *_ in EXPECTED if r == region)
 
 
 def test_deletion_spanning_intron_and_exon_takes_the_highest_class(
-    tiny_bundle: Path, tmp_path: Path, vcf_records
-) -> None:  # type: ignore[no-untyped-def]
+    tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     source = tmp_path / "deletion.vcf"
     source.write_text(
         "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"

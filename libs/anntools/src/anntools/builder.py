@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from anntools.bundle import InfoHeader, Log, save_strings, to_axis
 from anntools.config import BundleConfig, TrackSpec
@@ -144,7 +145,7 @@ def _write_segmentation(directory: Path, segmentation: Segmentation) -> None:
 
 
 def _write_intervals(
-    directory: Path, starts: np.ndarray, ends: np.ndarray, names: list[str]
+    directory: Path, starts: NDArray[Any], ends: NDArray[Any], names: list[str]
 ) -> None:
     """The raw intervals, for exporting the track to peer tools."""
     np.save(directory / "intervals.start.npy", to_axis(starts))

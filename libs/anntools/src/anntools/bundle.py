@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from anntools.config import load_config
 from anntools.errors import BundleError
@@ -139,19 +140,19 @@ class SegmentTrack:
 
     name: str
     kind: str
-    boundaries: np.ndarray
-    label_ids: np.ndarray
+    boundaries: NDArray[Any]
+    label_ids: NDArray[Any]
     labels: pa.Array
     info: list[InfoHeader]
     directory: Path
-    label_valid: np.ndarray
-    region_codes: np.ndarray | None = None
+    label_valid: NDArray[Any]
+    region_codes: NDArray[Any] | None = None
 
 
 @dataclass
 class KnownVariantTrack:
     name: str
-    positions: np.ndarray
+    positions: NDArray[Any]
     alleles: pa.Array  # "REF\tALT"
     ids: pa.Array
     info_values: pa.Array
@@ -159,8 +160,8 @@ class KnownVariantTrack:
     info: list[InfoHeader]
     max_per_position: int
     directory: Path
-    id_valid: np.ndarray
-    info_valid: np.ndarray
+    id_valid: NDArray[Any]
+    info_valid: NDArray[Any]
 
 
 @dataclass
@@ -253,7 +254,7 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
     return bundle
 
 
-def to_axis(positions: np.ndarray) -> np.ndarray:
+def to_axis(positions: NDArray[Any]) -> NDArray[Any]:
     """Genome-wide coordinates as uint32 (both builds are < 2**32 bp): half the memory of int64,
     and queries are cast to the same type so ``searchsorted`` never copies the array."""
     if len(positions) and int(np.max(positions)) >= 2**32:
@@ -261,7 +262,7 @@ def to_axis(positions: np.ndarray) -> np.ndarray:
     return np.asarray(positions).astype(np.uint32)
 
 
-def save_strings(directory: Path, stem: str, values: list[str | None]) -> None:
+def save_strings(directory: Path, stem: str, values: Sequence[str | None]) -> None:
     """Strings as an Arrow-compatible layout: int32 offsets, validity, one UTF-8 blob."""
     encoded = [value.encode() if value is not None else b"" for value in values]
     lengths = np.fromiter((len(item) for item in encoded), dtype=np.int64, count=len(encoded))
@@ -294,8 +295,8 @@ def load_strings(directory: Path, stem: str) -> pa.Array:
     )
 
 
-def _load(path: Path) -> np.ndarray:
-    array: np.ndarray = np.load(path, mmap_mode="r")
+def _load(path: Path) -> NDArray[Any]:
+    array: NDArray[Any] = np.load(path, mmap_mode="r")
     return array
 
 
@@ -325,7 +326,7 @@ def export_tracks(
     offsets = genome.offsets
     written: list[Path] = []
 
-    def locate(global_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def locate(global_positions: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
         chromosome = np.searchsorted(offsets, global_positions, side="right") - 1
         return chromosome, global_positions - offsets[chromosome]
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from anntools.bundle import Bundle, KnownVariantTrack, SegmentTrack
 from anntools.errors import BuildMismatchError
@@ -47,7 +49,7 @@ class Tally:
 class Sparse:
     """Strings for some of a chunk's rows (``values[i]`` belongs to line ``rows[i]``)."""
 
-    rows: np.ndarray
+    rows: NDArray[Any]
     values: pa.Array
 
     @classmethod
@@ -62,7 +64,7 @@ class Sparse:
             pa.concat_arrays([self.values, _strings(values)]),
         )
 
-    def without(self, drop: np.ndarray) -> Sparse:
+    def without(self, drop: NDArray[Any]) -> Sparse:
         keep = ~drop
         return Sparse(self.rows[keep], pc.filter(self.values, _booleans(keep)))
 
@@ -144,7 +146,7 @@ class ChunkAnnotator:
         id_extras = [_drop_repeated_ids(extra, pieces, id_present) for extra in id_extras]
         return _assemble(pieces, count, id_present, info_present, id_extras, info_extras), tally
 
-    def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> np.ndarray:
+    def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> NDArray[Any]:
         data, starts = columns.data, columns.line_starts
         ends = columns.tabs[:, 0]
         lengths = ends - starts
@@ -183,7 +185,7 @@ class ChunkAnnotator:
         return self._chromosome_cache[name]
 
     def _check_positions(
-        self, columns: ChunkColumns, chromosomes: np.ndarray, first_line: int
+        self, columns: ChunkColumns, chromosomes: NDArray[Any], first_line: int
     ) -> None:
         beyond = columns.positions > self._lengths[chromosomes]
         beyond &= chromosomes < len(self.genome.names)
@@ -207,7 +209,7 @@ class ChunkAnnotator:
             line=first_line + row,
         )
 
-    def _count_regions(self, region_codes: np.ndarray, tally: Tally) -> None:
+    def _count_regions(self, region_codes: NDArray[Any], tally: Tally) -> None:
         if self.bundle.gene_model is None:
             return
         counts = np.bincount(region_codes.astype(np.int64) + 1, minlength=len(REGION_CLASSES) + 1)
@@ -221,8 +223,8 @@ class ChunkAnnotator:
 def _assemble(
     pieces: pa.Array,
     count: int,
-    id_present: np.ndarray,
-    info_present: np.ndarray,
+    id_present: NDArray[Any],
+    info_present: NDArray[Any],
     id_extras: list[Sparse],
     info_extras: list[Sparse],
 ) -> memoryview:
@@ -231,7 +233,7 @@ def _assemble(
     arrays = [pieces, _strings([";", "."])]
     next_index = 5 * count + 2
 
-    def place(extra: Sparse) -> np.ndarray:
+    def place(extra: Sparse) -> NDArray[Any]:
         nonlocal next_index
         index = np.full(count, -1, dtype=np.int32)
         index[extra.rows] = np.arange(next_index, next_index + len(extra.rows), dtype=np.int32)
@@ -286,7 +288,7 @@ def _pieces(text: bytes, columns: ChunkColumns) -> pa.Array:
     )
 
 
-def _slices(text: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+def _slices(text: bytes, starts: NDArray[Any], ends: NDArray[Any]) -> pa.Array:
     """A zero-copy array whose even elements are text[start:end] (odd ones are the gaps)."""
     offsets = np.empty(2 * len(starts) + 1, dtype=np.int32)
     offsets[0:-1:2] = starts
@@ -297,7 +299,7 @@ def _slices(text: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
     )
 
 
-def _indices(values: np.ndarray) -> pa.Array:
+def _indices(values: NDArray[Any]) -> pa.Array:
     """numpy integers as an Arrow array without copying (and without pa.array, which makes
     pyarrow 11 import pandas)."""
     if values.dtype == np.int32:
@@ -307,7 +309,7 @@ def _indices(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
-def _booleans(values: np.ndarray) -> pa.Array:
+def _booleans(values: NDArray[Any]) -> pa.Array:
     bits = np.packbits(values, bitorder="little")
     return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
 
@@ -321,35 +323,47 @@ def _strings(values: list[str]) -> pa.Array:
     )
 
 
-def _search(sorted_values: np.ndarray, queries: np.ndarray, side: str) -> np.ndarray:
+def _search(sorted_values: NDArray[Any], queries: NDArray[Any], side: str) -> NDArray[Any]:
     """``searchsorted`` over just the slice the queries can land in: a chunk of a sorted VCF
     covers a short stretch of the genome, so the search stays in cache."""
     if not len(queries):
         return np.zeros(0, dtype=np.int64)
     low = int(np.searchsorted(sorted_values, queries.min(), side="left"))
     high = int(np.searchsorted(sorted_values, queries.max(), side="right"))
-    return low + np.searchsorted(sorted_values[low:high], queries, side=side)  # type: ignore[call-overload]
+    found: NDArray[np.int64] = np.searchsorted(
+        sorted_values[low:high],
+        queries,
+        side=side,  # type: ignore[call-overload]
+    )
+    return low + found
 
 
-def _to_numpy_bool(array: pa.Array) -> np.ndarray:
+def _to_numpy_bool(array: pa.Array) -> NDArray[Any]:
     """A null-free BooleanArray as numpy (pyarrow 11's to_numpy would import pandas)."""
     bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-    unpacked = np.unpackbits(bits, bitorder="little")
+    unpacked: NDArray[np.uint8] = np.unpackbits(bits, bitorder="little")
     return unpacked[array.offset : array.offset + len(array)].astype(bool)
 
 
-def _is_dot(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    return ((ends - starts) == 1) & (data[np.minimum(starts, len(data) - 1)] == _DOT)
+def _is_dot(data: NDArray[Any], starts: NDArray[Any], ends: NDArray[Any]) -> NDArray[Any]:
+    single_byte: NDArray[np.bool_] = (ends - starts) == 1
+    is_dot: NDArray[np.bool_] = data[np.minimum(starts, len(data) - 1)] == _DOT
+    return single_byte & is_dot
 
 
-def _contains(data: np.ndarray, byte: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _contains(
+    data: NDArray[Any], byte: int, starts: NDArray[Any], ends: NDArray[Any]
+) -> NDArray[Any]:
     hits = np.flatnonzero(data == byte)
     return np.searchsorted(hits, ends) > np.searchsorted(hits, starts)
 
 
 def _match_known(
-    track: KnownVariantTrack, queries: np.ndarray, allele_pairs: pa.Array, multi_allelic: np.ndarray
-) -> tuple[np.ndarray, Sparse, Sparse]:
+    track: KnownVariantTrack,
+    queries: NDArray[Any],
+    allele_pairs: pa.Array,
+    multi_allelic: NDArray[Any],
+) -> tuple[NDArray[Any], Sparse, Sparse]:
     """Known entries at the same position with the same REF and ALT (each ALT of a
     multi-allelic record). Returns which rows matched, their IDs and their INFO text."""
     count = len(queries)
@@ -414,7 +428,7 @@ def _match_known(
     return matched, ids, infos
 
 
-def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: np.ndarray) -> Sparse:
+def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: NDArray[Any]) -> Sparse:
     """Do not append an rsID the ID column already holds."""
     check = np.flatnonzero(id_present[extra.rows])
     if not len(check):
@@ -429,8 +443,8 @@ def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: np.ndarray) 
 
 
 def _lookup_segments(
-    track: SegmentTrack, starts: np.ndarray, ends: np.ndarray
-) -> tuple[Sparse, np.ndarray | None]:
+    track: SegmentTrack, starts: NDArray[Any], ends: NDArray[Any]
+) -> tuple[Sparse, NDArray[Any] | None]:
     first = _search(track.boundaries, starts, "right") - 1
     label_ids = np.asarray(track.label_ids[first])
     codes = None if track.region_codes is None else np.asarray(track.region_codes[label_ids])

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from anntools.fields import REGION_CLASSES, info_escape
 from anntools.genome import Genome, canonical_chromosome
@@ -35,10 +37,10 @@ class GeneModelTables:
 class Segmentation:
     """Segment starts on the genome axis, a label id per segment, the labels (None = nothing)."""
 
-    boundaries: np.ndarray
-    label_ids: np.ndarray
+    boundaries: NDArray[Any]
+    label_ids: NDArray[Any]
     labels: list[str | None]
-    region_codes: np.ndarray | None = None  # per label, for the region segmentation
+    region_codes: NDArray[Any] | None = None  # per label, for the region segmentation
 
 
 @dataclass
@@ -48,8 +50,8 @@ class GeneModelSegments:
 
     genes: Segmentation
     regions: Segmentation
-    gene_starts: np.ndarray
-    gene_ends: np.ndarray
+    gene_starts: NDArray[Any]
+    gene_ends: NDArray[Any]
     gene_names: list[str]
     gene_strands: list[str]
     notes: list[str]
@@ -88,14 +90,15 @@ def split_utrs(
     keys = pd.concat([utrs, start_codons, stop_codons])[["gene_name", "chromosome"]]
     gene_codes = {pair: code for code, pair in enumerate(dict.fromkeys(map(tuple, keys.values)))}
 
-    def keyed(frame: pd.DataFrame, column: str) -> np.ndarray:
+    def keyed(frame: pd.DataFrame, column: str) -> NDArray[Any]:
         codes = np.asarray(
             [gene_codes[pair] for pair in map(tuple, frame[["gene_name", "chromosome"]].values)],
             dtype=np.int64,
         )
-        return (codes << 32) | frame[column].to_numpy(np.int64)
+        positions: NDArray[np.int64] = frame[column].to_numpy(np.int64)
+        return (codes << 32) | positions
 
-    def nearest(sorted_keys: np.ndarray, query: np.ndarray, after: bool) -> np.ndarray:
+    def nearest(sorted_keys: NDArray[Any], query: NDArray[Any], after: bool) -> NDArray[Any]:
         """Distance to the nearest codon key of the same gene after (or before) each query."""
         if after:
             index = np.searchsorted(sorted_keys, query, side="left")
@@ -129,7 +132,7 @@ def split_utrs(
 
 def promoters(
     transcripts: pd.DataFrame, genome: Genome, width: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """Up to ``width`` bp upstream of each transcript start, on the transcript's strand."""
     plus = (transcripts["Strand"] == "+").to_numpy()
     offsets = genome.offsets[transcripts["chrom_index"].to_numpy()]
@@ -355,7 +358,7 @@ def build_gene_model(
     )
 
 
-def _intern(sets: list[tuple[int, ...]]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+def _intern(sets: list[tuple[int, ...]]) -> tuple[NDArray[Any], list[tuple[int, ...]]]:
     table: dict[tuple[int, ...], int] = {}
     ids = np.asarray([table.setdefault(entry, len(table)) for entry in sets], dtype=np.int64)
     return ids, list(table)

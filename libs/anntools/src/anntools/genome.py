@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 BUILDS = ("GRCh37", "GRCh38")
 PRIMARY_CHROMOSOMES = tuple([str(n) for n in range(1, 23)] + ["X", "Y", "MT"])
@@ -64,7 +66,7 @@ class Genome:
         return cls(build=build, names=PRIMARY_CHROMOSOMES, lengths=tuple(sizes))
 
     @property
-    def offsets(self) -> np.ndarray:
+    def offsets(self) -> NDArray[Any]:
         return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
 
     @property
@@ -77,10 +79,6 @@ class Genome:
             return self.names.index(canonical_chromosome(name))
         except ValueError:
             return -1
-
-    def to_global(self, chromosomes: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """Genome-wide coordinates for (chromosome index, 0-based position) pairs."""
-        return self.offsets[chromosomes] + positions
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,15 @@ Annotating a variant is then one ``searchsorted`` (which segment holds the posit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 def label_sets(
-    starts: np.ndarray, ends: np.ndarray, codes: np.ndarray
-) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    starts: NDArray[Any], ends: NDArray[Any], codes: NDArray[Any]
+) -> tuple[NDArray[Any], list[tuple[int, ...]]]:
     """Split the axis where the set of overlapping intervals changes.
 
     Intervals are half-open ``[start, end)`` with an integer label ``code``. Returns the segment
@@ -56,7 +58,7 @@ def label_sets(
     return np.asarray(boundaries, dtype=np.int64), sets
 
 
-def covered(starts: np.ndarray, ends: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
+def covered(starts: NDArray[Any], ends: NDArray[Any], boundaries: NDArray[Any]) -> NDArray[Any]:
     """Whether each segment is inside at least one interval.
 
     ``boundaries`` must contain every interval start and end, so coverage is constant per segment.
@@ -66,14 +68,14 @@ def covered(starts: np.ndarray, ends: np.ndarray, boundaries: np.ndarray) -> np.
     return (opened - closed) > 0
 
 
-def segment_index(boundaries: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def segment_index(boundaries: NDArray[Any], positions: NDArray[Any]) -> NDArray[Any]:
     """Index of the segment holding each position (positions must be >= 0)."""
     return np.searchsorted(boundaries, positions, side="right") - 1
 
 
 def combine(
-    segmentations: Sequence[tuple[np.ndarray, np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray]:
+    segmentations: Sequence[tuple[NDArray[Any], NDArray[Any]]],
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """Overlay segmentations: returns union boundaries and a (segments x tracks) id matrix,
     with consecutive segments holding identical ids merged."""
     boundaries = np.unique(np.concatenate([bounds for bounds, _ in segmentations]))
@@ -84,7 +86,7 @@ def combine(
     return boundaries[changed], matrix[changed]
 
 
-def unique_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unique_rows(matrix: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     """Distinct rows and, for every row, the index of its distinct row."""
     distinct, inverse = np.unique(matrix, axis=0, return_inverse=True)
     return distinct, inverse.reshape(-1)

@@ -240,4 +240,5 @@ def _sha256(path: Path) -> str:
 
 def _pypi_license(package: str) -> str:
     meta = metadata.metadata(package)
-    return str(meta.get("License-Expression") or meta.get("License") or "unknown")[:60]
+    values = meta.get_all("License-Expression") or meta.get_all("License") or ["unknown"]
+    return str(values[0])[:60]

@@ -8,11 +8,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from anntools.errors import InputError
 
@@ -48,7 +49,7 @@ class VcfReader:
         magic = self._raw.read(2)
         self._raw.seek(0)
         self.compressed = magic == b"\x1f\x8b"
-        self._stream: BinaryIO = (
+        self._stream: gzip.GzipFile | BinaryIO = (
             gzip.GzipFile(fileobj=self._raw, mode="rb") if self.compressed else self._raw
         )
         self._pending = b""
@@ -167,11 +168,11 @@ class VcfReader:
 class ChunkColumns:
     """Byte offsets of the columns of every line in a chunk (tab positions, line ends)."""
 
-    data: np.ndarray
-    line_starts: np.ndarray
-    line_ends: np.ndarray  # index of the '\n'
-    tabs: np.ndarray  # (lines, 8): tabs after CHROM..INFO; the 8th is the line end without FORMAT
-    positions: np.ndarray  # POS, 1-based
+    data: NDArray[Any]
+    line_starts: NDArray[Any]
+    line_ends: NDArray[Any]  # index of the '\n'
+    tabs: NDArray[Any]  # (lines, 8): tabs after CHROM..INFO; the 8th is the line end without FORMAT
+    positions: NDArray[Any]  # POS, 1-based
 
     @property
     def count(self) -> int:
@@ -215,8 +216,8 @@ def split_columns(text: bytes, first_line: int, column_count: int) -> ChunkColum
 
 
 def _parse_positions(
-    text: bytes, data: np.ndarray, before: np.ndarray, after: np.ndarray, first_line: int
-) -> np.ndarray:
+    text: bytes, data: NDArray[Any], before: NDArray[Any], after: NDArray[Any], first_line: int
+) -> NDArray[Any]:
     """POS as integers: Arrow's string-to-int cast on zero-copy slices; on a bad value, the
     numpy parser finds the offending line for the error message."""
     count = len(before)
@@ -242,8 +243,8 @@ def _parse_positions(
 
 
 def _parse_positions_checked(
-    data: np.ndarray, before: np.ndarray, after: np.ndarray, first_line: int
-) -> np.ndarray:
+    data: NDArray[Any], before: NDArray[Any], after: NDArray[Any], first_line: int
+) -> NDArray[Any]:
     widths = after - before - 1
     bad = (widths < 1) | (widths > _MAX_POS_DIGITS)
     values = np.zeros(len(before), dtype=np.int64)
