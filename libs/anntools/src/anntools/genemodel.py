@@ -6,6 +6,7 @@ Runs at bundle build time only (pandas is fine here).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,11 +146,34 @@ def promoters(
     return (offsets + begin)[keep], (offsets + finish)[keep]
 
 
+def coding_bases_before(cds: pd.DataFrame) -> Callable[[NDArray[np.int64]], NDArray[np.int64]]:
+    """A function giving, for genome-wide positions, how many CDS bases lie before each."""
+    order = np.argsort(cds["gstart"].to_numpy(np.int64), kind="stable")
+    starts = cds["gstart"].to_numpy(np.int64)[order]
+    ends = np.maximum.accumulate(cds["gend"].to_numpy(np.int64)[order])
+    opens_run = np.ones(len(starts), dtype=bool)
+    opens_run[1:] = starts[1:] > ends[:-1]
+    run_starts = starts[opens_run]
+    run_ends = np.r_[ends[np.flatnonzero(opens_run)[1:] - 1], ends[-1:]]
+    before_run = np.r_[0, np.cumsum(run_ends - run_starts)[:-1]]
+
+    def bases_before(positions: NDArray[np.int64]) -> NDArray[np.int64]:
+        run = np.searchsorted(run_starts, positions, side="right") - 1
+        inside = (
+            np.minimum(positions, run_ends[np.maximum(run, 0)]) - run_starts[np.maximum(run, 0)]
+        )
+        counted: NDArray[np.int64] = np.where(run >= 0, before_run[np.maximum(run, 0)] + inside, 0)
+        return counted
+
+    return bases_before
+
+
 def canonical_exons_from_order(
-    exons: pd.DataFrame, transcripts: pd.DataFrame, notes: list[str]
+    exons: pd.DataFrame, transcripts: pd.DataFrame, cds: pd.DataFrame, notes: list[str]
 ) -> pd.DataFrame:
     """Rebuild transcripts from exon rows (listed per transcript in GTF order, exon 1 first)
-    and keep, per gene, the transcript with the longest exonic length.
+    and keep, per gene, the transcript with the most coding bases, then the longest exonic
+    length (Ensembl's canonical rule, as far as tables without transcript ids allow).
 
     A new transcript starts where the exon order breaks; runs that still span several annotated
     transcripts are cut where an annotated transcript (from ``transcripts``) ends.
@@ -213,15 +237,20 @@ def canonical_exons_from_order(
             unresolved += 1
     if unresolved:
         notes.append(f"{unresolved} exon runs could not be matched to an annotated transcript")
-    frame = exons.assign(transcript=transcript_id, exon_length=ends - starts)
+    bases_before = coding_bases_before(cds)
+    coding = bases_before(exons["gend"].to_numpy(np.int64)) - bases_before(
+        exons["gstart"].to_numpy(np.int64)
+    )
+    frame = exons.assign(transcript=transcript_id, exon_length=ends - starts, coding=coding)
     lengths = frame.groupby("transcript", sort=False).agg(
         gene=("gene_name", "first"),
         chromosome=("chromosome", "first"),
+        coding=("coding", "sum"),
         length=("exon_length", "sum"),
     )
-    best = lengths.sort_values("length", ascending=False, kind="stable").drop_duplicates(
-        ["gene", "chromosome"]
-    )
+    best = lengths.sort_values(
+        ["coding", "length"], ascending=False, kind="stable"
+    ).drop_duplicates(["gene", "chromosome"])
     chosen = frame[frame["transcript"].isin(best.index)].copy()
     chosen["exon_number"] = chosen.groupby("transcript", sort=False).cumcount() + 1
     chosen["exon_count"] = chosen.groupby("transcript", sort=False)["exon_number"].transform("max")
@@ -268,7 +297,8 @@ def build_gene_model(
     if tables.canonical_exons is not None:
         canonical = canonical_exons_numbered(tables.canonical_exons)
     else:
-        canonical = canonical_exons_from_order(tables.exons, tables.transcripts, notes)
+        coding = pd.concat([tables.cds, tables.stop_codons])
+        canonical = canonical_exons_from_order(tables.exons, tables.transcripts, coding, notes)
     exon_labels = [
         f"{number}/{count}"
         for number, count in zip(canonical["exon_number"], canonical["exon_count"], strict=True)
