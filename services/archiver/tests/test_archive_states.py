@@ -22,7 +22,7 @@ from gas_core.jobs import JobPage, JobRecord, JobStatus, StorageState
 from gas_core.messaging import RetryLater
 
 
-class Crash(Exception):
+class Crash(BaseException):  # a process dying is not an error the code may handle
     pass
 
 
@@ -429,3 +429,14 @@ async def test_nothing_is_copied_back_before_the_thaw_is_done() -> None:
     await w.archiver.on_tier_changed(user_id=USER, new_tier=Tier.PREMIUM)
     await w.archiver.finish_restore("job1")
     assert w.job.storage is StorageState.RESTORING and w.hot() is None
+
+
+async def test_one_job_that_cannot_be_restored_does_not_hold_back_the_others() -> None:
+    w = world()
+    await w.archiver.on_job_completed("job1")
+    broken = w.job.model_copy(update={"job_id": "job0", "result_key": "u1/job0/lost.annot.vcf.gz"})
+    w.jobs.jobs = {"job0": broken, **w.jobs.jobs}  # archived, but its cold copy is gone
+    with pytest.raises(RetryLater):
+        await w.archiver.on_tier_changed(user_id=USER, new_tier=Tier.PREMIUM)
+    assert w.job.storage is StorageState.RESTORING
+    assert w.jobs.jobs["job0"].storage is StorageState.ARCHIVED

@@ -200,15 +200,23 @@ class Archiver:
             log.info("user %s is now %s; nothing to restore", user_id, new_tier.value)
             return
         cursor = None
+        failed: list[str] = []
         while True:
             page = await self._jobs.list_for_user(
                 user_id=user_id, status=JobStatus.COMPLETED, limit=100, cursor=cursor
             )
             for job in page.items:
-                await self._keep_available(job)
+                # One job that cannot be handled now must not hold back the others'.
+                try:
+                    await self._keep_available(job)
+                except Exception:
+                    log.exception("could not keep %s available; will try again", job.job_id)
+                    failed.append(job.job_id)
             cursor = page.next_cursor
             if not cursor:
-                return
+                break
+        if failed:
+            raise RetryLater(f"{len(failed)} job(s) of the upgrade still to do: {failed[:5]}")
 
     async def _keep_available(self, job: JobRecord | None) -> None:
         for _ in range(MAX_STATE_READS):

@@ -5,10 +5,12 @@ Only the local stack has this; on AWS, mails go to real inboxes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from email import message_from_string, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
+from typing import Any
 
 import httpx
 
@@ -25,12 +27,23 @@ class CapturedMail:
 
 def read_captured_mails(moto_url: str) -> list[CapturedMail]:
     """Every mail SES accepted, oldest first."""
-    response = httpx.get(f"{moto_url.rstrip('/')}/moto-api/data.json", timeout=30.0)
-    response.raise_for_status()
-    ses = response.json().get("ses", {})
+    ses = _moto_state(moto_url).get("ses", {})
     mails = [_from_raw(item) for item in ses.get("RawMessage", [])]
     mails.extend(_from_simple(item) for item in ses.get("Message", []))
     return mails
+
+
+def _moto_state(moto_url: str, attempts: int = 5) -> dict[str, Any]:
+    # moto dumps every service's state in one go and answers 500 when another request
+    # changes that state mid-dump; a moment later the dump succeeds.
+    for attempt in range(attempts):
+        response = httpx.get(f"{moto_url.rstrip('/')}/moto-api/data.json", timeout=30.0)
+        if response.status_code < 500 or attempt == attempts - 1:
+            break
+        time.sleep(0.2)
+    response.raise_for_status()
+    state: dict[str, Any] = response.json()
+    return state
 
 
 def _from_raw(item: dict[str, object]) -> CapturedMail:
