@@ -129,18 +129,20 @@ def prepare_peer_tracks(bundle_dir: Path, workdir: Path) -> dict[str, Path]:
     return files
 
 
-def timed(command: str) -> tuple[float, float]:
-    """Wall seconds and the peak RSS (MiB) of the largest process in ``command``."""
+def timed(command: str) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (all processes) and the peak RSS (MiB) of the largest process
+    in ``command``."""
     report = tempfile.NamedTemporaryFile(suffix=".time", delete=False)  # noqa: SIM115
     report.close()
     started = time.monotonic()
     subprocess.run(
-        [TIME, "-f", "%M", "-o", report.name, "bash", "-o", "pipefail", "-c", command], check=True
+        [TIME, "-f", "%M %U %S", "-o", report.name, "bash", "-o", "pipefail", "-c", command],
+        check=True,
     )
     wall = time.monotonic() - started
-    peak_kib = max(int(line) for line in Path(report.name).read_text().split() if line.isdigit())
+    peak_kib, user, system = Path(report.name).read_text().split()[-3:]
     os.unlink(report.name)
-    return wall, peak_kib / 1024
+    return wall, float(user) + float(system), int(peak_kib) / 1024
 
 
 def bcftools_command(workload: Path, tracks: dict[str, Path], out: Path) -> str:
@@ -186,31 +188,34 @@ def main() -> int:
                 f"-o {workdir / 'anntools.vcf'}"
             )
         )
-    peer_wall, peer_rss = min(peer_runs)
-    ours_wall, ours_rss = min(our_runs)
+    peer_wall, peer_cpu, peer_rss = min(peer_runs)
+    ours_wall, ours_cpu, ours_rss = min(our_runs)
     count = args.variants
     print(f"workload: {count} variants ({workload})")
-    print(f"{'tool':<34}{'wall s':>9}{'variants/s':>13}{'peak RSS MiB':>14}")
+    print(f"{'tool':<34}{'wall s':>9}{'CPU s':>8}{'variants/s':>13}{'peak RSS MiB':>14}")
     print(
-        f"{'bcftools annotate (3 stages)':<34}{peer_wall:>9.2f}{count / peer_wall:>13.0f}"
-        f"{peer_rss:>14.0f}"
+        f"{'bcftools annotate (3 stages)':<34}{peer_wall:>9.2f}{peer_cpu:>8.2f}"
+        f"{count / peer_wall:>13.0f}{peer_rss:>14.0f}"
     )
-    print(f"{'anntools annotate':<34}{ours_wall:>9.2f}{count / ours_wall:>13.0f}{ours_rss:>14.0f}")
+    print(
+        f"{'anntools annotate':<34}{ours_wall:>9.2f}{ours_cpu:>8.2f}{count / ours_wall:>13.0f}"
+        f"{ours_rss:>14.0f}"
+    )
     print(
         f"time ratio anntools/bcftools: {ours_wall / peer_wall:.2f} (best of {args.repeat}; "
-        f"all runs: bcftools {[round(w, 2) for w, _ in peer_runs]}, "
-        f"anntools {[round(w, 2) for w, _ in our_runs]})"
+        f"all runs: bcftools {[round(run[0], 2) for run in peer_runs]}, "
+        f"anntools {[round(run[0], 2) for run in our_runs]})"
     )
     if args.big:
         big = workdir / f"workload-{args.big}.vcf.gz"
         if not big.exists():
             replicate(workload, -(-args.big // count), big)
-        big_wall, big_rss = timed(
+        big_wall, big_cpu, big_rss = timed(
             f"{anntools} annotate --quiet --bundle {bundle_dir} {big} -o {workdir / 'big.vcf.gz'}"
         )
         big_count = count * -(-args.big // count)
         print(
-            f"{'anntools annotate, ' + str(big_count):<34}{big_wall:>9.2f}"
+            f"{'anntools annotate, ' + str(big_count):<34}{big_wall:>9.2f}{big_cpu:>8.2f}"
             f"{big_count / big_wall:>13.0f}{big_rss:>14.0f}"
         )
     return 0
