@@ -158,6 +158,31 @@ def test_wrong_build_is_refused_naming_the_detected_build(
     assert list(tmp_path.iterdir()) == []  # no partial output left behind
 
 
+def test_header_only_vcf_gives_a_header_only_output(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
+    source = tmp_path / "header_only.vcf"
+    source.write_text(
+        "".join(
+            line
+            for line in (data_dir / "no_samples.vcf").read_text().splitlines(keepends=True)
+            if line.startswith("#")
+        )
+    )
+    (tmp_path / "out").mkdir()
+    output, summary = _annotate(source, tiny_bundle, tmp_path / "out")
+    header, records = vcf_records(output)
+    assert records == [] and header[-1].startswith("#CHROM")
+    assert summary["variants"] == 0 and summary["pct_in_dbsnp"] == 0.0
+
+
+def test_failure_is_written_to_the_log(data_dir: Path, tiny_bundle: Path, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    with pytest.raises(InputError):
+        _annotate(data_dir / "non_numeric_pos.vcf", tiny_bundle, tmp_path, log_path=log)
+    assert "failed: Line 5: POS '10x3' is not a positive integer" in log.read_text()
+
+
 def test_header_that_names_the_bundle_build_is_accepted(
     data_dir: Path, tiny_bundle: Path, tmp_path: Path
 ) -> None:

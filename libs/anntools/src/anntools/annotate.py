@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from anntools.bgzf import BgzfWriter
 from anntools.bundle import Bundle, ensure_bundle, load_bundle
 from anntools.engine import ChunkAnnotator, Tally
-from anntools.errors import BuildMismatchError, BundleError
+from anntools.errors import AnnToolsError, BuildMismatchError, BundleError
 from anntools.fields import REGION_CLASSES
 from anntools.genome import BuildEvidence, detect_build_from_header
 from anntools.vcf import CHUNK_BYTES, VcfReader
@@ -94,8 +94,10 @@ def annotate_file(
                 while in_flight:
                     _write_next(in_flight, sink, tally, progress)
         temporary.replace(output)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, AnnToolsError):
+            log(f"failed: {error}")
         log.close()
         raise
     seconds = time.monotonic() - started
