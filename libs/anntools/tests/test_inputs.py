@@ -213,6 +213,7 @@ def test_unidentified_build_proceeds_and_says_so(
         ("too_few_columns.vcf", 4, "expected 8 or more tab-separated columns, found 4"),
         ("non_numeric_pos.vcf", 5, "POS '10x3' is not a positive integer"),
         ("truncated.vcf.gz", None, "truncated"),
+        ("does_not_exist.vcf", None, "does not exist"),
     ],
 )
 def test_bad_input_gets_an_actionable_error(

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         _echo(f"anntools: input error: {error}")
         return EXIT_INPUT_ERROR
-    except AnnToolsError as error:
+    except (AnnToolsError, OSError) as error:
         _echo(f"anntools: error: {error}")
         return EXIT_INTERNAL_ERROR
     except KeyboardInterrupt:

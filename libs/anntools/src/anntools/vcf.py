@@ -44,7 +44,12 @@ class VcfReader:
     def __init__(self, path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> None:
         self.path = Path(path)
         self.chunk_bytes = chunk_bytes
-        self._raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        try:
+            self._raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        except FileNotFoundError as error:
+            raise InputError(f"input file {self.path} does not exist") from error
+        except IsADirectoryError as error:
+            raise InputError(f"{self.path} is a directory, not a VCF file") from error
         self._size = max(os.fstat(self._raw.fileno()).st_size, 1)
         magic = self._raw.read(2)
         self._raw.seek(0)
