@@ -70,7 +70,13 @@ def test_bundle_info_verify_and_export(
     assert main(["bundle", "info", "--bundle", str(tiny_bundle)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["build"] == "GRCh37"
-    assert [t["name"] for t in info["tracks"]] == ["gene_model", "cytoband", "cpg_islands", "known"]
+    assert [t["name"] for t in info["tracks"]] == [
+        "gene_model",
+        "cytoband",
+        "cpg_islands",
+        "known",
+        "enhancers",
+    ]
     assert all(
         source["sha256"]
         for source in json.loads((tiny_bundle / "manifest.json").read_text())["sources"]

@@ -45,6 +45,8 @@ def test_adds_info_headers_and_keeps_original_columns(
     }
     assert records[1]["info"]["DP"] == "11" and "DB" in records[1]["info"]
     assert records[2]["info"]["GENE"] == "MINUSG"
+    # a BED track added by configuration only; free text is percent-encoded
+    assert records[2]["info"]["ENHANCER"] == "enh_A,enh_B%3Bx"
     assert summary["variants"] == 3
     assert summary["in_dbsnp"] == 2
     assert summary["pct_in_dbsnp"] == pytest.approx(66.667)
