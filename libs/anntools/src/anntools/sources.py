@@ -124,7 +124,7 @@ class SourceResolver:
                 [npm, "pack", name, "--silent", "--pack-destination", str(destination)],
                 capture_output=True,
                 text=True,
-                timeout=600,
+                timeout=180,
                 check=False,
             )
         except subprocess.TimeoutExpired as error:
