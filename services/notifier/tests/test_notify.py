@@ -19,7 +19,7 @@ from gas_core.events import (
 from gas_core.messaging import RetryLater
 from gas_notifier.ledger import Claim
 from gas_notifier.mail import Mail
-from gas_notifier.service import notify
+from gas_notifier.service import compose, notify
 
 
 class MailRefused(Exception):
@@ -127,3 +127,22 @@ async def test_no_mail_for_unknown_users_or_events_that_are_not_for_users() -> N
     )
     await send(upgrade, ledger, mailer)
     assert mailer.sent == [] and ledger.states == {}
+
+
+@pytest.mark.parametrize(("tier", "warned"), [(Tier.FREE, True), (Tier.PREMIUM, False)])
+def test_only_free_users_are_told_their_result_moves_to_cold_storage(
+    tier: Tier, warned: bool
+) -> None:
+    event = JobCompleted(
+        job_id="job1",
+        user_id="u1",
+        payload=JobCompletedPayload(tier=tier, result_key="u1/job1/a.annot.vcf.gz", log_key="l"),
+    )
+    composed = compose(event, name="Ada", public_url="https://gas.example.org")
+    assert ("cold storage" in composed.text) is warned
+    assert ("cold storage" in composed.html) is warned
+
+
+def test_an_account_without_a_name_gets_a_plain_greeting() -> None:
+    composed = compose(completed(), name="", public_url="https://gas.example.org")
+    assert composed.text.startswith("Hello,\n")

@@ -14,34 +14,46 @@ class Mail:
     html: str
 
 
+NEW_PARAGRAPH = "\n\n"
+FREE_WINDOW_NOTE = (
+    "Free accounts can download results for a limited time after completion; "
+    "after that they move to cold storage until you upgrade to premium."
+)
+
+
+def _greeting(name: str) -> str:
+    return f"Hello {name}," if name.strip() else "Hello,"
+
+
 def job_link(public_url: str, job_id: str) -> str:
     return f"{public_url.rstrip('/')}/jobs/{job_id}"
 
 
-def completed(*, name: str, job_id: str, filename: str, summary: dict[str, Any], link: str) -> Mail:
+def completed(
+    *, name: str, job_id: str, filename: str, summary: dict[str, Any], link: str, free: bool
+) -> Mail:
     facts = _summary_facts(summary)
     text_facts = "".join(f"  - {label}: {value}\n" for label, value in facts)
     html_facts = "".join(
         f"<li>{escape(label)}: <strong>{escape(value)}</strong></li>" for label, value in facts
     )
+    free_note = FREE_WINDOW_NOTE if free else ""
     return Mail(
         subject=f"Your GAS annotation {filename} is ready",
         text=(
-            f"Hello {name},\n\n"
+            f"{_greeting(name)}\n\n"
             f"your annotation job {job_id} has completed.\n\n"
             f"{text_facts}\n"
             f"View the variants and download the annotated VCF here:\n{link}\n\n"
-            "Free accounts can download results for a limited time after completion; "
-            "after that they move to cold storage until you upgrade to premium.\n\n"
+            f"{free_note + NEW_PARAGRAPH if free_note else ''}"
             "— GAS, the Genomics Annotation Service\n"
         ),
         html=_page(
-            f"<p>Hello {escape(name)},</p>"
+            f"<p>{escape(_greeting(name))}</p>"
             f"<p>your annotation job <code>{escape(job_id)}</code> has completed.</p>"
             f"<ul>{html_facts}</ul>"
             f'<p><a href="{escape(link)}">View the variants and download the annotated VCF</a></p>'
-            "<p>Free accounts can download results for a limited time after completion; "
-            "after that they move to cold storage until you upgrade to premium.</p>"
+            + (f"<p>{free_note}</p>" if free_note else "")
         ),
     )
 
@@ -55,14 +67,14 @@ def failed(*, name: str, job_id: str, reason: str, link: str) -> Mail:
     return Mail(
         subject=f"Your GAS annotation job {job_id[:8]} failed",
         text=(
-            f"Hello {name},\n\n"
+            f"{_greeting(name)}\n\n"
             f"your annotation job {job_id} could not be completed.\n\n"
             f"Reason: {reason}\n\n"
             f"{advice}\n{link}\n\n"
             "— GAS, the Genomics Annotation Service\n"
         ),
         html=_page(
-            f"<p>Hello {escape(name)},</p>"
+            f"<p>{escape(_greeting(name))}</p>"
             f"<p>your annotation job <code>{escape(job_id)}</code> could not be completed.</p>"
             f"<p><strong>Reason:</strong> {escape(reason)}</p>"
             f"<p>{escape(advice)}</p>"
@@ -75,14 +87,14 @@ def restored(*, name: str, job_id: str, link: str) -> Mail:
     return Mail(
         subject=f"Your GAS results for job {job_id[:8]} are available again",
         text=(
-            f"Hello {name},\n\n"
+            f"{_greeting(name)}\n\n"
             f"the results of job {job_id} are back from cold storage and can be "
             f"downloaded again:\n{link}\n\n"
             "As a premium user your results stay available.\n\n"
             "— GAS, the Genomics Annotation Service\n"
         ),
         html=_page(
-            f"<p>Hello {escape(name)},</p>"
+            f"<p>{escape(_greeting(name))}</p>"
             f"<p>the results of job <code>{escape(job_id)}</code> are back from cold storage "
             "and can be downloaded again.</p>"
             f'<p><a href="{escape(link)}">Open the job</a></p>'

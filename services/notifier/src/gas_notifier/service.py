@@ -6,7 +6,7 @@ import logging
 from typing import Protocol
 
 from gas_core.accounts import AccountLookupFailed, Accounts
-from gas_core.events import Event, JobCompleted, JobFailed, JobRestored
+from gas_core.events import Event, JobCompleted, JobFailed, JobRestored, Tier
 from gas_core.messaging import RetryLater
 from gas_notifier import mail
 from gas_notifier.ledger import Claim
@@ -46,6 +46,7 @@ def compose(event: MailworthyEvent, *, name: str, public_url: str) -> mail.Mail:
             filename=event.payload.result_key.rsplit("/", 1)[-1] or job_id,
             summary=event.payload.summary,
             link=link,
+            free=event.payload.tier is Tier.FREE,
         )
     if isinstance(event, JobFailed):
         return mail.failed(name=name, job_id=job_id, reason=event.payload.reason, link=link)
