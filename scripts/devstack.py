@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from gas_core.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_process
+from gas_core.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("GAS_DEV_STATE_DIR", ROOT / ".local"))
@@ -248,8 +248,7 @@ def shutdown(stack: Stack) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     stack.stopping.set()
     say("stopping services")
-    for child in reversed(stack.children):
-        stop_process(child.process, grace=30)
+    stop_processes([child.process for child in stack.children], grace=30)
     if stack.postgres:
         say("stopping PostgreSQL")
         stack.postgres.stop()
@@ -262,6 +261,8 @@ def shutdown(stack: Stack) -> None:
 def main() -> int:
     started = time.monotonic()
     stack = Stack(env=base_env())
+    # Explicitly, because a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     for port in [port for _, port in SERVICES]:
         if http_ok(f"http://127.0.0.1:{port}/healthz"):

@@ -28,3 +28,8 @@ def test_every_resource_name_carries_the_environment_prefix(
     ]
     assert all(name.startswith("gas-staging-") for name in names)
     assert len(set(names)) == len(names)
+
+
+def test_production_does_not_start_on_the_development_default_secret() -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        StackSettings(environment=Environment.PRODUCTION)

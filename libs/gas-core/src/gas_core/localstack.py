@@ -42,16 +42,24 @@ def http_ok(url: str) -> bool:
 
 def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
     """SIGTERM the process group we started, then SIGKILL what is left."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
+    stop_processes([process], grace=grace)
+
+
+def stop_processes(processes: Sequence[subprocess.Popen[bytes]], *, grace: float = 10.0) -> None:
+    """Stop several process groups at once: SIGTERM to all, then SIGKILL whatever outlives
+    ``grace`` — so shutdown takes as long as the slowest one, not the sum."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
 
 
 def spawn(

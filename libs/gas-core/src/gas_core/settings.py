@@ -16,7 +16,11 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev", "dev-secret", "secret"})
+# Long enough for HS256 (RFC 7518 §3.2), and refused outside development like any placeholder.
+DEV_INTERNAL_JWT_SECRET = "gas-development-only-internal-jwt-secret"
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "dev", "dev-secret", "secret", DEV_INTERNAL_JWT_SECRET}
+)
 
 
 class Environment(StrEnum):
@@ -44,7 +48,7 @@ class StackSettings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     prefix: str = Field(default="gas-dev", pattern=r"^[a-z0-9][a-z0-9-]{1,30}$")
-    internal_jwt_secret: SecretStr = SecretStr("dev-secret")
+    internal_jwt_secret: SecretStr = SecretStr(DEV_INTERNAL_JWT_SECRET)
     ses_sender: str = "gas-noreply@example.org"
     free_size_limit_bytes: int = 150 * 1024
     free_window_seconds: int = 600
