@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help bootstrap dev test lint typecheck format bench
+.PHONY: help bootstrap bundles dev test lint typecheck format
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -10,7 +10,10 @@ help: ## list the commands
 bootstrap: ## install Debian packages, uv, the Python workspace and npm packages
 	@scripts/bootstrap.sh
 
-dev: bootstrap ## start the whole stack on embedded defaults (Ctrl-C stops it)
+bundles: ## build the GRCh37 and GRCh38 reference bundles into the cache (once; ~1 min)
+	@uv run --no-sync python -c "import anntools; [print('reference bundle ready:', anntools.ensure_bundle(b)) for b in ('GRCh37', 'GRCh38')]"
+
+dev: bootstrap bundles ## start the whole stack on embedded defaults (Ctrl-C stops it)
 	@uv run --no-sync python scripts/devstack.py
 
 test: bootstrap ## install what the tests need and run unit + integration tests
