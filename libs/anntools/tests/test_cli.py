@@ -112,7 +112,7 @@ def test_damaged_bundle_fails_verification(tiny_bundle: Path, tmp_path: Path) ->
 
     copy = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, copy)
-    (copy / "tracks" / "cytoband" / "labels.bin").write_bytes(b"tampered")
+    (copy / "tracks" / "known" / "positions.npy").write_bytes(b"tampered")
     assert main(["bundle", "verify", "--bundle", str(copy)]) == 1
 
 

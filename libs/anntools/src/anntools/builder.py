@@ -22,7 +22,7 @@ from anntools.genemodel import (
     place,
 )
 from anntools.genome import Genome
-from anntools.segments import label_sets
+from anntools.segments import combine, label_sets, unique_rows
 from anntools.sources import SourceResolver, SourceUnavailable, read_table
 
 
@@ -32,6 +32,7 @@ def write_tracks(
     resolver = SourceResolver(staging / ".sources")
     (staging / ".sources").mkdir()
     entries: list[dict[str, Any]] = []
+    interval_tracks: list[tuple[dict[str, Any], Segmentation]] = []
     notes: list[str] = list(config.notes)
     for spec in config.tracks:
         started = time.monotonic()
@@ -41,7 +42,8 @@ def write_tracks(
             if spec.kind == "gene_model":
                 entry = _gene_model_track(spec, genome, resolver, directory, notes)
             elif spec.kind == "intervals":
-                entry = _interval_track(spec, genome, resolver, directory)
+                entry, segmentation = _interval_track(spec, genome, resolver, directory)
+                interval_tracks.append((entry, segmentation))
             else:
                 entry = _known_variant_track(spec, genome, resolver, directory)
         except SourceUnavailable as error:
@@ -59,6 +61,8 @@ def write_tracks(
             f"track {spec.name}: {entry.get('segments', entry.get('variants'))} rows "
             f"in {time.monotonic() - started:.1f}s"
         )
+    if interval_tracks:
+        _write_combined_intervals(staging, interval_tracks)
     sources = [provenance.as_dict() for provenance in resolver.provenance.values()]
     for path in sorted((staging / ".sources").rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
@@ -161,7 +165,7 @@ def _required(frame: pd.DataFrame | None) -> pd.DataFrame:
 
 def _interval_track(
     spec: TrackSpec, genome: Genome, resolver: SourceResolver, directory: Path
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Segmentation]:
     columns = spec.columns
     frame = place(
         _read(spec, "source", resolver),
@@ -192,25 +196,56 @@ def _interval_track(
     rendered: dict[tuple[int, ...], int] = {(): 0}
     labels: list[str | None] = [None]
     label_ids = np.empty(len(sets), dtype=np.int32)
-    for index, entry in enumerate(sets):
-        if entry not in rendered:
-            rendered[entry] = len(labels)
+    for index, active in enumerate(sets):
+        if active not in rendered:
+            rendered[active] = len(labels)
             labels.append(
                 field
                 if spec.info_type == "Flag"
-                else f"{field}=" + ",".join(info_escape(vocabulary[c]) for c in entry)
+                else f"{field}=" + ",".join(info_escape(vocabulary[c]) for c in active)
             )
-        label_ids[index] = rendered[entry]
-    _write_segmentation(directory, Segmentation(boundaries, label_ids, labels))
+        label_ids[index] = rendered[active]
     _write_intervals(directory, starts, ends, names)
     number = "0" if spec.info_type == "Flag" else "."
     header = InfoHeader(field, number, spec.info_type, spec.description).__dict__
-    return {
+    entry: dict[str, Any] = {
         "segments": len(boundaries),
         "intervals": len(frame),
-        "segmentations": [{"dir": f"tracks/{spec.name}", "info": [header]}],
+        "info": [header],
         "intervals_dir": f"tracks/{spec.name}",
     }
+    return entry, Segmentation(boundaries, label_ids, labels)
+
+
+def _write_combined_intervals(
+    staging: Path, tracks: list[tuple[dict[str, Any], Segmentation]]
+) -> None:
+    """All interval tracks in one segmentation, stored with the first of them: annotating
+    then costs one lookup for them all instead of one per track."""
+    boundaries, matrix = combine(
+        [(segmentation.boundaries, segmentation.label_ids) for _, segmentation in tracks]
+    )
+    distinct, label_ids = unique_rows(matrix)
+    labels: list[str | None] = []
+    for row in distinct.tolist():
+        parts = [
+            segmentation.labels[label_id]
+            for (_, segmentation), label_id in zip(tracks, row, strict=True)
+            if segmentation.labels[label_id] is not None
+        ]
+        labels.append(";".join(part for part in parts if part) or None)
+    first_entry = tracks[0][0]
+    directory = staging / first_entry["intervals_dir"] / "combined"
+    _write_segmentation(directory, Segmentation(boundaries, label_ids.astype(np.int32), labels))
+    first_entry["segmentations"] = [
+        {
+            "dir": f"{first_entry['intervals_dir']}/combined",
+            "info": [header for entry, _ in tracks for header in entry["info"]],
+        }
+    ]
+    for entry, _ in tracks[1:]:
+        entry["segmentations"] = []
+        entry["stored_with"] = first_entry["intervals_dir"]
 
 
 def _known_variant_track(
