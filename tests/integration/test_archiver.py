@@ -1,4 +1,3 @@
-# ruff: noqa: F401, F811 - pytest fixtures imported from gas_gateway.testing are parameters here
 """The archiver on the local stack: free results go to cold storage after the free window,
 come back on upgrade, premium results never leave, and a crash never loses a result."""
 
@@ -32,7 +31,7 @@ from gas_core.events import Tier
 from gas_core.jobs import JobRecord, StorageState
 from gas_core.testing import ServiceProcess, Stack, StartService
 from gas_gateway.payments import TEST_CARD_ACCEPTED
-from gas_gateway.testing import DevIdp, dev_idp, gateway_database, provision_user, start_gateway
+from gas_gateway.testing import provision_user
 from gas_notifier.captured import read_captured_mails
 
 pytestmark = pytest.mark.integration
@@ -50,16 +49,6 @@ def annotated_vcf(label: str) -> bytes:
     lines = [b"##fileformat=VCFv4.2", f"##label={label}".encode()]
     lines += [f"1\t{69000 + i}\t.\tA\tG\t50\tPASS\tGENE=OR4F5".encode() for i in range(200)]
     return gzip.compress(b"\n".join(lines) + b"\n")
-
-
-@pytest.fixture
-def gateway(
-    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
-) -> ServiceProcess:
-    jobs = start_service("jobs", stack)
-    return start_gateway(
-        start_service, stack, idp=dev_idp, database_url=gateway_database, jobs_url=jobs.url
-    )
 
 
 def start_archiver(

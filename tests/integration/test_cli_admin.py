@@ -1,4 +1,3 @@
-# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
 """``gas-admin db|users|tokens`` as an operator runs them, against PostgreSQL and moto."""
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import pytest
 from gas_core.aws import aws_clients
 from gas_core.events import AccountTierChanged, Tier, parse_event
 from gas_core.testing import Stack, StartService
-from gas_gateway.testing import DevIdp, browser_login, dev_idp, gateway_database, start_gateway
+from gas_gateway.testing import DevIdp, browser_login, start_gateway
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
 """The user CLI ``gas`` against the real gateway and jobs service; a stand-in annotator
 completes the job in DynamoDB/S3 the way the real one does."""
 
@@ -16,8 +15,8 @@ from gas_cli.main import main as gas
 from gas_core.aws import aws_clients
 from gas_core.events import Tier
 from gas_core.jobs import JobRepository, JobStatus, utc_timestamp
-from gas_core.testing import ServiceProcess, Stack, StartService
-from gas_gateway.testing import DevIdp, dev_idp, gateway_database, provision_user, start_gateway
+from gas_core.testing import ServiceProcess, Stack
+from gas_gateway.testing import provision_user
 
 pytestmark = pytest.mark.integration
 
@@ -27,16 +26,6 @@ VCF = (
     b"1\t69511\t.\tA\tG\t50\tPASS\t.\n"
 )
 ANNOTATED = VCF.replace(b"\t.\n", b"\tGENE=OR4F5\n")
-
-
-@pytest.fixture
-def gateway(
-    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
-) -> ServiceProcess:
-    jobs = start_service("jobs", stack)
-    return start_gateway(
-        start_service, stack, idp=dev_idp, database_url=gateway_database, jobs_url=jobs.url
-    )
 
 
 def run_one_job_like_the_annotator(stack: Stack, *, timeout: float = 30.0) -> None:

@@ -1,5 +1,3 @@
-# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
-
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +12,7 @@ from gas_core.aws import aws_clients
 from gas_core.events import AccountTierChanged, Tier, TierChangedPayload, parse_event
 from gas_core.testing import ServiceProcess, Stack, StartService
 from gas_gateway.payments import TEST_CARD_ACCEPTED, TEST_CARD_DECLINED
-from gas_gateway.testing import (
-    DevIdp,
-    browser_login,
-    dev_idp,
-    gateway_database,
-    provision_user,
-    start_gateway,
-)
+from gas_gateway.testing import DevIdp, browser_login, provision_user, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +21,7 @@ pytestmark = pytest.mark.integration
 def gateway(
     stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
 ) -> ServiceProcess:
+    """The conftest's gateway without the jobs service: accounts need none."""
     return start_gateway(start_service, stack, idp=dev_idp, database_url=gateway_database)
 
 

@@ -1,19 +1,11 @@
-# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
-
 from __future__ import annotations
 
 import httpx
 import pytest
 
 from gas_core.events import Tier
-from gas_core.testing import ServiceProcess, Stack, StartService
-from gas_gateway.testing import (
-    DevIdp,
-    dev_idp,
-    gateway_database,
-    provision_user,
-    start_gateway,
-)
+from gas_core.testing import ServiceProcess
+from gas_gateway.testing import provision_user
 
 pytestmark = pytest.mark.integration
 
@@ -22,16 +14,6 @@ VCF = (
     b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
     b"1\t69511\t.\tA\tG\t50\tPASS\t.\n"
 )
-
-
-@pytest.fixture
-def gateway(
-    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
-) -> ServiceProcess:
-    jobs = start_service("jobs", stack)
-    return start_gateway(
-        start_service, stack, idp=dev_idp, database_url=gateway_database, jobs_url=jobs.url
-    )
 
 
 def client(gateway: ServiceProcess, token: str) -> httpx.Client:

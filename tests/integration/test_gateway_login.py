@@ -1,4 +1,3 @@
-# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
 """Browser login through the real dev IdP, sessions, CSRF, logout and API tokens."""
 
 from __future__ import annotations
@@ -10,14 +9,7 @@ import pytest
 
 from gas_core.localstack import stop_process
 from gas_core.testing import Stack, StartService
-from gas_gateway.testing import (
-    DevIdp,
-    browser_login,
-    dev_idp,
-    gateway_database,
-    start_gateway,
-    start_idp,
-)
+from gas_gateway.testing import DevIdp, browser_login, start_gateway, start_idp
 
 pytestmark = pytest.mark.integration
 

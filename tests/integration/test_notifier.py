@@ -1,4 +1,3 @@
-# ruff: noqa: F401, F811 - pytest fixtures imported from gas_gateway.testing are parameters here
 """The notifier on the local stack: job events from SNS become one mail each to the job's
 owner (address from the real gateway), readable through moto's SES and `gas-admin mail`."""
 
@@ -22,7 +21,7 @@ from gas_core.events import (
     Tier,
 )
 from gas_core.testing import ServiceProcess, Stack, StartService
-from gas_gateway.testing import DevIdp, dev_idp, gateway_database, provision_user, start_gateway
+from gas_gateway.testing import DevIdp, provision_user, start_gateway
 from gas_notifier.captured import CapturedMail, read_captured_mails
 
 pytestmark = pytest.mark.integration
