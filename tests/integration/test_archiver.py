@@ -17,10 +17,8 @@ from gas_archiver.testing import (
     completed_event,
     create_completed_job,
     create_completed_jobs,
-    eventually,
     get_job,
     publish,
-    queue_drained,
     read_object,
     read_objects,
     set_restore_speed,
@@ -29,7 +27,8 @@ from gas_archiver.testing import (
 )
 from gas_core.events import Tier
 from gas_core.jobs import JobRecord, StorageState
-from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_core.localstack import wait_until
+from gas_core.testing import ServiceProcess, Stack, StartService, queue_drained
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 from gas_gateway.testing import provision_user
 from gas_notifier.captured import read_captured_mails
@@ -105,7 +104,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     within_window = client.get(f"/api/jobs/{job.job_id}/result")
     assert within_window.status_code == 200, within_window.text
 
-    eventually(
+    wait_until(
         storage_is(stack, job.job_id, StorageState.ARCHIVED),
         timeout=WINDOW_SECONDS + 20,
         what="archiving after the free window",
@@ -126,7 +125,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     try:
         upgraded = client.post("/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED})
         assert upgraded.status_code == 200, upgraded.text
-        eventually(
+        wait_until(
             storage_is(stack, job.job_id, StorageState.RESTORING),
             timeout=15,
             what="the restore starting after the upgrade",
@@ -135,7 +134,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
         restoring = client.get(f"/api/jobs/{job.job_id}/result")
         assert restoring.status_code == 409
         assert "being restored; you will get an email" in restoring.json()["detail"]
-        eventually(
+        wait_until(
             storage_is(stack, job.job_id, StorageState.AVAILABLE),
             timeout=30,
             what="the restore finishing",
@@ -147,7 +146,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     assert link.status_code == 200, link.text
     assert httpx.get(link.json()["url"]).content == result
     assert read_object(stack, stack.settings.archive_bucket, job.result_key) is None
-    mails = eventually(
+    mails = wait_until(
         lambda: [
             mail
             for mail in read_captured_mails(moto_url)
@@ -186,7 +185,7 @@ def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the
 
     upgraded = client.post("/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED})
     assert upgraded.status_code == 200, upgraded.text
-    eventually(
+    wait_until(
         storage_is(stack, mid_archive.job_id, StorageState.AVAILABLE),
         timeout=15,
         what="the archive under way being cancelled by the upgrade",
@@ -197,7 +196,7 @@ def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the
         *(completed_event(job) for job in (premium_job, in_window, mid_archive)),
     )
     time.sleep(WINDOW_SECONDS + 1)
-    eventually(
+    wait_until(
         lambda: queue_drained(stack, stack.settings.archiver_queue),
         timeout=20,
         what="the archiver handling every message",
@@ -230,7 +229,7 @@ def test_an_archiver_killed_mid_archive_loses_nothing_and_finishes_on_restart(
     publish(stack, stack.settings.job_events_topic, *(completed_event(job) for job in jobs))
     archiver = start_archiver(start_service, stack, gateway)
 
-    eventually(
+    wait_until(
         lambda: '"msg": "archived ' in archiver.log(),
         timeout=20,
         what="the first archive commit",
@@ -253,12 +252,12 @@ def test_an_archiver_killed_mid_archive_loses_nothing_and_finishes_on_restart(
     assert set(states.values()) != {StorageState.ARCHIVED}, "the kill came after all the work"
 
     start_archiver(start_service, stack, gateway)
-    eventually(
+    wait_until(
         lambda: set(storage_states(stack, job_ids).values()) == {StorageState.ARCHIVED},
         timeout=30,
         what="every job archived after the restart",
     )
-    eventually(
+    wait_until(
         lambda: queue_drained(stack, stack.settings.archiver_queue),
         timeout=20,
         what="the archiver finishing every message",

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from gas_archiver.testing import eventually, publish, queue_drained
+from gas_archiver.testing import publish
 from gas_core.events import (
     JobCompleted,
     JobCompletedPayload,
@@ -20,7 +20,8 @@ from gas_core.events import (
     StoragePayload,
     Tier,
 )
-from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_core.localstack import wait_until
+from gas_core.testing import ServiceProcess, Stack, StartService, queue_drained
 from gas_gateway.testing import DevIdp, provision_user, start_gateway
 from gas_notifier.captured import CapturedMail, read_captured_mails
 
@@ -75,7 +76,7 @@ def mails_to(stack: Stack, email: str) -> list[CapturedMail]:
 
 def settle(stack: Stack) -> None:
     """Wait until the notifier has handled (or deferred) everything published so far."""
-    eventually(
+    wait_until(
         lambda: queue_drained(stack, stack.settings.notifier_queue),
         timeout=20,
         what="the notifier handling every event",
@@ -97,7 +98,7 @@ def test_completion_and_failure_mails_carry_the_job_link_and_what_to_do(
     )
     publish(stack, stack.settings.job_events_topic, done, failed)
 
-    mails = eventually(
+    mails = wait_until(
         lambda: (found := mails_to(stack, email)) and len(found) >= 2 and found,
         timeout=20,
         what="two mails to the job's owner",

@@ -21,8 +21,9 @@ from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
 from gas_core.events import JobRequested, JobRequestedPayload, Tier
 from gas_core.jobs import JobRecord, JobRepository, JobStatus, utc_timestamp
+from gas_core.localstack import wait_until
 from gas_core.messaging import SnsPublisher, topic_arn
-from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_core.testing import ServiceProcess, Stack, StartService, queue_drained
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -172,25 +173,6 @@ def result_objects(stack: Stack, prefix: str) -> list[str]:
     return list(run(listing, stack))
 
 
-def requests_in_flight(stack: Stack) -> int:
-    async def count(clients: Any) -> int:
-        sqs = await clients.client("sqs")
-        url = (await sqs.get_queue_url(QueueName=stack.settings.annotator_queue))["QueueUrl"]
-        attributes = (
-            await sqs.get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                    "ApproximateNumberOfMessagesDelayed",
-                ],
-            )
-        )["Attributes"]
-        return sum(int(value) for value in attributes.values())
-
-    return int(run(count, stack))
-
-
 @pytest.fixture
 def start_annotator(
     stack: Stack, start_service: StartService, bundle_cache: Path
@@ -317,10 +299,11 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
         await sqs.send_message(QueueUrl=url, MessageBody=request.model_dump_json())
 
     run(dead_letter, stack)
-    deadline = time.monotonic() + 30
-    while stored_job(stack, job.job_id).status is not JobStatus.FAILED:
-        assert time.monotonic() < deadline, "the dead letter was not handled"
-        time.sleep(0.2)
+    wait_until(
+        lambda: stored_job(stack, job.job_id).status is JobStatus.FAILED,
+        timeout=30,
+        what="the dead letter being handled",
+    )
     assert "problem on our side" in (stored_job(stack, job.job_id).error or "")
     assert [event[:2] for event in job_events(stack)] == [("job.failed", job.job_id)]
 
@@ -380,10 +363,12 @@ def test_racing_workers_and_duplicate_requests_run_a_job_once(
 
     run(publish_twice, stack)
     assert alice.wait_for(job_id, finished)["status"] == "COMPLETED"
-    deadline = time.monotonic() + 30
-    while requests_in_flight(stack):
-        assert time.monotonic() < deadline, "duplicate requests were never settled"
-        time.sleep(0.5)
+    wait_until(
+        lambda: queue_drained(stack, stack.settings.annotator_queue),
+        timeout=30,
+        what="the duplicate requests being settled",
+        every=0.5,
+    )
     assert stored_job(stack, job_id).attempts == 1
     assert [event[:2] for event in job_events(stack)] == [("job.completed", job_id)]
 

@@ -14,8 +14,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -24,13 +27,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+def wait_until(
+    check: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.2
+) -> T:
+    """Poll ``check`` until it answers something truthy and return that answer; past the
+    timeout, fail naming ``what`` and the last answer."""
     deadline = time.monotonic() + timeout
+    last: T | None = None
     while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} was not ready within {timeout:.0f}s")
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f}s (last answer: {last!r})")
 
 
 def http_ok(url: str) -> bool:

@@ -6,7 +6,8 @@
 * ``database_url`` — PostgreSQL: ``DATABASE_URL`` when set, else the machine's server on
   127.0.0.1:5432 when it answers, else a private cluster started for the session;
 * ``start_service`` — runs a GAS service as a real process against a ``stack`` and waits
-  until its ``/readyz`` is green.
+  until its ``/readyz`` is green;
+* ``queue_drained`` — whether a stack's queue has nothing left waiting, in flight or delayed.
 """
 
 from __future__ import annotations
@@ -161,3 +162,25 @@ def _wait_ready(service: ServiceProcess, timeout: float) -> None:
             last = str(error)
         time.sleep(0.2)
     raise TimeoutError(f"{service.name} not ready in {timeout}s: {last}\n{service.log()[-4000:]}")
+
+
+def queue_drained(stack: Stack, queue: str) -> bool:
+    """No message waiting, in flight or delayed on the stack's ``queue``."""
+
+    async def count() -> int:
+        async with aws_clients(stack.aws) as clients:
+            sqs = await clients.client("sqs")
+            url = (await sqs.get_queue_url(QueueName=queue))["QueueUrl"]
+            attributes = (
+                await sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                        "ApproximateNumberOfMessagesDelayed",
+                    ],
+                )
+            )["Attributes"]
+            return sum(int(value) for value in attributes.values())
+
+    return asyncio.run(count()) == 0

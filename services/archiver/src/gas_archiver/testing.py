@@ -1,6 +1,6 @@
 """Helpers for tests that run the archiver (and notifier) for real against a test stack:
 completed jobs written straight into the repository and the results bucket, events
-published through SNS, and polling with a deadline.
+published through SNS, object and storage states read back.
 
 Import into a test module: ``from gas_archiver.testing import ...``.
 """
@@ -8,7 +8,6 @@ Import into a test module: ``from gas_archiver.testing import ...``.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -168,42 +167,6 @@ def read_objects(stack: Stack, bucket: str, keys: list[str]) -> dict[str, Stored
             return {key: await read_one(s3, key) for key in keys}
 
     return asyncio.run(read())
-
-
-def queue_drained(stack: Stack, queue: str) -> bool:
-    """No message waiting or in flight on ``queue``."""
-
-    async def count() -> int:
-        async with aws_clients(stack.aws) as clients:
-            sqs = await clients.client("sqs")
-            url = (await sqs.get_queue_url(QueueName=queue))["QueueUrl"]
-            attributes = (
-                await sqs.get_queue_attributes(
-                    QueueUrl=url,
-                    AttributeNames=[
-                        "ApproximateNumberOfMessages",
-                        "ApproximateNumberOfMessagesNotVisible",
-                        "ApproximateNumberOfMessagesDelayed",
-                    ],
-                )
-            )["Attributes"]
-            return sum(int(value) for value in attributes.values())
-
-    return asyncio.run(count()) == 0
-
-
-def eventually(
-    probe: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.2
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail saying ``what`` never happened."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f}s (last: {last!r})")
 
 
 def set_restore_speed(moto_url: str, seconds: float | None) -> None:
