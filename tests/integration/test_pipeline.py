@@ -164,6 +164,21 @@ def stored_job(stack: Stack, job_id: str) -> JobRecord:
     return record
 
 
+def job_request(job: JobRecord) -> JobRequested:
+    """A request to run ``job``, like the one the jobs service publishes on submit."""
+    return JobRequested(
+        job_id=job.job_id,
+        user_id=job.user_id,
+        payload=JobRequestedPayload(
+            tier=job.tier,
+            input_bucket=job.input_bucket,
+            input_key=job.input_key,
+            filename=job.input_filename,
+            size_bytes=job.input_size_bytes,
+        ),
+    )
+
+
 def result_objects(stack: Stack, prefix: str) -> list[str]:
     async def listing(clients: Any) -> list[str]:
         s3 = await clients.client("s3")
@@ -278,17 +293,6 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
         input_bucket=stack.settings.inputs_bucket,
         input_key="carol/lost.vcf",
     )
-    request = JobRequested(
-        job_id=job.job_id,
-        user_id=job.user_id,
-        payload=JobRequestedPayload(
-            tier=job.tier,
-            input_bucket=job.input_bucket,
-            input_key=job.input_key,
-            filename="lost.vcf",
-            size_bytes=10,
-        ),
-    )
 
     async def dead_letter(clients: Any) -> None:
         await JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table).create(job)
@@ -296,7 +300,7 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
         url = (await sqs.get_queue_url(QueueName=f"{stack.settings.annotator_queue}-dlq"))[
             "QueueUrl"
         ]
-        await sqs.send_message(QueueUrl=url, MessageBody=request.model_dump_json())
+        await sqs.send_message(QueueUrl=url, MessageBody=job_request(job).model_dump_json())
 
     run(dead_letter, stack)
     wait_until(
@@ -343,18 +347,7 @@ def test_racing_workers_and_duplicate_requests_run_a_job_once(
     start_annotator()
     alice = Client(jobs_service, stack, "alice", Tier.FREE)
     job_id = alice.submit(vcf_text(common_snps, 2000).encode())
-    record = stored_job(stack, job_id)
-    duplicate = JobRequested(
-        job_id=job_id,
-        user_id="alice",
-        payload=JobRequestedPayload(
-            tier=Tier.FREE,
-            input_bucket=record.input_bucket,
-            input_key=record.input_key,
-            filename=record.input_filename,
-            size_bytes=record.input_size_bytes,
-        ),
-    )
+    duplicate = job_request(stored_job(stack, job_id))
 
     async def publish_twice(clients: Any) -> None:
         sns = await clients.client("sns")
