@@ -40,47 +40,35 @@ class Cookies:
     def set_session(
         self, response: Response, *, session_id: str, csrf_token: str, max_age: int
     ) -> None:
-        response.set_cookie(
-            self.session,
-            session_id,
-            max_age=max_age,
-            path="/",
-            secure=self.secure,
-            httponly=True,
-            samesite="lax",
-        )
+        self._set(response, self.session, session_id, max_age=max_age)
         # Readable by the SPA, which echoes it in the X-CSRF-Token header; useless on its own.
-        response.set_cookie(
-            self.csrf,
-            csrf_token,
-            max_age=max_age,
-            path="/",
-            secure=self.secure,
-            httponly=False,
-            samesite="lax",
-        )
+        self._set(response, self.csrf, csrf_token, max_age=max_age, httponly=False)
 
     def clear_session(self, response: Response) -> None:
-        for name in (self.session, self.csrf):
-            response.delete_cookie(
-                name, path="/", secure=self.secure, httponly=True, samesite="lax"
-            )
+        self._delete(response, self.session)
+        self._delete(response, self.csrf)
 
     def set_login(self, response: Response, state: str) -> None:
+        self._set(response, self.login, state, max_age=LOGIN_COOKIE_MAX_AGE)
+
+    def clear_login(self, response: Response) -> None:
+        self._delete(response, self.login)
+
+    def _set(
+        self, response: Response, name: str, value: str, *, max_age: int, httponly: bool = True
+    ) -> None:
         response.set_cookie(
-            self.login,
-            state,
-            max_age=LOGIN_COOKIE_MAX_AGE,
+            name,
+            value,
+            max_age=max_age,
             path="/",
             secure=self.secure,
-            httponly=True,
+            httponly=httponly,
             samesite="lax",
         )
 
-    def clear_login(self, response: Response) -> None:
-        response.delete_cookie(
-            self.login, path="/", secure=self.secure, httponly=True, samesite="lax"
-        )
+    def _delete(self, response: Response, name: str) -> None:
+        response.delete_cookie(name, path="/", secure=self.secure, httponly=True, samesite="lax")
 
 
 def cookies_for(settings: Settings) -> Cookies:
