@@ -10,19 +10,11 @@ import pytest
 from gas_core.auth import InternalIdentity, mint_internal_token, mint_service_token
 from gas_core.aws import aws_clients
 from gas_core.events import AccountTierChanged, Tier, TierChangedPayload, parse_event
-from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_core.testing import ServiceProcess, Stack
 from gas_gateway.payments import TEST_CARD_ACCEPTED, TEST_CARD_DECLINED
-from gas_gateway.testing import DevIdp, browser_login, provision_user, start_gateway
+from gas_gateway.testing import browser_login, provision_user
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def gateway(
-    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
-) -> ServiceProcess:
-    """The conftest's gateway without the jobs service: accounts need none."""
-    return start_gateway(start_service, stack, idp=dev_idp, database_url=gateway_database)
 
 
 def archiver_messages(stack: Stack, *, wait_seconds: int) -> list[Any]:
@@ -39,10 +31,10 @@ def archiver_messages(stack: Stack, *, wait_seconds: int) -> list[Any]:
 
 
 def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archiver(
-    gateway: ServiceProcess, stack: Stack
+    accounts_gateway: ServiceProcess, stack: Stack
 ) -> None:
-    with httpx.Client(base_url=gateway.url) as browser:
-        browser_login(browser, gateway.url, login="free", password="free")
+    with httpx.Client(base_url=accounts_gateway.url) as browser:
+        browser_login(browser, accounts_gateway.url, login="free", password="free")
         csrf = {"X-CSRF-Token": browser.cookies["gas_csrf"]}
         user_id = browser.get("/api/me").json()["id"]
 
@@ -76,14 +68,14 @@ def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archive
 
 
 def test_services_look_up_users_with_a_service_token_only(
-    gateway: ServiceProcess, stack: Stack, gateway_database: str
+    accounts_gateway: ServiceProcess, stack: Stack, gateway_database: str
 ) -> None:
     user_id, _ = provision_user(gateway_database, email="n@example.org", tier=Tier.PREMIUM)
     secret = stack.settings.internal_jwt_secret
     service_token = mint_service_token("notifier", secret)
 
     found = httpx.get(
-        f"{gateway.url}/internal/users/{user_id}",
+        f"{accounts_gateway.url}/internal/users/{user_id}",
         headers={"Authorization": f"Bearer {service_token}"},
     )
     assert found.status_code == 200
@@ -94,19 +86,19 @@ def test_services_look_up_users_with_a_service_token_only(
         "tier": "premium",
     }
     missing = httpx.get(
-        f"{gateway.url}/internal/users/00000000-0000-0000-0000-000000000000",
+        f"{accounts_gateway.url}/internal/users/00000000-0000-0000-0000-000000000000",
         headers={"Authorization": f"Bearer {service_token}"},
     )
     assert missing.status_code == 404
 
     user_token = mint_internal_token(InternalIdentity(user_id=user_id, tier=Tier.PREMIUM), secret)
     for headers in ({}, {"Authorization": f"Bearer {user_token}"}):
-        refused = httpx.get(f"{gateway.url}/internal/users/{user_id}", headers=headers)
+        refused = httpx.get(f"{accounts_gateway.url}/internal/users/{user_id}", headers=headers)
         assert refused.status_code == 401
 
 
 def test_the_outbox_publishes_what_sns_missed(
-    gateway: ServiceProcess, stack: Stack, gateway_database: str
+    accounts_gateway: ServiceProcess, stack: Stack, gateway_database: str
 ) -> None:
     """An upgrade committed while SNS was unreachable still reaches the archiver."""
     user_id, _ = provision_user(gateway_database, email="o@example.org", tier=Tier.FREE)

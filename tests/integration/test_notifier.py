@@ -22,7 +22,7 @@ from gas_core.events import (
 )
 from gas_core.localstack import wait_until
 from gas_core.testing import ServiceProcess, Stack, StartService, queue_drained
-from gas_gateway.testing import DevIdp, provision_user, start_gateway
+from gas_gateway.testing import provision_user
 from gas_notifier.captured import CapturedMail, read_captured_mails
 
 pytestmark = pytest.mark.integration
@@ -32,13 +32,12 @@ PUBLIC_URL = "https://gas.example.org"
 
 @pytest.fixture
 def notifier(
-    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
+    stack: Stack, start_service: StartService, accounts_gateway: ServiceProcess
 ) -> ServiceProcess:
-    gateway = start_gateway(start_service, stack, idp=dev_idp, database_url=gateway_database)
     return start_service(
         "notifier",
         stack,
-        GAS_NOTIFIER_GATEWAY_URL=gateway.url,
+        GAS_NOTIFIER_GATEWAY_URL=accounts_gateway.url,
         GAS_NOTIFIER_PUBLIC_URL=PUBLIC_URL,
         GAS_NOTIFIER_RECEIVE_WAIT_SECONDS="1",
     )
