@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 from collections.abc import Iterator
@@ -54,15 +53,12 @@ class VcfReader:
         magic = self._raw.read(2)
         self._raw.seek(0)
         self.compressed = magic == b"\x1f\x8b"
-        self._stream: gzip.GzipFile | BinaryIO = (
-            gzip.GzipFile(fileobj=self._raw, mode="rb") if self.compressed else self._raw
-        )
+        self._blocks = self._gunzip_blocks() if self.compressed else self._plain_blocks()
         self._pending = b""
         self._next_line = 1
         self.header = self._read_header()
 
     def close(self) -> None:
-        self._stream.close()
         self._raw.close()
 
     def __enter__(self) -> VcfReader:
@@ -75,22 +71,51 @@ class VcfReader:
     def fraction_read(self) -> float:
         return min(self._raw.tell() / self._size, 1.0)
 
-    def _read(self, size: int) -> bytes:
+    def _read(self) -> bytes:
+        """The next block of decompressed text (at most ``chunk_bytes``), b"" at the end."""
+        return next(self._blocks, b"")
+
+    def _plain_blocks(self) -> Iterator[bytes]:
+        while block := self._raw.read(self.chunk_bytes):
+            yield block
+
+    def _gunzip_blocks(self) -> Iterator[bytes]:
+        """Multi-member gzip (BGZF is one member per 64 KiB block) decompressed with zlib in
+        large steps: zlib releases the GIL, so this overlaps with the annotating threads."""
+        decompressor = zlib.decompressobj(31)
+        member_open = False
         try:
-            return self._stream.read(size)
-        except EOFError as error:
+            while compressed := self._raw.read(self.chunk_bytes):
+                data = compressed
+                while data:
+                    member_open = True
+                    block = decompressor.decompress(data, self.chunk_bytes)
+                    if block:
+                        yield block
+                    if decompressor.eof:
+                        data = decompressor.unused_data
+                        decompressor = zlib.decompressobj(31)
+                        member_open = False
+                    else:
+                        data = decompressor.unconsumed_tail
+            while member_open and not decompressor.eof:
+                block = decompressor.flush()
+                if not block:
+                    break
+                yield block
+        except zlib.error as error:
+            raise InputError(
+                f"the file is not valid gzip/BGZF data ({error})", line=self._next_line
+            ) from error
+        if member_open and not decompressor.eof:
             raise InputError(
                 "the gzip stream ends early: the file is truncated (re-upload or re-compress "
                 "it with bgzip)",
                 line=self._next_line,
-            ) from error
-        except (gzip.BadGzipFile, zlib.error, OSError) as error:
-            raise InputError(
-                f"the file is not valid gzip/BGZF data ({error})", line=self._next_line
-            ) from error
+            )
 
     def _read_header(self) -> Header:
-        buffer = self._read(self.chunk_bytes)
+        buffer = self._read()
         if not buffer:
             raise InputError("the input file is empty; upload a VCF with a header and variants")
         if not buffer.startswith(b"##fileformat=VCF"):
@@ -104,7 +129,7 @@ class VcfReader:
         while True:
             newline = buffer.find(b"\n")
             while newline < 0:
-                more = self._read(self.chunk_bytes)
+                more = self._read()
                 if not more:
                     newline = len(buffer)
                     buffer += b"\n"
@@ -117,7 +142,7 @@ class VcfReader:
             if line.startswith("##"):
                 meta.append(line)
                 if not buffer:
-                    buffer = self._read(self.chunk_bytes)
+                    buffer = self._read()
                     if not buffer:
                         raise InputError(
                             "the file ends before the '#CHROM' header line; the "
@@ -145,28 +170,33 @@ class VcfReader:
             )
 
     def chunks(self) -> Iterator[tuple[bytes, int]]:
-        """Yield (whole lines ending in '\\n', line number of the first line)."""
-        buffer = self._pending
+        """Yield (whole lines ending in '\\n', line number of the first line), about
+        ``chunk_bytes`` at a time."""
+        carry = self._pending
         self._pending = b""
-        while True:
-            block = self._read(self.chunk_bytes)
-            if block:
-                buffer += block
-                cut = buffer.rfind(b"\n") + 1
-                if cut == 0:
-                    continue
-                text, buffer = buffer[:cut], buffer[cut:]
-            else:
-                if not buffer:
-                    return
-                text, buffer = (buffer if buffer.endswith(b"\n") else buffer + b"\n"), b""
+        finished = False
+        while not finished:
+            parts = [carry]
+            size = len(carry)
+            while True:  # at least one block, so a line longer than a chunk still grows
+                block = self._read()
+                if not block:
+                    finished = True
+                    break
+                parts.append(block)
+                size += len(block)
+                if size >= self.chunk_bytes:
+                    break
+            buffer = b"".join(parts)
+            cut = len(buffer) if finished else buffer.rfind(b"\n") + 1
+            text, carry = buffer[:cut], buffer[cut:]
+            if finished and text and not text.endswith(b"\n"):
+                text += b"\n"
             text = _normalise(text)
             if text:
                 first = self._next_line
                 self._next_line += text.count(b"\n")
                 yield text, first
-            if not block:
-                return
 
 
 @dataclass
