@@ -17,18 +17,23 @@ from gas_archiver.testing import (
     completed_event,
     create_completed_job,
     create_completed_jobs,
-    get_job,
     publish,
     read_object,
     read_objects,
     set_restore_speed,
     storage_states,
-    with_jobs,
 )
 from gas_core.events import Tier
 from gas_core.jobs import JobRecord, StorageState
 from gas_core.localstack import wait_until
-from gas_core.testing import ServiceProcess, Stack, StartService, queue_drained
+from gas_core.testing import (
+    ServiceProcess,
+    Stack,
+    StartService,
+    get_job,
+    queue_drained,
+    with_jobs,
+)
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 from gas_gateway.testing import provision_user
 from gas_notifier.captured import read_captured_mails

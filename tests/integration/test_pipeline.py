@@ -23,7 +23,7 @@ from gas_core.events import JobRequested, JobRequestedPayload, Tier
 from gas_core.jobs import JobRecord, JobRepository, JobStatus, utc_timestamp
 from gas_core.localstack import wait_until
 from gas_core.messaging import SnsPublisher, topic_arn
-from gas_core.testing import ServiceProcess, Stack, StartService, queue_drained
+from gas_core.testing import ServiceProcess, Stack, StartService, get_job, queue_drained
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -153,17 +153,6 @@ def job_events(stack: Stack) -> list[tuple[str, str, dict[str, str]]]:
     return list(run(drain, stack))
 
 
-def stored_job(stack: Stack, job_id: str) -> JobRecord:
-    async def get(clients: Any) -> JobRecord | None:
-        return await JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table).get(
-            job_id
-        )
-
-    record = run(get, stack)
-    assert record is not None
-    return record
-
-
 def job_request(job: JobRecord) -> JobRequested:
     """A request to run ``job``, like the one the jobs service publishes on submit."""
     return JobRequested(
@@ -269,7 +258,7 @@ def test_a_malformed_vcf_fails_once_with_the_line_that_is_wrong(
     assert "Line 7" in job["error"], job["error"]
     assert "Line 7" in alice.request("GET", f"/jobs/{job_id}/log").text
     assert alice.request("GET", f"/jobs/{job_id}/result").status_code == 409
-    assert stored_job(stack, job_id).attempts == 1
+    assert get_job(stack, job_id).attempts == 1
     events = job_events(stack)
     assert [event[:2] for event in events] == [("job.failed", job_id)]
     assert events[0][2]["tier"] == "free"
@@ -304,11 +293,11 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
 
     run(dead_letter, stack)
     wait_until(
-        lambda: stored_job(stack, job.job_id).status is JobStatus.FAILED,
+        lambda: get_job(stack, job.job_id).status is JobStatus.FAILED,
         timeout=30,
         what="the dead letter being handled",
     )
-    assert "problem on our side" in (stored_job(stack, job.job_id).error or "")
+    assert "problem on our side" in (get_job(stack, job.job_id).error or "")
     assert [event[:2] for event in job_events(stack)] == [("job.failed", job.job_id)]
 
 
@@ -329,7 +318,7 @@ def test_a_job_whose_worker_is_killed_is_completed_once_by_another(
     job = paula.wait_for(job_id, finished, timeout=120)
     assert job["status"] == "COMPLETED", job
     assert job["summary"]["variants"] == 200_000
-    assert stored_job(stack, job_id).attempts == 2
+    assert get_job(stack, job_id).attempts == 2
     assert result_objects(stack, f"paula/{job_id}/") == [
         f"paula/{job_id}/sample.annot.log",
         f"paula/{job_id}/sample.annot.vcf.gz",
@@ -347,7 +336,7 @@ def test_racing_workers_and_duplicate_requests_run_a_job_once(
     start_annotator()
     alice = Client(jobs_service, stack, "alice", Tier.FREE)
     job_id = alice.submit(vcf_text(common_snps, 2000).encode())
-    duplicate = job_request(stored_job(stack, job_id))
+    duplicate = job_request(get_job(stack, job_id))
 
     async def publish_twice(clients: Any) -> None:
         sns = await clients.client("sns")
@@ -362,7 +351,7 @@ def test_racing_workers_and_duplicate_requests_run_a_job_once(
         what="the duplicate requests being settled",
         every=0.5,
     )
-    assert stored_job(stack, job_id).attempts == 1
+    assert get_job(stack, job_id).attempts == 1
     assert [event[:2] for event in job_events(stack)] == [("job.completed", job_id)]
 
 
@@ -381,11 +370,11 @@ def test_a_stopping_worker_hands_its_job_back_for_another_to_finish(
     stopping.stop()  # SIGTERM, then SIGKILL after 10 s
     assert time.monotonic() - asked < 8, "the worker did not stop by itself"
     assert stopping.process.returncode == 0
-    released = stored_job(stack, job_id)
+    released = get_job(stack, job_id)
     assert (released.status, released.runner) == (JobStatus.QUEUED, None)
 
     start_annotator()
     job = paula.wait_for(job_id, finished, timeout=60)
     assert job["status"] == "COMPLETED", job
-    assert stored_job(stack, job_id).attempts == 2
+    assert get_job(stack, job_id).attempts == 2
     assert [event[:2] for event in job_events(stack)] == [("job.completed", job_id)]

@@ -7,7 +7,8 @@
   127.0.0.1:5432 when it answers, else a private cluster started for the session;
 * ``start_service`` — runs a GAS service as a real process against a ``stack`` and waits
   until its ``/readyz`` is green;
-* ``queue_drained`` — whether a stack's queue has nothing left waiting, in flight or delayed.
+* ``queue_drained`` — whether a stack's queue has nothing left waiting, in flight or delayed;
+* ``with_jobs`` / ``get_job`` — the stack's jobs table, read or changed from a synchronous test.
 """
 
 from __future__ import annotations
@@ -18,17 +19,21 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 
 from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
+from gas_core.jobs import JobRecord, JobRepository
 from gas_core.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
 from gas_core.settings import AwsSettings, Environment, StackSettings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -184,3 +189,20 @@ def queue_drained(stack: Stack, queue: str) -> bool:
             return sum(int(value) for value in attributes.values())
 
     return asyncio.run(count()) == 0
+
+
+def with_jobs(stack: Stack, action: Callable[[JobRepository], Awaitable[T]]) -> T:
+    """Run ``action`` with a repository on the stack's jobs table."""
+
+    async def run() -> T:
+        async with aws_clients(stack.aws) as clients:
+            repo = JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
+            return await action(repo)
+
+    return asyncio.run(run())
+
+
+def get_job(stack: Stack, job_id: str) -> JobRecord:
+    job = with_jobs(stack, lambda repo: repo.get(job_id))
+    assert job is not None, f"job {job_id} vanished"
+    return job

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,7 +19,7 @@ from gas_core.aws import aws_clients
 from gas_core.events import Envelope, JobCompleted, JobCompletedPayload, Tier
 from gas_core.jobs import JobRecord, JobRepository, JobStatus, StorageState, utc_timestamp
 from gas_core.messaging import SnsPublisher, topic_arn
-from gas_core.testing import Stack
+from gas_core.testing import Stack, with_jobs
 
 T = TypeVar("T")
 
@@ -111,23 +110,6 @@ def publish(stack: Stack, topic: str, *events: Envelope) -> None:
                 await publisher.publish(event)
 
     asyncio.run(send())
-
-
-def with_jobs(stack: Stack, action: Callable[[JobRepository], Awaitable[T]]) -> T:
-    """Run ``action`` with a repository on the stack's jobs table."""
-
-    async def run() -> T:
-        async with aws_clients(stack.aws) as clients:
-            repo = JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
-            return await action(repo)
-
-    return asyncio.run(run())
-
-
-def get_job(stack: Stack, job_id: str) -> JobRecord:
-    job = with_jobs(stack, lambda repo: repo.get(job_id))
-    assert job is not None, f"job {job_id} vanished"
-    return job
 
 
 def storage_states(stack: Stack, job_ids: list[str]) -> dict[str, StorageState | None]:
