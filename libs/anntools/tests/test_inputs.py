@@ -214,6 +214,7 @@ def test_unidentified_build_proceeds_and_says_so(
         ("missing_chrom_header.vcf", 2, "#CHROM"),
         ("too_few_columns.vcf", 4, "expected 8 or more tab-separated columns, found 4"),
         ("non_numeric_pos.vcf", 5, "POS '10x3' is not a positive integer"),
+        ("space_separated.vcf", 3, "separated by spaces; VCF needs tabs"),
         ("truncated.vcf.gz", None, "truncated"),
         ("does_not_exist.vcf", None, "does not exist"),
     ],

@@ -235,6 +235,9 @@ def split_columns(text: bytes, first_line: int, column_count: int) -> ChunkColum
         found = int(tab_counts[row]) + 1
         if found < 8:
             message = f"expected 8 or more tab-separated columns, found {found}"
+            start, end = int(line_starts[row]), int(line_ends[row])
+            if found == 1 and text[start:end].count(b" ") >= 7:
+                message += " (the columns are separated by spaces; VCF needs tabs)"
         else:
             message = (
                 f"expected {column_count} tab-separated columns as in the '#CHROM' "
