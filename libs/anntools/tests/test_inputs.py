@@ -93,6 +93,57 @@ def test_crlf_line_endings(
     assert records[1]["info"]["REGION"] == "ncRNA_exon"
 
 
+def _bcftools_reads(path: Path) -> None:
+    """bcftools parses the whole file without an error (skipped when it is not installed)."""
+    if shutil.which("bcftools") is None:
+        return
+    result = subprocess.run(["bcftools", "view", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0 and "[E::" not in result.stderr, result.stderr
+
+
+DEBIAN_TRAILING_TAB_VCF = Path(
+    "/usr/lib/R/site-library/VariantAnnotation/unitTests/cases/multiple_INFO_fields.vcf"
+)
+
+
+def test_trailing_tab_is_tolerated_and_not_written_back(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
+    output, summary = _annotate(data_dir / "trailing_tab.vcf", tiny_bundle, tmp_path)
+    assert b"\t\n" not in output.read_bytes()
+    _, records = vcf_records(output)
+    assert summary["variants"] == 4
+    assert [len(r["columns"]) for r in records] == [8, 8, 8, 8]
+    assert records[0]["id"] == "rs111;rs112"
+    assert records[0]["info"]["AF"] == "0.139776,0.0595048" and records[0]["info"]["NS"] == "2504"
+    assert records[1]["id"] == "var2" and records[1]["info"]["EXON"] == "2/3"
+    assert records[3]["info"]["GENE"] == "NCG"  # the INFO before the trailing tab was empty
+    _bcftools_reads(output)
+
+
+def test_real_vcf_with_trailing_tabs_from_debian(tiny_bundle: Path, tmp_path: Path) -> None:
+    if not DEBIAN_TRAILING_TAB_VCF.exists():
+        pytest.skip("r-bioc-variantannotation is not installed (apt-get install it)")
+    output, summary = _annotate(DEBIAN_TRAILING_TAB_VCF, tiny_bundle, tmp_path)
+    assert summary["variants"] == 2
+    assert b"\t\n" not in output.read_bytes()
+    _bcftools_reads(output)
+
+
+def test_a_trailing_tab_does_not_excuse_a_wrong_column_count(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "extra_column.vcf"
+    source.write_text(
+        (data_dir / "trailing_tab.vcf").read_text() + "1\t9200\t.\tG\tA\t50\tPASS\t.\tGT\t\n"
+    )
+    with pytest.raises(InputError) as caught:
+        _annotate(source, tiny_bundle, tmp_path)
+    assert str(caught.value) == (
+        "Line 9: expected 8 tab-separated columns as in the '#CHROM' header, found 10"
+    )
+
+
 def test_many_samples_keep_their_genotypes(
     data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
 ) -> None:

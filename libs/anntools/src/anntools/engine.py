@@ -104,6 +104,7 @@ class ChunkAnnotator:
         the work is numpy/Arrow calls that release the GIL)."""
         tally = Tally()
         columns = split_columns(text, first_line, self.header.column_count)
+        text = columns.text
         count = columns.count
         data, tabs = columns.data, columns.tabs
         chromosomes = self._chromosome_indexes(columns, tally)

@@ -203,6 +203,7 @@ class VcfReader:
 class ChunkColumns:
     """Byte offsets of the columns of every line in a chunk (tab positions, line ends)."""
 
+    text: bytes  # the chunk as split: trailing tabs removed
     data: NDArray[Any]
     line_starts: NDArray[Any]
     line_ends: NDArray[Any]  # index of the '\n'
@@ -231,6 +232,13 @@ def split_columns(text: bytes, first_line: int, column_count: int) -> ChunkColum
     tab_counts = np.searchsorted(tab_positions, line_ends) - first_tab
     wrong = np.flatnonzero(tab_counts != column_count - 1)
     if len(wrong):
+        # A tab at the end of a line is an empty extra field (some writers add one); bcftools
+        # reads such lines, so it is dropped here rather than refused.
+        trailing_tab = (tab_counts[wrong] == column_count) & (data[line_ends[wrong] - 1] == _TAB)
+        if np.all(trailing_tab):
+            kept = np.delete(data, line_ends[wrong] - 1).tobytes()
+            return split_columns(kept, first_line, column_count)
+        wrong = wrong[~trailing_tab]
         row = int(wrong[0])
         found = int(tab_counts[row]) + 1
         if found < 8:
@@ -250,7 +258,7 @@ def split_columns(text: bytes, first_line: int, column_count: int) -> ChunkColum
     if wanted < 8:
         tabs[:, 7] = line_ends
     positions = _parse_positions(text, data, tabs[:, 0], tabs[:, 1], first_line)
-    return ChunkColumns(data, line_starts, line_ends, tabs, positions)
+    return ChunkColumns(text, data, line_starts, line_ends, tabs, positions)
 
 
 def _parse_positions(
