@@ -123,6 +123,9 @@ def test_annotating_never_imports_pandas(data_dir: Path, tiny_bundle: Path, tmp_
         "from anntools import annotate_file\n"
         f"annotate_file({str(data_dir / 'multiallelic.vcf')!r}, {str(tmp_path / 'o.vcf.gz')!r},"
         f" bundle_dir={str(tiny_bundle)!r})\n"
+        # an input annotated before takes the INFO-stripping path
+        f"annotate_file({str(data_dir / 'reannotated.vcf')!r}, {str(tmp_path / 'r.vcf')!r},"
+        f" bundle_dir={str(tiny_bundle)!r})\n"
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)

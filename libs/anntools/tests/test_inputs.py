@@ -144,6 +144,63 @@ def test_a_trailing_tab_does_not_excuse_a_wrong_column_count(
     )
 
 
+def _assert_each_key_once(path: Path, vcf_records: ReadVcf) -> None:
+    header, records = vcf_records(path)
+    info_ids = [line.split("ID=")[1].split(",")[0] for line in header if line.startswith("##INFO")]
+    assert len(info_ids) == len(set(info_ids)), info_ids
+    assert sum(line.startswith("##anntools_bundle=") for line in header) == 1
+    for record in records:
+        keys = [item.partition("=")[0] for item in record["columns"][7].split(";")]
+        assert len(keys) == len(set(keys)), record["columns"]
+    _bcftools_reads(path)
+
+
+def test_reannotating_replaces_the_earlier_annotation(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
+    log = tmp_path / "run.log"
+    output, summary = _annotate(data_dir / "reannotated.vcf", tiny_bundle, tmp_path, log_path=log)
+    _assert_each_key_once(output, vcf_records)
+    header, records = vcf_records(output)
+    assert not any("older bundle" in line or "2020-01-01" in line for line in header)
+    assert '##INFO=<ID=GENEINFO,Number=1,Type=String,Description="dbSNP-style' in header[3]
+    # the input's own keys stay in their order; stale GENE/REGION/DB are gone
+    assert records[0]["columns"][7] == (
+        "DP=10;AF=0.5;GENEINFO=OLDGENE:1;REGION=promoter;CYTOBAND=1p36.33;CPG_ISLAND"
+    )
+    assert records[1]["id"] == "rs111" and records[1]["info"]["REGION"] == "CDS"
+    assert records[1]["columns"][7].startswith("DP=11;DB;GENE=PLUSG;")
+    assert records[2]["id"] == "rs999;rs222" and records[2]["info"]["REGION"] == "CDS"
+    assert records[3]["columns"][7] == "."  # unplaced contig: only stale fields, none fresh
+    assert summary["reannotated_variants"] == 4
+    text = log.read_text()
+    assert "annotated before" in text and "earlier annotation was replaced: 4" in text
+
+
+def test_annotating_an_output_again_gives_the_same_file(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path
+) -> None:
+    once, _ = _annotate(data_dir / "multiallelic.vcf", tiny_bundle, tmp_path, "once.vcf")
+    twice, summary = _annotate(once, tiny_bundle, tmp_path, "twice.vcf")
+    assert twice.read_bytes() == once.read_bytes()
+    assert summary["reannotated_variants"] == 3
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 18, 60])
+def test_fields_of_ours_the_header_does_not_declare_are_replaced_too(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf, chunk_bytes: int
+) -> None:
+    output, summary = _annotate(
+        data_dir / "undeclared_annotations.vcf", tiny_bundle, tmp_path, chunk_bytes=chunk_bytes
+    )
+    _assert_each_key_once(output, vcf_records)
+    _, records = vcf_records(output)
+    assert records[1]["columns"][7].startswith("DP=11;DB;GENE=PLUSG;")
+    assert records[3]["info"]["REGION"] == "CDS"
+    assert [r["info"].get("DP") for r in records] == ["10", "11", "12", None, "13"]
+    assert summary["reannotated_variants"] == 2
+
+
 def test_many_samples_keep_their_genotypes(
     data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
 ) -> None:

@@ -76,6 +76,11 @@ def annotate_file(
             )
             _check_build(evidence, bundle, log)
             annotator = ChunkAnnotator(bundle, reader.header)
+            if annotator.replaced_fields:
+                log(
+                    "the input was annotated before (its header declares "
+                    f"{', '.join(annotator.replaced_fields)}); their old values are replaced"
+                )
             tally = Tally()
             with (
                 closing(_open_output(temporary, output.name.endswith(".gz"))) as sink,
@@ -204,6 +209,7 @@ def _summary(
         "pct_in_dbsnp": round(100.0 * tally.in_dbsnp / records, 3) if records else 0.0,
         "known_variant_matches": dict(tally.known_matches),
         "unknown_contigs": dict(tally.unknown_contigs),
+        "reannotated_variants": tally.reannotated,
         "seconds": round(seconds, 3),
         "variants_per_second": round(records / seconds, 1) if seconds > 0 else 0.0,
         "provenance": bundle.provenance(),
@@ -217,6 +223,10 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
         f"in dbSNP: {summary['in_dbsnp']} ({summary['pct_in_dbsnp']}%)",
     ]
     lines += [f"region {name}: {count}" for name, count in summary["region_counts"].items()]
+    if summary["reannotated_variants"]:
+        lines.append(
+            f"variants whose earlier annotation was replaced: {summary['reannotated_variants']}"
+        )
     if summary["unknown_contigs"]:
         lines.append(f"contigs outside the bundle (not annotated): {summary['unknown_contigs']}")
     lines.append("provenance: " + json.dumps(summary["provenance"]["sources"]))

@@ -6,10 +6,14 @@ with one ``searchsorted``; each output line is then the concatenation of slices 
 bundle, which one Arrow ``take`` over a list of string indices writes out contiguously.
 Python loops run only for rare records: multi-allelic known-variant matches and variants whose
 REF spans several segments of a track.
+
+An input annotated before (by anntools or an earlier GAS run) already carries the fields we add;
+their old values are cut out of INFO first (``_strip_info``), so the output has each key once.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +30,9 @@ from anntools.genome import build_fitting_position
 from anntools.vcf import ChunkColumns, Header, split_columns
 
 ALIGNED_GENE_FIELDS = ("GENE", "STRAND", "HGNC_NAME")
-_DOT, _COMMA = ord("."), ord(",")
+_DOT, _COMMA, _SEMICOLON, _EQUALS = ord("."), ord(","), ord(";"), ord("=")
+_INFO_ID = re.compile(r'##INFO=<(?:[^">]*,)?ID=([^,>]+)')
+BUNDLE_HEADER = "##anntools_bundle="
 
 
 @dataclass
@@ -36,9 +42,11 @@ class Tally:
     known_matches: Counter[str] = field(default_factory=Counter)
     in_dbsnp: int = 0
     unknown_contigs: Counter[str] = field(default_factory=Counter)
+    reannotated: int = 0  # records whose INFO held values of our fields from an earlier run
 
     def add(self, other: Tally) -> None:
         self.records += other.records
+        self.reannotated += other.reannotated
         self.regions.update(other.regions)
         self.known_matches.update(other.known_matches)
         self.in_dbsnp += other.in_dbsnp
@@ -81,18 +89,26 @@ class ChunkAnnotator:
         # Unplaced contigs get the index after the last chromosome: an offset past the genome's
         # end, where every track is empty.
         self._offsets = np.append(self.genome.offsets, self.genome.total_length)
+        self._our_fields = list(dict.fromkeys(header.id for header in bundle.info_headers()))
+        self._our_field_values = _strings(self._our_fields)
+        declared = {_info_id(line) for line in header.meta_lines}
+        # Fields of ours the header declares: the input was annotated before, and every chunk's
+        # INFO is stripped of them. Otherwise each chunk is checked cheaply (_may_hold_fields)
+        # for undeclared ones, so the output never has a key twice.
+        self.replaced_fields = [name for name in self._our_fields if name in declared]
+        self._field_prefixes = _prefix_patterns(self._our_fields)
 
     def header_text(self) -> str:
         ours = self.bundle.info_headers()
-        our_ids = {header.id for header in ours}
+        our_ids = set(self._our_fields)
         kept = [
             line
             for line in self.header.meta_lines
-            if not any(line.startswith(f"##INFO=<ID={i},") for i in our_ids)
+            if _info_id(line) not in our_ids and not line.startswith(BUNDLE_HEADER)
         ]
         lines = kept + [header.header_line() for header in ours]
         lines.append(
-            f"##anntools_bundle=<Build={self.bundle.build},"
+            f"{BUNDLE_HEADER}<Build={self.bundle.build},"
             f"Created={self.bundle.manifest['created_at']},"
             f"Format={self.bundle.manifest['format_version']}>"
         )
@@ -144,8 +160,16 @@ class ChunkAnnotator:
 
         id_present = ~_is_dot(data, tabs[:, 1] + 1, tabs[:, 2])
         info_present = ~_is_dot(data, tabs[:, 6] + 1, tabs[:, 7]) & (tabs[:, 7] > tabs[:, 6] + 1)
+        info: pa.Array | None = None
+        if self.replaced_fields or _may_hold_fields(text, data, tabs, self._field_prefixes):
+            info, info_present, stripped = _strip_info(
+                text, columns, info_present, self._our_field_values
+            )
+            tally.reannotated += stripped
         id_extras = [_drop_repeated_ids(extra, pieces, id_present) for extra in id_extras]
-        return _assemble(pieces, count, id_present, info_present, id_extras, info_extras), tally
+        return _assemble(
+            pieces, count, id_present, info_present, id_extras, info_extras, info
+        ), tally
 
     def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> NDArray[Any]:
         data, starts = columns.data, columns.line_starts
@@ -228,11 +252,19 @@ def _assemble(
     info_present: NDArray[Any],
     id_extras: list[Sparse],
     info_extras: list[Sparse],
+    info: pa.Array | None = None,
 ) -> memoryview:
-    """Output lines as one buffer: per line, the indices of the strings to concatenate."""
+    """Output lines as one buffer: per line, the indices of the strings to concatenate.
+    ``info`` replaces the input's INFO of every line when given."""
     separator, dot, absent = np.int32(5 * count), np.int32(5 * count + 1), np.int32(-1)
     arrays = [pieces, _strings([";", "."])]
     next_index = 5 * count + 2
+    line = np.arange(count, dtype=np.int32)
+    info_slot = 5 * line + 3
+    if info is not None:
+        arrays.append(info)
+        info_slot = next_index + line
+        next_index += count
 
     def place(extra: Sparse) -> NDArray[Any]:
         nonlocal next_index
@@ -242,7 +274,6 @@ def _assemble(
         next_index += len(extra.rows)
         return index
 
-    line = np.arange(count, dtype=np.int32)
     slots = [5 * line]
     id_columns = [place(extra) for extra in id_extras]
     any_new_id = np.zeros(count, dtype=bool)
@@ -255,7 +286,7 @@ def _assemble(
         slots.append(column)
         filled |= column >= 0
     slots.append(5 * line + 2)
-    slots.append(np.where(info_present, 5 * line + 3, absent))
+    slots.append(np.where(info_present, info_slot, absent))
     filled = info_present.copy()
     for extra in info_extras:
         column = place(extra)
@@ -270,6 +301,76 @@ def _assemble(
     _, offsets_buffer, data = joined.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
     return memoryview(data)[int(offsets[joined.offset]) : int(offsets[joined.offset + len(joined)])]
+
+
+def _info_id(meta_line: str) -> str | None:
+    match = _INFO_ID.match(meta_line)
+    return match.group(1) if match else None
+
+
+def _prefix_patterns(names: list[str]) -> list[tuple[int, NDArray[Any]]]:
+    """Per key length up to 4 bytes: (mask, the keys' first bytes as little-endian words)."""
+    by_mask: dict[int, list[int]] = {}
+    for name in names:
+        head = name.encode()[:4]
+        mask = (1 << (8 * len(head))) - 1
+        by_mask.setdefault(mask, []).append(int.from_bytes(head, "little"))
+    return [(mask, np.asarray(words, dtype=np.uint32)) for mask, words in by_mask.items()]
+
+
+def _may_hold_fields(
+    text: bytes,
+    data: NDArray[Any],
+    tabs: NDArray[Any],
+    prefixes: list[tuple[int, NDArray[Any]]],
+) -> bool:
+    """Whether any INFO item of the chunk may start with one of our keys: the first four bytes
+    at each INFO start and after every ';' are compared with the keys'. A false positive only
+    sends the chunk through ``_strip_info``; there are no false negatives."""
+    starts = tabs[:, 6] + 1
+    if b";" in text:
+        starts = np.concatenate([starts, np.flatnonzero(data == _SEMICOLON) + 1])
+    last = len(data) - 1
+    words = data[np.minimum(starts, last)].astype(np.uint32)
+    for shift in (8, 16, 24):
+        words |= data[np.minimum(starts + shift // 8, last)].astype(np.uint32) << shift
+    return any(bool(np.isin(words & mask, patterns).any()) for mask, patterns in prefixes)
+
+
+def _strip_info(
+    text: bytes, columns: ChunkColumns, info_present: NDArray[Any], fields: pa.Array
+) -> tuple[pa.Array, NDArray[Any], int]:
+    """Every line's INFO without the items whose key is in ``fields``, the other items in their
+    order. Returns the new INFO per line ('' when nothing is left), which lines still have
+    one, and how many lines lost an item."""
+    data, tabs, count = columns.data, columns.tabs, columns.count
+    rows = np.flatnonzero(info_present)
+    info_starts, info_ends = tabs[rows, 6] + 1, tabs[rows, 7]
+    # INFO spans are disjoint and in order, so sorted item starts and ends pair up.
+    semicolons = np.flatnonzero(data == _SEMICOLON)
+    in_span = np.searchsorted(info_starts, semicolons, side="right") - 1
+    inside = in_span >= 0
+    inside[inside] = semicolons[inside] < info_ends[in_span[inside]]
+    semicolons = semicolons[inside]
+    starts = np.sort(np.concatenate([info_starts, semicolons + 1]))
+    ends = np.sort(np.concatenate([semicolons, info_ends]))
+    equals = np.append(np.flatnonzero(data == _EQUALS), len(data))
+    key_ends = np.minimum(equals[np.searchsorted(equals, starts)], ends)
+    keys = pc.take(_slices(text, starts, key_ends), _indices(2 * np.arange(len(starts))))
+    keep = ~_to_numpy_bool(pc.is_in(keys, value_set=fields))
+    item_lines = np.searchsorted(columns.line_ends, starts)
+    kept_lines = item_lines[keep]
+    kept_items = pc.take(
+        _slices(text, starts[keep], ends[keep]), _indices(2 * np.arange(int(keep.sum())))
+    )
+    offsets = np.zeros(count + 1, dtype=np.int32)
+    np.cumsum(np.bincount(kept_lines, minlength=count), out=offsets[1:])
+    # The separator as an Arrow scalar: a Python str would make pyarrow 11 import pandas.
+    separator = _strings([";"])[0]
+    joined = pc.binary_join(pa.ListArray.from_arrays(_indices(offsets), kept_items), separator)
+    remaining = np.diff(offsets) > 0
+    stripped = len(np.unique(item_lines[~keep]))
+    return joined, remaining, stripped
 
 
 def _pieces(text: bytes, columns: ChunkColumns) -> pa.Array:
@@ -430,17 +531,29 @@ def _match_known(
 
 
 def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: NDArray[Any]) -> Sparse:
-    """Do not append an rsID the ID column already holds."""
+    """Do not append an rsID the ID column already holds (as its whole value or as one of its
+    ';'-separated IDs, as after an earlier run appended ours to the input's own)."""
     check = np.flatnonzero(id_present[extra.rows])
     if not len(check):
         return extra
     existing = pc.take(pieces, _indices(5 * extra.rows[check] + 1))
-    same = _to_numpy_bool(pc.equal(existing, pc.take(extra.values, _indices(check))))
-    if not same.any():
-        return extra
+    added = pc.take(extra.values, _indices(check))
     drop = np.zeros(len(extra.rows), dtype=bool)
-    drop[check[same]] = True
-    return extra.without(drop)
+    drop[check] = _to_numpy_bool(pc.equal(existing, added))
+    lists = _to_numpy_bool(
+        pc.or_(pc.match_substring(existing, ";"), pc.match_substring(added, ";"))
+    )
+    rows, values = [], []
+    for position in np.flatnonzero(lists & ~drop[check]).tolist():
+        held = set(existing[position].as_py().split(";"))
+        missing = [i for i in added[position].as_py().split(";") if i not in held]
+        drop[check[position]] = True
+        if missing:
+            rows.append(int(extra.rows[check[position]]))
+            values.append(";".join(missing))
+    if not drop.any():
+        return extra
+    return extra.without(drop).extended(rows, values)
 
 
 def _lookup_segments(
