@@ -96,7 +96,7 @@ class ChunkAnnotator:
         # INFO is stripped of them. Otherwise each chunk is checked cheaply (_may_hold_fields)
         # for undeclared ones, so the output never has a key twice.
         self.replaced_fields = [name for name in self._our_fields if name in declared]
-        self._field_prefixes = _prefix_patterns(self._our_fields)
+        self._key_starts = _key_starts_table(self._our_fields)
 
     def header_text(self) -> str:
         ours = self.bundle.info_headers()
@@ -161,7 +161,7 @@ class ChunkAnnotator:
         id_present = ~_is_dot(data, tabs[:, 1] + 1, tabs[:, 2])
         info_present = ~_is_dot(data, tabs[:, 6] + 1, tabs[:, 7]) & (tabs[:, 7] > tabs[:, 6] + 1)
         info: pa.Array | None = None
-        if self.replaced_fields or _may_hold_fields(text, data, tabs, self._field_prefixes):
+        if self.replaced_fields or _may_hold_fields(text, data, tabs, self._key_starts):
             info, info_present, stripped = _strip_info(
                 text, columns, info_present, self._our_field_values
             )
@@ -308,33 +308,31 @@ def _info_id(meta_line: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _prefix_patterns(names: list[str]) -> list[tuple[int, NDArray[Any]]]:
-    """Per key length up to 4 bytes: (mask, the keys' first bytes as little-endian words)."""
-    by_mask: dict[int, list[int]] = {}
+def _key_starts_table(names: list[str]) -> NDArray[Any]:
+    """True at ``256 * first byte + second byte`` of every key (any second byte for a
+    one-letter key)."""
+    table = np.zeros(1 << 16, dtype=bool)
     for name in names:
-        head = name.encode()[:4]
-        mask = (1 << (8 * len(head))) - 1
-        by_mask.setdefault(mask, []).append(int.from_bytes(head, "little"))
-    return [(mask, np.asarray(words, dtype=np.uint32)) for mask, words in by_mask.items()]
+        head = name.encode()
+        if len(head) == 1:
+            table[head[0] << 8 : (head[0] + 1) << 8] = True
+        else:
+            table[(head[0] << 8) | head[1]] = True
+    return table
 
 
 def _may_hold_fields(
-    text: bytes,
-    data: NDArray[Any],
-    tabs: NDArray[Any],
-    prefixes: list[tuple[int, NDArray[Any]]],
+    text: bytes, data: NDArray[Any], tabs: NDArray[Any], key_starts: NDArray[Any]
 ) -> bool:
-    """Whether any INFO item of the chunk may start with one of our keys: the first four bytes
-    at each INFO start and after every ';' are compared with the keys'. A false positive only
-    sends the chunk through ``_strip_info``; there are no false negatives."""
+    """Whether any INFO item of the chunk may be one of our keys: the first two bytes at each
+    INFO start and after every ';' are looked up in ``key_starts``. A false positive only sends
+    the chunk through ``_strip_info``; there are no false negatives."""
     starts = tabs[:, 6] + 1
     if b";" in text:
         starts = np.concatenate([starts, np.flatnonzero(data == _SEMICOLON) + 1])
-    last = len(data) - 1
-    words = data[np.minimum(starts, last)].astype(np.uint32)
-    for shift in (8, 16, 24):
-        words |= data[np.minimum(starts + shift // 8, last)].astype(np.uint32) << shift
-    return any(bool(np.isin(words & mask, patterns).any()) for mask, patterns in prefixes)
+    # An empty INFO at the very end starts on the final '\n'; clipping reads it twice.
+    pairs = np.take(data, starts) * np.intp(256) + np.take(data, starts + 1, mode="clip")
+    return bool(np.take(key_starts, pairs).any())
 
 
 def _strip_info(
