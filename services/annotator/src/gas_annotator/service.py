@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,7 @@ class Annotator:
             log.warning("job request for a job that does not exist; dropped")
             return
         if job.finished:
-            await self.publish_outcome(job)
+            await self._republish_if_abandoned(job)
             return
         if job.status is JobStatus.CREATED:
             raise RetryLater("the job's submit has not committed yet", delay_seconds=5)
@@ -126,7 +127,7 @@ class Annotator:
         current = await self._repo.get(job_id)
         if current is None or current.finished:
             if current:
-                await self.publish_outcome(current)
+                await self._republish_if_abandoned(current)
             return
         remaining = (current.lease_expires_at or time.time()) - time.time()
         # Running elsewhere: look again once its lease would have run out, in case that
@@ -259,6 +260,21 @@ class Annotator:
         if job:
             await self.publish_outcome(job)
 
+    async def _republish_if_abandoned(self, job: JobRecord) -> None:
+        """Seen finished by a worker that did not finish it: the finisher publishes the outcome
+        right after its commit, so only republish once it has had a lease's time to do so and
+        the flag is still unset (it crashed in between). Sooner would race it and publish twice."""
+        if job.outcome_published or not job.finished:
+            return
+        age = time.time() - _epoch(job.completed_at)
+        if age < self._settings.lease_seconds:
+            raise RetryLater(
+                "the job just finished; its worker is publishing the outcome",
+                delay_seconds=max(1, math.ceil(self._settings.lease_seconds - age)),
+            )
+        log.warning("republishing an outcome its worker did not record as published")
+        await self.publish_outcome(job)
+
     async def publish_outcome(self, job: JobRecord) -> None:
         """Publish JobCompleted/JobFailed once; a crash before the flag is set republishes."""
         if job.outcome_published or not job.finished:
@@ -294,7 +310,7 @@ class Annotator:
         if job is None:
             return
         if job.finished:
-            await self.publish_outcome(job)
+            await self._republish_if_abandoned(job)
             return
         if job.lease_live():
             raise RetryLater("a worker is running the job", delay_seconds=60)
@@ -302,7 +318,15 @@ class Annotator:
             log.error(
                 "request dead-lettered after %d deliveries; job failed", delivery.receive_count
             )
-        await self._publish_final(job.job_id)
+            await self._publish_final(job.job_id)
+            return
+        current = await self._repo.get(job.job_id)
+        if current and current.finished:
+            await self._republish_if_abandoned(current)
+
+
+def _epoch(timestamp: str | None) -> float:
+    return datetime.fromisoformat(timestamp).timestamp() if timestamp else 0.0
 
 
 def _job_log(job: JobRecord, anntools_log: Path, outcome: runner.EngineOutcome) -> str:
