@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import time
 from typing import Any
 
 import httpx
@@ -14,7 +15,8 @@ from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
 from gas_core.events import Tier
 from gas_core.jobs import JobRepository, utc_timestamp
-from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_core.localstack import wait_until
+from gas_core.testing import ServiceProcess, Stack, StartService, get_job, with_jobs
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +197,33 @@ def test_the_result_link_explains_why_a_result_cannot_be_downloaded(
     asyncio.run(complete_then_archive(restore=True))
     restoring = alice.request("GET", f"/jobs/{job_id}/result")
     assert "being restored; you will get an email" in restoring.json()["detail"]
+
+
+def test_a_job_whose_submit_stopped_before_publishing_is_still_annotated(
+    stack: Stack, start_service: StartService
+) -> None:
+    jobs_service = start_service(
+        "jobs",
+        stack,
+        GAS_JOBS_STRANDED_REQUEST_CHECK_SECONDS="0.5",
+        GAS_JOBS_STRANDED_REQUEST_MIN_AGE_SECONDS="0",
+    )
+    alice = Client(jobs_service, stack, "alice", Tier.FREE)
+    job_id = alice.create_and_upload(VCF)
+    # What a submit that crashed right after its queue commit leaves behind.
+    queued = with_jobs(
+        stack,
+        lambda repo: repo.queue(
+            job_id=job_id, input_size_bytes=len(VCF), queued_at=utc_timestamp()
+        ),
+    )
+    assert queued
+
+    published = wait_until(
+        lambda: get_job(stack, job_id).request_published, timeout=15, what="the stranded request"
+    )
+    assert published
+    requests = queued_requests(stack)
+    assert [request["job_id"] for request in requests] == [job_id]
+    time.sleep(1.5)  # a few more sweeps: a published request is not sent again
+    assert queued_requests(stack) == []

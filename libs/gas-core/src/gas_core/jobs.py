@@ -337,6 +337,33 @@ class JobRepository:
             if not start:
                 return total
 
+    async def queued_unpublished(self, *, queued_before: str) -> list[JobRecord]:
+        """QUEUED jobs whose JobRequested was never recorded as published (the submit that
+        queued them stopped in between) and that were queued before ``queued_before``."""
+        found: list[JobRecord] = []
+        start = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "FilterExpression": (
+                    "#status = :queued AND queued_at < :cutoff AND "
+                    "(attribute_not_exists(request_published) OR request_published = :no)"
+                ),
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":queued": {"S": JobStatus.QUEUED.value},
+                    ":cutoff": {"S": queued_before},
+                    ":no": {"BOOL": False},
+                },
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = await self._dynamodb.scan(**kwargs)
+            found.extend(_item_to_record(item) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return found
+
     # -- status transitions ---------------------------------------------------------------
 
     async def queue(self, *, job_id: str, input_size_bytes: int, queued_at: str) -> bool:

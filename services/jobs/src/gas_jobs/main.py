@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,9 +17,11 @@ from gas_core.logging import configure_logging
 from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.runtime import serve
 from gas_jobs.api import router
-from gas_jobs.service import Jobs
+from gas_jobs.service import Jobs, republish_stranded_requests
 from gas_jobs.settings import Settings
 from gas_jobs.storage import ObjectStore
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -46,11 +50,29 @@ def create_app(settings: Settings) -> FastAPI:
                     }
                 )
             )
+            sweeper = asyncio.create_task(republish_stranded(app.state.jobs, settings))
             yield
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
 
     app = FastAPI(title="gas-jobs", lifespan=lifespan)
     app.include_router(router)
     return app
+
+
+async def republish_stranded(jobs: Jobs, settings: Settings) -> None:
+    while True:
+        await asyncio.sleep(settings.stranded_request_check_seconds)
+        try:
+            count = await republish_stranded_requests(
+                jobs, older_than_seconds=settings.stranded_request_min_age_seconds
+            )
+        except Exception:
+            log.exception("could not look for queued jobs without a published request")
+            continue
+        if count:
+            log.warning("published the request of %d queued job(s) that had none", count)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from gas_core.auth import InternalIdentity
 from gas_core.events import JobRequested, JobRequestedPayload, Tier
@@ -179,6 +180,16 @@ async def _publish_request(jobs: Jobs, job: JobRecord) -> None:
         )
     )
     await jobs.repo.mark_request_published(job_id=job.job_id)
+
+
+async def republish_stranded_requests(jobs: Jobs, *, older_than_seconds: float) -> int:
+    """Publish the request of every job left QUEUED without one (its submit stopped between
+    the queue commit and the publish, e.g. a crash), once it is older than a submit takes."""
+    cutoff = utc_timestamp(datetime.now(UTC) - timedelta(seconds=older_than_seconds))
+    stranded = await jobs.repo.queued_unpublished(queued_before=cutoff)
+    for job in stranded:
+        await _publish_request(jobs, job)
+    return len(stranded)
 
 
 async def list_jobs(

@@ -12,3 +12,8 @@ class Settings(ServiceSettings):
     download_url_seconds: int = Field(default=120, ge=10, le=3600)
     # S3 refuses single POST uploads above 5 GiB; premium inputs are capped there.
     max_upload_bytes: int = 5 * 1024**3
+    # A submit that stopped between queueing a job and publishing its request leaves it
+    # QUEUED with no request. Every `check` seconds the service publishes the request of
+    # such jobs older than `min_age` (longer than a submit normally takes).
+    stranded_request_check_seconds: float = Field(default=60, gt=0)
+    stranded_request_min_age_seconds: float = Field(default=30, ge=0)
