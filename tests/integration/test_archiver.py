@@ -93,7 +93,9 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
 ) -> None:
     user_id, token, email = new_user(gateway_database, Tier.FREE)
-    start_archiver(start_service, stack, gateway)
+    archiver = start_archiver(start_service, stack, gateway)
+    readiness = httpx.get(f"{archiver.url}/readyz", timeout=5).json()["checks"]
+    assert readiness == {"queue": "ok", "restore_queue": "ok"}
     start_service(
         "notifier",
         stack,

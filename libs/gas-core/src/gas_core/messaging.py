@@ -56,11 +56,14 @@ class SnsPublisher:
 
 
 class RetryLater(Exception):
-    """Raised by a handler for a transient failure: the message will be redelivered."""
+    """Raised by a handler to have the message redelivered after ``delay_seconds``: for a
+    transient failure, or (``scheduled=True``) because the work is not due yet, which is
+    normal and logged quietly."""
 
-    def __init__(self, reason: str, *, delay_seconds: int = 5) -> None:
+    def __init__(self, reason: str, *, delay_seconds: int = 5, scheduled: bool = False) -> None:
         super().__init__(reason)
         self.delay_seconds = delay_seconds
+        self.scheduled = scheduled
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,10 @@ class SqsConsumer:
             await self._release(delivery.receipt_handle)
             raise
         except RetryLater as retry:
-            log.warning("will retry %s: %s", event.type, retry)
+            level = logging.INFO if retry.scheduled else logging.WARNING
+            log.log(
+                level, "will look at %s again in %d s: %s", event.type, retry.delay_seconds, retry
+            )
             await self._release(delivery.receipt_handle, delay=retry.delay_seconds)
         except Exception:
             log.exception("handler failed for %s (delivery %d)", event.type, delivery.receive_count)

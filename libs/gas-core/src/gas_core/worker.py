@@ -15,6 +15,7 @@ from gas_core.runtime import Worker, serve
 from gas_core.settings import ServiceSettings
 
 HandlerFactory = Callable[[AwsClients], Awaitable[Handler]]
+ChecksFactory = Callable[[AwsClients], Awaitable[Mapping[str, ReadinessCheck]]]
 
 
 async def run_queue_worker(
@@ -24,16 +25,17 @@ async def run_queue_worker(
     queue_name: str,
     make_handler: HandlerFactory,
     options: ConsumerOptions | None = None,
-    extra_checks: Mapping[str, ReadinessCheck] | None = None,
+    extra_checks: ChecksFactory | None = None,
     extra_workers: tuple[Callable[[AwsClients], Worker], ...] = (),
 ) -> None:
     configure_logging(service, settings.log_level)
     async with aws_clients(settings.aws) as clients:
         sqs = await clients.client("sqs")
         app = FastAPI(title=f"gas-{service}", docs_url=None, redoc_url=None)
-        app.include_router(
-            health_router({"queue": queue_check(sqs, queue_name), **(extra_checks or {})})
-        )
+        checks = {"queue": queue_check(sqs, queue_name)}
+        if extra_checks:
+            checks.update(await extra_checks(clients))
+        app.include_router(health_router(checks))
 
         async def consume(stop: asyncio.Event) -> None:
             consumer = SqsConsumer(

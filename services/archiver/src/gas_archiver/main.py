@@ -14,6 +14,7 @@ from gas_archiver.workers import consume_restore_notifications, reconcile_period
 from gas_core.accounts import Accounts, GatewayAccounts
 from gas_core.aws import AwsClients
 from gas_core.events import AccountTierChanged, Event, JobCompleted
+from gas_core.health import ReadinessCheck, queue_check
 from gas_core.jobs import JobRepository
 from gas_core.messaging import (
     ConsumerOptions,
@@ -82,6 +83,10 @@ async def run(settings: Settings) -> None:
 
             return work
 
+        async def restore_queue_check(clients: AwsClients) -> dict[str, ReadinessCheck]:
+            sqs = await clients.client("sqs")
+            return {"restore_queue": queue_check(sqs, settings.stack.restore_queue)}
+
         def reconciler(clients: AwsClients) -> Worker:
             async def work(stop: asyncio.Event) -> None:
                 await reconcile_periodically(
@@ -103,5 +108,6 @@ async def run(settings: Settings) -> None:
                 visibility_seconds=settings.visibility_seconds,
                 wait_seconds=settings.receive_wait_seconds,
             ),
+            extra_checks=restore_queue_check,
             extra_workers=(restore_notifications, reconciler),
         )

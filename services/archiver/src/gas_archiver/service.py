@@ -111,6 +111,7 @@ class Archiver:
                     raise RetryLater(
                         f"free window open for {wait} s more",
                         delay_seconds=min(wait, MAX_TIMER_SECONDS),
+                        scheduled=True,
                     )
                 if await self._is_premium(job.user_id):
                     log.info("the user upgraded within the free window; the result stays")
