@@ -274,3 +274,35 @@ def test_an_archiver_killed_mid_archive_loses_nothing_and_finishes_on_restart(
     for key, copy in cold.items():
         assert copy is not None and copy.storage_class == "GLACIER"
         assert copy.sha256 == sha256(expected[key])
+
+
+def test_an_archive_whose_message_was_lost_is_finished_by_the_periodic_pass(
+    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+) -> None:
+    user_id, _, _ = new_user(gateway_database, Tier.FREE)
+    result = annotated_vcf("stalled")
+    job = create_completed_job(stack, user_id=user_id, tier=Tier.FREE, result=result)
+    # What a dead-lettered job.completed leaves: ARCHIVING, the hot copy still there, and no
+    # message left to finish it.
+    started = with_jobs(
+        stack,
+        lambda repo: repo.start_archiving(
+            job_id=job.job_id, extra={"archiving_since": "2000-01-01T00:00:00.000000Z"}
+        ),
+    )
+    assert started
+
+    start_service(
+        "archiver",
+        stack,
+        GAS_FREE_WINDOW_SECONDS="0",
+        GAS_ARCHIVER_GATEWAY_URL=gateway.url,
+        GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS="0.5",
+        GAS_ARCHIVER_STALLED_ARCHIVE_SECONDS="60",
+    )
+    wait_until(storage_is(stack, job.job_id, StorageState.ARCHIVED), timeout=20, what="the archive")
+    key = job.result_key or ""
+    assert read_object(stack, stack.settings.results_bucket, key) is None
+    cold = read_object(stack, stack.settings.archive_bucket, key)
+    assert cold is not None and cold.storage_class == "GLACIER"
+    assert cold.sha256 == sha256(result)

@@ -95,6 +95,7 @@ async def run(settings: Settings) -> None:
                     dynamodb=await clients.client("dynamodb"),
                     jobs_table=settings.stack.jobs_table,
                     interval=settings.reconcile_interval_seconds,
+                    stalled_archive_seconds=settings.stalled_archive_seconds,
                 )
 
             return work

@@ -23,14 +23,14 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from gas_archiver.storage import ExpeditedRetrievalUnavailable, ObjectStore, RestoreState
 from gas_core.accounts import AccountLookupFailed, Accounts
 from gas_core.events import JobArchived, JobRestored, StoragePayload, Tier
-from gas_core.jobs import JobPage, JobRecord, JobStatus, StorageState
+from gas_core.jobs import JobPage, JobRecord, JobStatus, StorageState, utc_timestamp
 from gas_core.messaging import Publisher, RetryLater
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ MAX_TIMER_SECONDS = 12 * 3600 - 60
 # How often to re-read a job whose conditional write lost to another actor before giving up
 # (and letting the message come back later).
 MAX_STATE_READS = 5
+# Job attribute: when the archive started (ISO-8601 UTC), so a stalled one can be found.
+ARCHIVING_SINCE = "archiving_since"
 EVENT_ID_NAMESPACE = uuid.UUID("8f5b0c1e-5a43-4c61-9d55-3f1f3b7a2a10")
 
 
@@ -53,7 +55,9 @@ class JobsRepo(Protocol):
         limit: int = 20,
         cursor: str | None = None,
     ) -> JobPage: ...
-    async def start_archiving(self, *, job_id: str) -> bool: ...
+    async def start_archiving(
+        self, *, job_id: str, extra: Mapping[str, Any] | None = None
+    ) -> bool: ...
     async def mark_archived(self, *, job_id: str) -> bool: ...
     async def cancel_archiving(self, *, job_id: str) -> bool: ...
     async def start_restoring(self, *, job_id: str) -> bool: ...
@@ -116,7 +120,9 @@ class Archiver:
                 if await self._is_premium(job.user_id):
                     log.info("the user upgraded within the free window; the result stays")
                     return
-                await self._jobs.start_archiving(job_id=job_id)
+                await self._jobs.start_archiving(
+                    job_id=job_id, extra={ARCHIVING_SINCE: utc_timestamp()}
+                )
                 continue  # read again: ARCHIVING now, or whatever another actor made it
             if job.storage is StorageState.ARCHIVING:
                 await self._archive(job)
@@ -320,6 +326,18 @@ class Archiver:
         if await self._jobs.mark_restored(job_id=job_id):
             log.info("restored %s", job.result_key)
         await self._store.delete(self._archive_bucket, job.result_key)
+
+    async def resume_stalled_archives(self, stalled_job_ids: AsyncIterator[str]) -> int:
+        """Finish archives whose message is gone (dead-lettered): the same steps a redelivery
+        would take. Safe beside a live worker: every step is conditional or repeatable."""
+        resumed = 0
+        async for job_id in stalled_job_ids:
+            try:
+                await self.on_job_completed(job_id)
+                resumed += 1
+            except Exception:
+                log.exception("could not resume the archive of %s", job_id)
+        return resumed
 
     async def reconcile(self, restoring_job_ids: AsyncIterator[str]) -> int:
         """Advance every RESTORING job: the safety net for lost or never-sent S3 events."""

@@ -27,7 +27,18 @@ class Settings(ServiceSettings):
     reconcile_interval_seconds: float = Field(
         default=300.0,
         gt=0,
-        description="How often to look for restores that finished without an S3 event.",
+        description=(
+            "How often to look for restores that finished without an S3 event, and for "
+            "archives left half-done."
+        ),
+    )
+    stalled_archive_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description=(
+            "An archive still ARCHIVING this long after it started lost its message (e.g. it "
+            "went to the dead-letter queue); the periodic pass then finishes it."
+        ),
     )
     visibility_seconds: int = Field(
         default=60,
