@@ -76,7 +76,7 @@ def build_bundle(
         )
         (staging / "tracks.toml").write_text(config.text)
         files = {
-            str(path.relative_to(staging)): _sha256(path)
+            str(path.relative_to(staging)): file_sha256(path)
             for path in sorted(staging.rglob("*"))
             if path.is_file()
         }
@@ -115,7 +115,7 @@ def verify_bundle(bundle_dir: str | Path) -> list[str]:
     return [
         name
         for name, digest in manifest["files"].items()
-        if not (root / name).exists() or _sha256(root / name) != digest
+        if not (root / name).exists() or file_sha256(root / name) != digest
     ]
 
 
@@ -300,12 +300,9 @@ def _load(path: Path) -> NDArray[Any]:
     return array
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_sha256(path: Path) -> str:
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def chromosome_label(name: str, style: str) -> str:

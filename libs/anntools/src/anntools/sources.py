@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import re
@@ -18,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from anntools.bundle import file_sha256
 from anntools.config import SourceSpec
 from anntools.errors import BundleError
 
@@ -103,7 +103,7 @@ class SourceResolver:
         key = f"{origin}:{package}:{spec.path}"
         if key not in self.provenance:
             self.provenance[key] = Provenance(
-                origin, package, version, spec.path, _sha256(path), license_name
+                origin, package, version, spec.path, file_sha256(path), license_name
             )
 
     @staticmethod
@@ -228,14 +228,6 @@ def _open_text(path: Path) -> Any:
     if magic == b"\x1f\x8b":
         return gzip.open(path, "rt")
     return open(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _pypi_license(package: str) -> str:
