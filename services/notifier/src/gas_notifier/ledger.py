@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from gas_core.infra import SENT_MAIL_TTL_ATTRIBUTE
+
 KEEP_SECONDS = 30 * 24 * 3600
 
 
@@ -39,7 +41,7 @@ class SentMailLedger:
                     "mail_key": {"S": mail_key},
                     "state": {"S": "sending"},
                     "claimed_until": {"N": str(now + self._lease_seconds)},
-                    "expires_at": {"N": str(int(now) + KEEP_SECONDS)},
+                    SENT_MAIL_TTL_ATTRIBUTE: {"N": str(int(now) + KEEP_SECONDS)},
                 },
                 ConditionExpression=(
                     "attribute_not_exists(mail_key) OR (#state = :sending AND claimed_until < :now)"
