@@ -27,7 +27,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from gas_archiver.storage import ExpeditedRetrievalUnavailable, ObjectStore, RestoreState
+from gas_archiver.storage import (
+    ExpeditedRetrievalUnavailable,
+    ObjectInfo,
+    ObjectStore,
+    RestoreState,
+)
 from gas_core.accounts import AccountLookupFailed, Accounts
 from gas_core.events import JobArchived, JobRestored, StoragePayload, Tier
 from gas_core.jobs import JobPage, JobRecord, JobStatus, StorageState, utc_timestamp
@@ -183,13 +188,17 @@ class Archiver:
                 await self._store.delete(self._archive_bucket, job.result_key)
             return
         log.info("archived %s as %s", job.result_key, self._storage_class)
-        await self._finish_archive(job)
+        await self._finish_archive(job, cold=cold)
 
-    async def _finish_archive(self, job: JobRecord) -> None:
-        """After the ARCHIVED commit: drop the hot copy and tell everyone (safe to repeat)."""
+    async def _finish_archive(self, job: JobRecord, *, cold: ObjectInfo | None = None) -> None:
+        """After the ARCHIVED commit: drop the hot copy and tell everyone (safe to repeat).
+
+        ``cold`` is the archive copy when the caller has just read it; otherwise it is read.
+        """
         assert job.results_bucket and job.result_key
         await self._store.delete(job.results_bucket, job.result_key)
-        cold = await self._store.head(self._archive_bucket, job.result_key)
+        if cold is None:
+            cold = await self._store.head(self._archive_bucket, job.result_key)
         await self._events.publish(
             JobArchived(
                 event_id=_event_id(job.job_id, "archived", cold.last_modified if cold else None),
