@@ -336,28 +336,22 @@ class Archiver:
             log.info("restored %s", job.result_key)
         await self._store.delete(self._archive_bucket, job.result_key)
 
-    async def resume_stalled_archives(self, stalled_job_ids: AsyncIterator[str]) -> int:
+    async def resume_stalled_archives(self, stalled_job_ids: AsyncIterator[str]) -> None:
         """Finish archives whose message is gone (dead-lettered): the same steps a redelivery
         would take. Safe beside a live worker: every step is conditional or repeatable."""
-        resumed = 0
         async for job_id in stalled_job_ids:
             try:
                 await self.on_job_completed(job_id)
-                resumed += 1
             except Exception:
                 log.exception("could not resume the archive of %s", job_id)
-        return resumed
 
-    async def reconcile(self, restoring_job_ids: AsyncIterator[str]) -> int:
+    async def reconcile(self, restoring_job_ids: AsyncIterator[str]) -> None:
         """Advance every RESTORING job: the safety net for lost or never-sent S3 events."""
-        advanced = 0
         async for job_id in restoring_job_ids:
             try:
                 await self.finish_restore(job_id)
-                advanced += 1
             except Exception:
                 log.exception("could not advance the restore of %s", job_id)
-        return advanced
 
     # -- helpers --------------------------------------------------------------------------
 
