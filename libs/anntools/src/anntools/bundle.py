@@ -139,12 +139,10 @@ class SegmentTrack:
     """An interval or gene-model track: segment starts, a label per segment."""
 
     name: str
-    kind: str
     boundaries: NDArray[Any]
     label_ids: NDArray[Any]
     labels: pa.Array
     info: list[InfoHeader]
-    directory: Path
     label_valid: NDArray[Any]
     region_codes: NDArray[Any] | None = None
 
@@ -159,7 +157,6 @@ class KnownVariantTrack:
     set_id: bool
     info: list[InfoHeader]
     max_per_position: int
-    directory: Path
     id_valid: NDArray[Any]
     info_valid: NDArray[Any]
 
@@ -219,35 +216,35 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
     for entry in manifest["tracks"]:
         if entry["kind"] == "known_variants":
             directory = root / entry["dir"]
+            ids, id_valid = load_strings(directory, "ids")
+            info_values, info_valid = load_strings(directory, "info")
             bundle.known_tracks.append(
                 KnownVariantTrack(
                     name=entry["name"],
                     positions=_load(directory / "positions.npy"),
-                    alleles=load_strings(directory, "alleles"),
-                    ids=load_strings(directory, "ids"),
-                    info_values=load_strings(directory, "info"),
+                    alleles=load_strings(directory, "alleles")[0],
+                    ids=ids,
+                    info_values=info_values,
                     set_id=bool(entry["set_id"]),
                     info=[InfoHeader(**header) for header in entry["info"]],
                     max_per_position=int(entry["max_per_position"]),
-                    directory=directory,
-                    id_valid=np.load(directory / "ids.valid.npy"),
-                    info_valid=np.load(directory / "info.valid.npy"),
+                    id_valid=id_valid,
+                    info_valid=info_valid,
                 )
             )
             continue
         for segmentation in entry["segmentations"]:
             directory = root / segmentation["dir"]
             region_path = directory / "region_codes.npy"
+            labels, label_valid = load_strings(directory, "labels")
             bundle.segment_tracks.append(
                 SegmentTrack(
                     name=entry["name"],
-                    kind=entry["kind"],
                     boundaries=_load(directory / "boundaries.npy"),
                     label_ids=_load(directory / "label_ids.npy"),
-                    labels=load_strings(directory, "labels"),
+                    labels=labels,
                     info=[InfoHeader(**header) for header in segmentation["info"]],
-                    directory=directory,
-                    label_valid=np.load(directory / "labels.valid.npy"),
+                    label_valid=label_valid,
                     region_codes=np.load(region_path) if region_path.exists() else None,
                 )
             )
@@ -277,7 +274,8 @@ def save_strings(directory: Path, stem: str, values: Sequence[str | None]) -> No
     (directory / f"{stem}.bin").write_bytes(b"".join(encoded))
 
 
-def load_strings(directory: Path, stem: str) -> pa.Array:
+def load_strings(directory: Path, stem: str) -> tuple[pa.Array, NDArray[np.bool_]]:
+    """The strings and, as numpy, which of them are not null (read from the same file)."""
     offsets = _load(directory / f"{stem}.offsets.npy")
     valid = np.load(directory / f"{stem}.valid.npy")
     data_path = directory / f"{stem}.bin"
@@ -287,12 +285,13 @@ def load_strings(directory: Path, stem: str) -> pa.Array:
         else np.zeros(0, dtype=np.uint8)
     )
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
+    strings = pa.Array.from_buffers(
         pa.string(),
         len(valid),
         [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
         null_count=int(len(valid) - valid.sum()),
     )
+    return strings, valid
 
 
 def _load(path: Path) -> NDArray[Any]:
@@ -333,7 +332,7 @@ def export_tracks(
         directory = bundle.path / entry["intervals_dir"]
         starts = np.load(directory / "intervals.start.npy").astype(np.int64)
         ends = np.load(directory / "intervals.end.npy").astype(np.int64)
-        names = load_strings(directory, "intervals.name").to_pylist()
+        names = load_strings(directory, "intervals.name")[0].to_pylist()
         chromosome, local_start = locate(starts)
         local_end = ends - offsets[chromosome]
         order = np.lexsort((local_end, local_start, chromosome))
