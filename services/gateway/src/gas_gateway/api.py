@@ -13,7 +13,6 @@ from gas_gateway import accounts, service, sessions
 from gas_gateway.deps import (
     CallingService,
     CookiesDep,
-    CurrentCaller,
     CurrentUser,
     HttpDep,
     OidcDep,
@@ -226,9 +225,8 @@ JOB_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     description="Forwarded to the jobs service; see its API for bodies and answers.",
 )
 async def jobs(
-    request: Request, caller: CurrentCaller, http: HttpDep, settings: SettingsDep, path: str = ""
+    request: Request, user: CurrentUser, http: HttpDep, settings: SettingsDep, path: str = ""
 ) -> Response:
-    user = caller.user
     token = mint_internal_token(
         InternalIdentity(user_id=user.id, tier=user.tier, email=user.email),
         settings.stack.internal_jwt_secret,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
@@ -76,32 +75,25 @@ OutboxDep = Annotated[OutboxRelay, Depends(get_outbox)]
 CookiesDep = Annotated[Cookies, Depends(get_cookies)]
 
 
-@dataclass(frozen=True)
-class Caller:
-    user: User
-    session_id: str | None
-    session: sessions.Session | None
-
-
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
     )
 
 
-async def get_caller(
+async def get_current_user(
     request: Request,
     pool: PoolDep,
     settings: SettingsDep,
     cookies: CookiesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     _cookie: Annotated[str | None, Depends(session_cookie_scheme)],
-) -> Caller:
+) -> User:
     if bearer is not None:
         user = await accounts.user_for_token(pool, bearer.credentials)
         if user is None:
             raise _unauthorized("this API token is unknown or revoked; create a new one")
-        return Caller(user=user, session_id=None, session=None)
+        return user
     session_id = request.cookies.get(cookies.session)
     if not session_id:
         raise _unauthorized(
@@ -118,14 +110,9 @@ async def get_caller(
     user = await accounts.get_user(pool, session.user_id)
     if user is None:
         raise _unauthorized("this account no longer exists")
-    return Caller(user=user, session_id=session_id, session=session)
+    return user
 
 
-async def get_current_user(caller: Annotated[Caller, Depends(get_caller)]) -> User:
-    return caller.user
-
-
-CurrentCaller = Annotated[Caller, Depends(get_caller)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
