@@ -186,11 +186,11 @@ def render(line: str) -> str:
     level = str(entry.pop("level", "info"))
     stamp = str(entry.pop("ts", ""))[11:19]
     message = entry.pop("msg")
-    for key in ("service", "logger", "color_message"):
+    for key in ("service", "logger"):
         entry.pop(key, None)
     exc = entry.pop("exc", None)
     extras = " ".join(f"{key}={value}" for key, value in entry.items())
-    colour = RED if level in {"error", "critical"} else (RED if level == "warning" else "")
+    colour = RED if level in {"warning", "error", "critical"} else ""
     text = f"{stamp} {colour}{level:<7}{RESET} {message}" + (f"  {extras}" if extras else "")
     return f"{text}\n{exc}" if exc else text
 

@@ -22,7 +22,7 @@ import pytest
 from gas_core.aws import aws_clients
 from gas_core.events import JobRequested
 from gas_core.localstack import free_port
-from gas_core.messaging import SnsPublisher
+from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.settings import AwsSettings, StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -149,10 +149,7 @@ async def publish_job_request(moto_port: int, prefix: str, job_id: str) -> None:
     stack = StackSettings(prefix=prefix)
     async with aws_clients(aws) as clients:
         sns = await clients.client("sns")
-        topics = (await sns.list_topics())["Topics"]
-        arn = next(
-            t["TopicArn"] for t in topics if t["TopicArn"].endswith(stack.job_requests_topic)
-        )
+        arn = await topic_arn(sns, stack.job_requests_topic)
         event = JobRequested.model_validate(
             {
                 "job_id": job_id,

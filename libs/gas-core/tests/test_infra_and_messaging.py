@@ -12,7 +12,15 @@ import pytest
 from gas_core.aws import aws_clients
 from gas_core.events import Event, JobCompleted, JobRequested
 from gas_core.infra import MAX_RECEIVE_COUNT
-from gas_core.messaging import ConsumerOptions, Delivery, RetryLater, SnsPublisher, SqsConsumer
+from gas_core.messaging import (
+    ConsumerOptions,
+    Delivery,
+    RetryLater,
+    SnsPublisher,
+    SqsConsumer,
+    queue_url,
+    topic_arn,
+)
 from gas_core.testing import Stack
 
 pytestmark = pytest.mark.integration
@@ -55,11 +63,6 @@ def test_infra_up_twice_creates_nothing_the_second_time(stack: Stack) -> None:
     assert any("dynamodb table" in line for line in report["unchanged"])
 
 
-async def topic_arn(sns: object, name: str) -> str:
-    topics = await sns.list_topics()  # type: ignore[attr-defined]
-    return next(t["TopicArn"] for t in topics["Topics"] if t["TopicArn"].endswith(f":{name}"))
-
-
 async def test_completed_events_reach_the_archiver_only_for_free_users(stack: Stack) -> None:
     async with aws_clients(stack.aws) as clients:
         sns, sqs = await clients.client("sns"), await clients.client("sqs")
@@ -68,7 +71,7 @@ async def test_completed_events_reach_the_archiver_only_for_free_users(stack: St
         await publisher.publish(job_completed("j-premium", "premium"))
 
         async def drain(queue: str) -> set[str]:
-            url = (await sqs.get_queue_url(QueueName=queue))["QueueUrl"]
+            url = await queue_url(sqs, queue)
             got = await sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
             return {json.loads(m["Body"])["job_id"] for m in got.get("Messages", [])}
 
@@ -92,7 +95,7 @@ async def run_consumer(
 async def test_long_work_keeps_its_message_and_success_deletes_it(stack: Stack) -> None:
     async with aws_clients(stack.aws) as clients:
         sns, sqs = await clients.client("sns"), await clients.client("sqs")
-        url = (await sqs.get_queue_url(QueueName=stack.settings.annotator_queue))["QueueUrl"]
+        url = await queue_url(sqs, stack.settings.annotator_queue)
         publisher = SnsPublisher(sns, await topic_arn(sns, stack.settings.job_requests_topic))
         await publisher.publish(job_requested("j-long"))
         deliveries: list[int] = []
@@ -115,10 +118,8 @@ async def test_long_work_keeps_its_message_and_success_deletes_it(stack: Stack) 
 async def test_a_message_that_keeps_failing_lands_in_the_dead_letter_queue(stack: Stack) -> None:
     async with aws_clients(stack.aws) as clients:
         sns, sqs = await clients.client("sns"), await clients.client("sqs")
-        url = (await sqs.get_queue_url(QueueName=stack.settings.annotator_queue))["QueueUrl"]
-        dlq = (await sqs.get_queue_url(QueueName=f"{stack.settings.annotator_queue}-dlq"))[
-            "QueueUrl"
-        ]
+        url = await queue_url(sqs, stack.settings.annotator_queue)
+        dlq = await queue_url(sqs, f"{stack.settings.annotator_queue}-dlq")
         publisher = SnsPublisher(sns, await topic_arn(sns, stack.settings.job_requests_topic))
         await publisher.publish(job_requested("j-poison"))
         attempts: list[int] = []

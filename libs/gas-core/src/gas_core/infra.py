@@ -17,6 +17,8 @@ from gas_core.settings import StackSettings
 
 MAX_RECEIVE_COUNT = 5
 JOBS_BY_USER_INDEX = "by-user"
+# Items of the sent-mail ledger carry their expiry here (epoch seconds), for DynamoDB TTL.
+SENT_MAIL_TTL_ATTRIBUTE = "expires_at"
 DEFAULT_CORS_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
 
 
@@ -67,14 +69,14 @@ async def infra_up(
         await _ensure_bucket(s3, bucket, report)
     await _ensure_cors(s3, stack.inputs_bucket, cors_origins, report)
 
-    queue_arns: dict[str, str] = {}
-    for queue in (
+    queues: dict[str, _Queue] = {}
+    for name in (
         stack.annotator_queue,
         stack.notifier_queue,
         stack.archiver_queue,
         stack.restore_queue,
     ):
-        queue_arns[queue] = await _ensure_queue_with_dlq(sqs, queue, report)
+        queues[name] = await _ensure_queue_with_dlq(sqs, name, report)
 
     topic_arns: dict[str, str] = {}
     existing_topics = await _list_topics(sns)
@@ -83,13 +85,13 @@ async def infra_up(
 
     for sub in subscriptions(stack):
         await _ensure_subscription(
-            sns, topic_arns[sub.topic], queue_arns[sub.queue], sub.filter_policy, report
+            sns, topic_arns[sub.topic], queues[sub.queue].arn, sub.filter_policy, report
         )
-    for queue, senders in _queue_senders(stack, topic_arns).items():
-        await _ensure_queue_policy(sqs, queue, queue_arns[queue], senders, report)
+    for name, senders in _queue_senders(stack, topic_arns).items():
+        await _ensure_queue_policy(sqs, queues[name], senders, report)
 
     await _ensure_restore_notifications(
-        s3, stack.archive_bucket, queue_arns[stack.restore_queue], report
+        s3, stack.archive_bucket, queues[stack.restore_queue].arn, report
     )
     await _ensure_jobs_table(dynamodb, stack.jobs_table, report)
     await _ensure_sent_mail_table(dynamodb, stack.sent_mail_table, report)
@@ -151,14 +153,17 @@ async def _ensure_cors(s3: Any, bucket: str, origins: tuple[str, ...], report: I
     (report.updated if current else report.created).append(f"s3 cors {bucket}")
 
 
-async def _queue_arn(sqs: Any, url: str) -> str:
-    attrs = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(attrs["Attributes"]["QueueArn"])
+@dataclass(frozen=True)
+class _Queue:
+    name: str
+    url: str
+    arn: str
+    policy: str | None
 
 
 async def _ensure_plain_queue(
     sqs: Any, name: str, attributes: dict[str, str], report: InfraReport
-) -> str:
+) -> _Queue:
     try:
         url = str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
     except ClientError as error:
@@ -166,7 +171,8 @@ async def _ensure_plain_queue(
             raise
         url = str((await sqs.create_queue(QueueName=name, Attributes=attributes))["QueueUrl"])
         report.created.append(f"sqs queue {name}")
-        return url
+        created = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return _Queue(name, url, str(created["Attributes"]["QueueArn"]), policy=None)
     current = (await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]))["Attributes"]
     differing = {k: v for k, v in attributes.items() if not _same_attribute(current.get(k), v)}
     if differing:
@@ -174,7 +180,7 @@ async def _ensure_plain_queue(
         report.updated.append(f"sqs queue {name} ({', '.join(sorted(differing))})")
     else:
         report.unchanged.append(f"sqs queue {name}")
-    return url
+    return _Queue(name, url, str(current["QueueArn"]), policy=current.get("Policy"))
 
 
 def _same_attribute(current: str | None, wanted: str) -> bool:
@@ -185,13 +191,12 @@ def _same_attribute(current: str | None, wanted: str) -> bool:
     return current == wanted
 
 
-async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> str:
-    dlq_url = await _ensure_plain_queue(
+async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> _Queue:
+    dlq = await _ensure_plain_queue(
         sqs, f"{name}-dlq", {"MessageRetentionPeriod": "1209600"}, report
     )
-    dlq_arn = await _queue_arn(sqs, dlq_url)
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
-    url = await _ensure_plain_queue(
+    redrive = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
+    return await _ensure_plain_queue(
         sqs,
         name,
         {
@@ -201,11 +206,10 @@ async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> st
         },
         report,
     )
-    return await _queue_arn(sqs, url)
 
 
 async def _ensure_queue_policy(
-    sqs: Any, name: str, queue_arn: str, source_arns: list[str], report: InfraReport
+    sqs: Any, queue: _Queue, source_arns: list[str], report: InfraReport
 ) -> None:
     policy = {
         "Version": "2012-10-17",
@@ -215,19 +219,16 @@ async def _ensure_queue_policy(
                 "Effect": "Allow",
                 "Principal": {"Service": ["sns.amazonaws.com", "s3.amazonaws.com"]},
                 "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
+                "Resource": queue.arn,
                 "Condition": {"ArnEquals": {"aws:SourceArn": sorted(source_arns)}},
             }
         ],
     }
-    url = str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
-    current = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
-    existing = current.get("Attributes", {}).get("Policy")
-    if existing and json.loads(existing) == policy:
-        report.unchanged.append(f"sqs policy {name}")
+    if queue.policy and json.loads(queue.policy) == policy:
+        report.unchanged.append(f"sqs policy {queue.name}")
         return
-    await sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-    (report.updated if existing else report.created).append(f"sqs policy {name}")
+    await sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": json.dumps(policy)})
+    (report.updated if queue.policy else report.created).append(f"sqs policy {queue.name}")
 
 
 async def _list_topics(sns: Any) -> set[str]:
@@ -362,6 +363,20 @@ async def _ensure_sent_mail_table(dynamodb: Any, table: str, report: InfraReport
         },
         report,
     )
+    await _ensure_ttl(dynamodb, table, SENT_MAIL_TTL_ATTRIBUTE, report)
+
+
+async def _ensure_ttl(dynamodb: Any, table: str, attribute: str, report: InfraReport) -> None:
+    current = (await dynamodb.describe_time_to_live(TableName=table))["TimeToLiveDescription"]
+    if current.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"} and (
+        current.get("AttributeName") == attribute
+    ):
+        report.unchanged.append(f"dynamodb ttl {table}.{attribute}")
+        return
+    await dynamodb.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+    )
+    report.created.append(f"dynamodb ttl {table}.{attribute}")
 
 
 async def _ensure_table(

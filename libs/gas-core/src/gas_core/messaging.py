@@ -116,7 +116,6 @@ class SqsConsumer:
         self._slots = asyncio.Semaphore(self._options.concurrency)
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.handled = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -129,10 +128,6 @@ class SqsConsumer:
         self.stop()
         stopped.cancel()
         await consuming
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
 
     async def run(self) -> None:
         log.info("consuming %s", self._queue_url)
@@ -236,7 +231,6 @@ class SqsConsumer:
             await self._sqs.delete_message(
                 QueueUrl=self._queue_url, ReceiptHandle=delivery.receipt_handle
             )
-            self.handled += 1
         finally:
             heartbeat.cancel()
 

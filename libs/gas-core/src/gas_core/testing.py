@@ -31,6 +31,7 @@ from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
 from gas_core.jobs import JobRecord, JobRepository
 from gas_core.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
+from gas_core.messaging import queue_url
 from gas_core.settings import AwsSettings, Environment, StackSettings
 
 T = TypeVar("T")
@@ -175,7 +176,7 @@ def queue_drained(stack: Stack, queue: str) -> bool:
     async def count() -> int:
         async with aws_clients(stack.aws) as clients:
             sqs = await clients.client("sqs")
-            url = (await sqs.get_queue_url(QueueName=queue))["QueueUrl"]
+            url = await queue_url(sqs, queue)
             attributes = (
                 await sqs.get_queue_attributes(
                     QueueUrl=url,
