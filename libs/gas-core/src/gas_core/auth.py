@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from pydantic import SecretStr
@@ -43,36 +44,23 @@ class InternalIdentity:
 def mint_internal_token(
     identity: InternalIdentity, secret: SecretStr, *, ttl_seconds: int = DEFAULT_TTL_SECONDS
 ) -> str:
-    now = int(time.time())
     claims: dict[str, object] = {
         "iss": ISSUER,
-        "aud": AUDIENCE,
         "sub": identity.user_id,
         "tier": identity.tier.value,
-        "iat": now,
-        "exp": now + ttl_seconds,
-        "jti": uuid.uuid4().hex,
     }
     if identity.email:
         claims["email"] = identity.email
-    return jwt.encode(claims, secret.get_secret_value(), algorithm=ALGORITHM)
+    return _mint(claims, audience=AUDIENCE, secret=secret, ttl_seconds=ttl_seconds)
 
 
 def verify_internal_token(token: str, secret: SecretStr) -> InternalIdentity:
+    claims = _verify(token, secret=secret, audience=AUDIENCE, issuer=ISSUER)
     try:
-        claims = jwt.decode(
-            token,
-            secret.get_secret_value(),
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            leeway=CLOCK_SKEW_SECONDS,
-            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
-        )
         return InternalIdentity(
             user_id=str(claims["sub"]), tier=Tier(claims["tier"]), email=claims.get("email")
         )
-    except (jwt.PyJWTError, KeyError, ValueError) as error:
+    except (KeyError, ValueError) as error:
         raise InvalidInternalToken(str(error)) from error
 
 
@@ -80,11 +68,20 @@ def mint_service_token(
     service: str, secret: SecretStr, *, ttl_seconds: int = DEFAULT_TTL_SECONDS
 ) -> str:
     """A token for ``service`` to call another service's service-only endpoints."""
+    claims: dict[str, object] = {"iss": service, "sub": service}
+    return _mint(claims, audience=SERVICE_AUDIENCE, secret=secret, ttl_seconds=ttl_seconds)
+
+
+def verify_service_token(token: str, secret: SecretStr) -> str:
+    """The calling service's name; raises :class:`InvalidInternalToken`."""
+    return str(_verify(token, secret=secret, audience=SERVICE_AUDIENCE)["sub"])
+
+
+def _mint(claims: dict[str, object], *, audience: str, secret: SecretStr, ttl_seconds: int) -> str:
     now = int(time.time())
     claims = {
-        "iss": service,
-        "aud": SERVICE_AUDIENCE,
-        "sub": service,
+        **claims,
+        "aud": audience,
         "iat": now,
         "exp": now + ttl_seconds,
         "jti": uuid.uuid4().hex,
@@ -92,17 +89,21 @@ def mint_service_token(
     return jwt.encode(claims, secret.get_secret_value(), algorithm=ALGORITHM)
 
 
-def verify_service_token(token: str, secret: SecretStr) -> str:
-    """The calling service's name; raises :class:`InvalidInternalToken`."""
+def _verify(
+    token: str, *, secret: SecretStr, audience: str, issuer: str | None = None
+) -> dict[str, Any]:
+    required = ["exp", "iat", "sub", "aud", *(["iss"] if issuer else [])]
     try:
-        claims = jwt.decode(
-            token,
-            secret.get_secret_value(),
-            algorithms=[ALGORITHM],
-            audience=SERVICE_AUDIENCE,
-            leeway=CLOCK_SKEW_SECONDS,
-            options={"require": ["exp", "iat", "sub", "aud"]},
+        return dict(
+            jwt.decode(
+                token,
+                secret.get_secret_value(),
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=issuer,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": required},
+            )
         )
-        return str(claims["sub"])
-    except (jwt.PyJWTError, KeyError) as error:
+    except jwt.PyJWTError as error:
         raise InvalidInternalToken(str(error)) from error
