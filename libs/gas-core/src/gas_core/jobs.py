@@ -50,7 +50,7 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -287,18 +287,10 @@ class JobRepository:
         return JobPage(items=items, next_cursor=_encode_cursor(start) if start else None)
 
     async def count_for_user(self, *, user_id: str, status: JobStatus | None = None) -> int:
-        total = 0
-        start = None
-        while True:
-            kwargs = self._user_query(user_id=user_id, status=status)
-            kwargs["Select"] = "COUNT"
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = await self._dynamodb.query(**kwargs)
-            total += int(response["Count"])
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return total
+        request = {**self._user_query(user_id=user_id, status=status), "Select": "COUNT"}
+        return sum(
+            [int(page["Count"]) async for page in self._pages(self._dynamodb.query, request)]
+        )
 
     def _user_query(self, *, user_id: str, status: JobStatus | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -316,53 +308,52 @@ class JobRepository:
 
     async def count_queued_before(self, *, queued_at: str) -> int:
         """How many jobs (anyone's) were queued earlier and still wait for a worker."""
-        total = 0
-        start = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "Select": "COUNT",
-                "FilterExpression": "#status = :queued AND queued_at < :mine",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":queued": {"S": JobStatus.QUEUED.value},
-                    ":mine": {"S": queued_at},
-                },
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = await self._dynamodb.scan(**kwargs)
-            total += int(response["Count"])
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return total
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Select": "COUNT",
+            "FilterExpression": "#status = :queued AND queued_at < :mine",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":queued": {"S": JobStatus.QUEUED.value},
+                ":mine": {"S": queued_at},
+            },
+        }
+        return sum([int(page["Count"]) async for page in self._pages(self._dynamodb.scan, request)])
 
     async def queued_unpublished(self, *, queued_before: str) -> list[JobRecord]:
         """QUEUED jobs whose JobRequested was never recorded as published (the submit that
         queued them stopped in between) and that were queued before ``queued_before``."""
-        found: list[JobRecord] = []
-        start = None
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": (
+                "#status = :queued AND queued_at < :cutoff AND "
+                "(attribute_not_exists(request_published) OR request_published = :no)"
+            ),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":queued": {"S": JobStatus.QUEUED.value},
+                ":cutoff": {"S": queued_before},
+                ":no": {"BOOL": False},
+            },
+        }
+        return [
+            _item_to_record(item)
+            async for page in self._pages(self._dynamodb.scan, request)
+            for item in page.get("Items", [])
+        ]
+
+    @staticmethod
+    async def _pages(
+        operation: Callable[..., Awaitable[dict[str, Any]]], request: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every page of a query or scan, following ``LastEvaluatedKey``."""
         while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "FilterExpression": (
-                    "#status = :queued AND queued_at < :cutoff AND "
-                    "(attribute_not_exists(request_published) OR request_published = :no)"
-                ),
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":queued": {"S": JobStatus.QUEUED.value},
-                    ":cutoff": {"S": queued_before},
-                    ":no": {"BOOL": False},
-                },
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = await self._dynamodb.scan(**kwargs)
-            found.extend(_item_to_record(item) for item in response.get("Items", []))
+            response = await operation(**request)
+            yield response
             start = response.get("LastEvaluatedKey")
             if not start:
-                return found
+                return
+            request = {**request, "ExclusiveStartKey": start}
 
     # -- status transitions ---------------------------------------------------------------
 
