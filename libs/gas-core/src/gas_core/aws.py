@@ -38,8 +38,8 @@ class AwsClients:
             max_pool_connections=50,
         )
 
-    def raw_client(self, service: str) -> Any:
-        """An un-entered client context manager, for one-off use with ``async with``."""
+    def _open(self, service: str) -> Any:
+        """An un-entered client context manager; `client` enters it once and keeps it."""
         return self._session.client(
             service,
             endpoint_url=self._settings.endpoint_url,
@@ -49,7 +49,7 @@ class AwsClients:
 
     async def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = await self._stack.enter_async_context(self.raw_client(service))
+            self._clients[service] = await self._stack.enter_async_context(self._open(service))
         return self._clients[service]
 
     async def close(self) -> None:
