@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_bool
 from anntools.bundle import Bundle, KnownVariantTrack, SegmentTrack
 from anntools.errors import BuildMismatchError
 from anntools.fields import REGION_CLASSES
@@ -62,19 +63,19 @@ class Sparse:
 
     @classmethod
     def empty(cls) -> Sparse:
-        return cls(np.zeros(0, dtype=np.int64), _strings([]))
+        return cls(np.zeros(0, dtype=np.int64), strings([]))
 
     def extended(self, rows: list[int], values: list[str]) -> Sparse:
         if not rows:
             return self
         return Sparse(
             np.concatenate([self.rows, np.asarray(rows, dtype=np.int64)]),
-            pa.concat_arrays([self.values, _strings(values)]),
+            pa.concat_arrays([self.values, strings(values)]),
         )
 
     def without(self, drop: NDArray[Any]) -> Sparse:
         keep = ~drop
-        return Sparse(self.rows[keep], pc.filter(self.values, _booleans(keep)))
+        return Sparse(self.rows[keep], pc.filter(self.values, booleans(keep)))
 
 
 class ChunkAnnotator:
@@ -90,7 +91,7 @@ class ChunkAnnotator:
         # end, where every track is empty.
         self._offsets = np.append(self.genome.offsets, self.genome.total_length)
         self._our_fields = list(dict.fromkeys(header.id for header in bundle.info_headers()))
-        self._our_field_values = _strings(self._our_fields)
+        self._our_field_values = strings(self._our_fields)
         declared = {_info_id(line) for line in header.meta_lines}
         # Fields of ours the header declares: the input was annotated before, and every chunk's
         # INFO is stripped of them. Otherwise each chunk is checked cheaply (_may_hold_fields)
@@ -139,7 +140,7 @@ class ChunkAnnotator:
         in_dbsnp = np.zeros(count, dtype=bool)
         if self.bundle.known_tracks:
             multi_allelic = _contains(data, _COMMA, tabs[:, 3], tabs[:, 4])
-            allele_pairs = _slices(text, tabs[:, 2] + 1, tabs[:, 4])
+            allele_pairs = slices(text, tabs[:, 2] + 1, tabs[:, 4])
             for known in self.bundle.known_tracks:
                 matched, ids, infos = _match_known(known, queries, allele_pairs, multi_allelic)
                 tally.known_matches[known.name] += int(matched.sum())
@@ -257,7 +258,7 @@ def _assemble(
     """Output lines as one buffer: per line, the indices of the strings to concatenate.
     ``info`` replaces the input's INFO of every line when given."""
     separator, dot, absent = np.int32(5 * count), np.int32(5 * count + 1), np.int32(-1)
-    arrays = [pieces, _strings([";", "."])]
+    arrays = [pieces, strings([";", "."])]
     next_index = 5 * count + 2
     line = np.arange(count, dtype=np.int32)
     info_slot = 5 * line + 3
@@ -297,7 +298,7 @@ def _assemble(
     slots.append(5 * line + 4)
     matrix = np.stack(slots, axis=1)
     order = matrix[matrix >= 0]
-    joined = pc.take(pa.concat_arrays(arrays), _indices(order))
+    joined = pc.take(pa.concat_arrays(arrays), indices(order))
     _, offsets_buffer, data = joined.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
     return memoryview(data)[int(offsets[joined.offset]) : int(offsets[joined.offset + len(joined)])]
@@ -354,18 +355,16 @@ def _strip_info(
     ends = np.sort(np.concatenate([semicolons, info_ends]))
     equals = np.append(np.flatnonzero(data == _EQUALS), len(data))
     key_ends = np.minimum(equals[np.searchsorted(equals, starts)], ends)
-    keys = pc.take(_slices(text, starts, key_ends), _indices(2 * np.arange(len(starts))))
-    keep = ~_to_numpy_bool(pc.is_in(keys, value_set=fields))
+    keys = spans(text, starts, key_ends)
+    keep = ~to_numpy_bool(pc.is_in(keys, value_set=fields))
     item_lines = np.searchsorted(columns.line_ends, starts)
     kept_lines = item_lines[keep]
-    kept_items = pc.take(
-        _slices(text, starts[keep], ends[keep]), _indices(2 * np.arange(int(keep.sum())))
-    )
+    kept_items = spans(text, starts[keep], ends[keep])
     offsets = np.zeros(count + 1, dtype=np.int32)
     np.cumsum(np.bincount(kept_lines, minlength=count), out=offsets[1:])
     # The separator as an Arrow scalar: a Python str would make pyarrow 11 import pandas.
-    separator = _strings([";"])[0]
-    joined = pc.binary_join(pa.ListArray.from_arrays(_indices(offsets), kept_items), separator)
+    separator = strings([";"])[0]
+    joined = pc.binary_join(pa.ListArray.from_arrays(indices(offsets), kept_items), separator)
     remaining = np.diff(offsets) > 0
     stripped = len(np.unique(item_lines[~keep]))
     return joined, remaining, stripped
@@ -388,41 +387,6 @@ def _pieces(text: bytes, columns: ChunkColumns) -> pa.Array:
     )
 
 
-def _slices(text: bytes, starts: NDArray[Any], ends: NDArray[Any]) -> pa.Array:
-    """A zero-copy array whose even elements are text[start:end] (odd ones are the gaps)."""
-    offsets = np.empty(2 * len(starts) + 1, dtype=np.int32)
-    offsets[0:-1:2] = starts
-    offsets[1:-1:2] = ends
-    offsets[-1] = len(text)
-    return pa.Array.from_buffers(
-        pa.string(), 2 * len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(text)]
-    )
-
-
-def _indices(values: NDArray[Any]) -> pa.Array:
-    """numpy integers as an Arrow array without copying (and without pa.array, which makes
-    pyarrow 11 import pandas)."""
-    if values.dtype == np.int32:
-        values = np.ascontiguousarray(values)
-        return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
-
-
-def _booleans(values: NDArray[Any]) -> pa.Array:
-    bits = np.packbits(values, bitorder="little")
-    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
-
-
-def _strings(values: list[str]) -> pa.Array:
-    encoded = [value.encode() for value in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    np.cumsum([len(item) for item in encoded], out=offsets[1:])
-    return pa.Array.from_buffers(
-        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
-    )
-
-
 def _search(sorted_values: NDArray[Any], queries: NDArray[Any], side: str) -> NDArray[Any]:
     """``searchsorted`` over just the slice the queries can land in: a chunk of a sorted VCF
     covers a short stretch of the genome, so the search stays in cache."""
@@ -436,13 +400,6 @@ def _search(sorted_values: NDArray[Any], queries: NDArray[Any], side: str) -> ND
         side=side,  # type: ignore[call-overload]
     )
     return low + found
-
-
-def _to_numpy_bool(array: pa.Array) -> NDArray[Any]:
-    """A null-free BooleanArray as numpy (pyarrow 11's to_numpy would import pandas)."""
-    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-    unpacked: NDArray[np.uint8] = np.unpackbits(bits, bitorder="little")
-    return unpacked[array.offset : array.offset + len(array)].astype(bool)
 
 
 def _is_dot(data: NDArray[Any], starts: NDArray[Any], ends: NDArray[Any]) -> NDArray[Any]:
@@ -481,23 +438,23 @@ def _match_known(
     matched_row = np.full(count, -1, dtype=np.int64)
     simple = candidates[~multi_allelic[candidates]]
     if len(simple):
-        wanted = pc.utf8_upper(pc.take(allele_pairs, _indices(2 * simple)))
+        wanted = pc.utf8_upper(pc.take(allele_pairs, indices(2 * simple)))
         for step in range(track.max_per_position):
             open_rows = np.flatnonzero(
                 (low[simple] + step < high[simple]) & (matched_row[simple] < 0)
             )
             if not len(open_rows):
                 break
-            known = pc.take(track.alleles, _indices(low[simple[open_rows]] + step))
-            equal = _to_numpy_bool(pc.equal(pc.take(wanted, _indices(open_rows)), known))
+            known = pc.take(track.alleles, indices(low[simple[open_rows]] + step))
+            equal = to_numpy_bool(pc.equal(pc.take(wanted, indices(open_rows)), known))
             hits = simple[open_rows[equal]]
             matched_row[hits] = low[hits] + step
     rows = np.flatnonzero(matched_row >= 0)
     entries = matched_row[rows]
     with_id = track.id_valid[entries]
     with_info = track.info_valid[entries]
-    ids = Sparse(rows[with_id], pc.take(track.ids, _indices(entries[with_id])))
-    infos = Sparse(rows[with_info], pc.take(track.info_values, _indices(entries[with_info])))
+    ids = Sparse(rows[with_id], pc.take(track.ids, indices(entries[with_id])))
+    infos = Sparse(rows[with_info], pc.take(track.info_values, indices(entries[with_info])))
     matched = matched_row >= 0
     multi = candidates[multi_allelic[candidates]]
     if len(multi):
@@ -534,13 +491,11 @@ def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: NDArray[Any]
     check = np.flatnonzero(id_present[extra.rows])
     if not len(check):
         return extra
-    existing = pc.take(pieces, _indices(5 * extra.rows[check] + 1))
-    added = pc.take(extra.values, _indices(check))
+    existing = pc.take(pieces, indices(5 * extra.rows[check] + 1))
+    added = pc.take(extra.values, indices(check))
     drop = np.zeros(len(extra.rows), dtype=bool)
-    drop[check] = _to_numpy_bool(pc.equal(existing, added))
-    lists = _to_numpy_bool(
-        pc.or_(pc.match_substring(existing, ";"), pc.match_substring(added, ";"))
-    )
+    drop[check] = to_numpy_bool(pc.equal(existing, added))
+    lists = to_numpy_bool(pc.or_(pc.match_substring(existing, ";"), pc.match_substring(added, ";")))
     rows, values = [], []
     for position in np.flatnonzero(lists & ~drop[check]).tolist():
         held = set(existing[position].as_py().split(";"))
@@ -568,7 +523,7 @@ def _lookup_segments(
     present = track.label_valid[label_ids]
     present[spanning] = False
     rows = np.flatnonzero(present)
-    labels = Sparse(rows, pc.take(track.labels, _indices(label_ids[rows])))
+    labels = Sparse(rows, pc.take(track.labels, indices(label_ids[rows])))
     if len(spanning):
         merged_rows, merged_values = [], []
         last_of = dict(

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from anntools.arrow import spans
 from anntools.errors import InputError
 
 FIXED_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
@@ -267,17 +268,8 @@ def _parse_positions(
     """POS as integers: Arrow's string-to-int cast on zero-copy slices; on a bad value, the
     numpy parser finds the offending line for the error message."""
     count = len(before)
-    offsets = np.empty(2 * count + 1, dtype=np.int32)
-    offsets[0:-1:2] = before + 1
-    offsets[1:-1:2] = after
-    offsets[-1] = len(text)
-    slices = pa.Array.from_buffers(
-        pa.string(), 2 * count, [None, pa.py_buffer(offsets), pa.py_buffer(text)]
-    )
-    evens = np.arange(0, 2 * count, 2, dtype=np.int64)
-    fields = pc.take(slices, pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(evens)]))
     try:
-        parsed = pc.cast(fields, pa.int64())
+        parsed = pc.cast(spans(text, before + 1, after), pa.int64())
     except pa.ArrowInvalid:
         return _parse_positions_checked(data, before, after, first_line)
     values = np.frombuffer(parsed.buffers()[1], dtype=np.int64)[

@@ -1,0 +1,57 @@
+"""Arrow arrays over numpy buffers without copying, and without the pyarrow 11 calls
+(``pa.array``, ``to_numpy``, Python scalars in compute functions) that import pandas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+
+def slices(text: bytes, starts: NDArray[Any], ends: NDArray[Any]) -> pa.Array:
+    """A zero-copy array whose even elements are text[start:end] (odd ones are the gaps)."""
+    offsets = np.empty(2 * len(starts) + 1, dtype=np.int32)
+    offsets[0:-1:2] = starts
+    offsets[1:-1:2] = ends
+    offsets[-1] = len(text)
+    return pa.Array.from_buffers(
+        pa.string(), 2 * len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(text)]
+    )
+
+
+def indices(values: NDArray[Any]) -> pa.Array:
+    """numpy integers as an Arrow array without copying."""
+    if values.dtype == np.int32:
+        values = np.ascontiguousarray(values)
+        return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def booleans(values: NDArray[Any]) -> pa.Array:
+    bits = np.packbits(values, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
+def strings(values: list[str]) -> pa.Array:
+    encoded = [value.encode() for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(item) for item in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+
+
+def to_numpy_bool(array: pa.Array) -> NDArray[Any]:
+    """A null-free BooleanArray as numpy."""
+    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+    unpacked: NDArray[np.uint8] = np.unpackbits(bits, bitorder="little")
+    return unpacked[array.offset : array.offset + len(array)].astype(bool)
+
+
+def spans(text: bytes, starts: NDArray[Any], ends: NDArray[Any]) -> pa.Array:
+    """text[start:end] for each pair, as a new array (one take over ``slices``)."""
+    return pc.take(slices(text, starts, ends), indices(2 * np.arange(len(starts))))
