@@ -237,6 +237,15 @@ class _Update:
         return " ".join(parts)
 
 
+def _claimable(update: _Update, now: float) -> str:
+    """The job waits for a worker: QUEUED, or RUNNING whose lease has passed (its worker died)."""
+    return (
+        f"{update.name('status')} = {update.value(JobStatus.QUEUED)} OR "
+        f"({update.name('status')} = {update.value(JobStatus.RUNNING)} AND "
+        f"{update.name('lease_expires_at')} < {update.value(now)})"
+    )
+
+
 class JobRepository:
     """All reads and conditional writes of job records."""
 
@@ -402,12 +411,7 @@ class JobRepository:
             )
             .add("attempts", 1)
         )
-        condition = (
-            f"{update.name('status')} = {update.value(JobStatus.QUEUED)} OR "
-            f"({update.name('status')} = {update.value(JobStatus.RUNNING)} AND "
-            f"{update.name('lease_expires_at')} < {update.value(now)})"
-        )
-        return await self._update(job_id, update, condition)
+        return await self._update(job_id, update, _claimable(update, now))
 
     async def renew(
         self,
@@ -495,12 +499,7 @@ class JobRepository:
             }
         )
         update.remove("lease_expires_at")
-        condition = (
-            f"{update.name('status')} = {update.value(JobStatus.QUEUED)} OR "
-            f"({update.name('status')} = {update.value(JobStatus.RUNNING)} AND "
-            f"{update.name('lease_expires_at')} < {update.value(now)})"
-        )
-        return await self._update(job_id, update, condition)
+        return await self._update(job_id, update, _claimable(update, now))
 
     async def mark_outcome_published(self, *, job_id: str) -> None:
         await self._set_flag(job_id, "outcome_published")
