@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -56,7 +56,9 @@ def create_app(
     return app
 
 
-async def _every(stop: asyncio.Event, seconds: float, action: Any) -> None:
+async def _every(
+    stop: asyncio.Event, seconds: float, action: Callable[[], Awaitable[object]]
+) -> None:
     while not stop.is_set():
         try:
             await action()
@@ -77,7 +79,7 @@ async def run(settings: Settings) -> None:
             app = create_app(settings, pool=pool, http=http, outbox=outbox)
 
             async def relay(stop: asyncio.Event) -> None:
-                await outbox.run(stop, interval=settings.outbox_interval_seconds)
+                await _every(stop, settings.outbox_interval_seconds, outbox.try_publish)
 
             async def cleanup(stop: asyncio.Event) -> None:
                 await _every(stop, CLEANUP_INTERVAL_SECONDS, lambda: sessions.delete_expired(pool))

@@ -7,13 +7,11 @@ event is published at least once. Several replicas share the work with SKIP LOCK
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from gas_core.events import Envelope, parse_event
-from gas_core.messaging import SnsPublisher
+from gas_core.messaging import SnsPublisher, topic_arn
 from gas_gateway.accounts import Db
 
 log = logging.getLogger(__name__)
@@ -34,13 +32,7 @@ class OutboxRelay:
 
     async def _topic_arn(self, name: str) -> str:
         if name not in self._topic_arns:
-            paginator = self._sns.get_paginator("list_topics")
-            async for page in paginator.paginate():
-                for topic in page.get("Topics", []):
-                    arn = topic["TopicArn"]
-                    self._topic_arns[arn.rsplit(":", 1)[-1]] = arn
-        if name not in self._topic_arns:
-            raise LookupError(f"SNS topic {name} does not exist; run `gas-admin infra up`")
+            self._topic_arns[name] = await topic_arn(self._sns, name)
         return self._topic_arns[name]
 
     async def publish_pending(self) -> int:
@@ -65,9 +57,3 @@ class OutboxRelay:
             await self.publish_pending()
         except Exception:
             log.warning("publishing events failed; the outbox loop retries", exc_info=True)
-
-    async def run(self, stop: asyncio.Event, *, interval: float) -> None:
-        while not stop.is_set():
-            await self.try_publish()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
