@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,7 @@ def write_tracks(
                 raise
             notes.append(f"track {spec.name} skipped: {error}")
             log(f"skipped track {spec.name}: {error}")
-            for path in directory.iterdir():
-                path.unlink()
-            directory.rmdir()
+            shutil.rmtree(directory)
             continue
         entry.update(name=spec.name, kind=spec.kind, description=spec.description)
         entries.append(entry)
@@ -64,9 +63,7 @@ def write_tracks(
     if interval_tracks:
         _write_combined_intervals(staging, interval_tracks)
     sources = [provenance.as_dict() for provenance in resolver.provenance.values()]
-    for path in sorted((staging / ".sources").rglob("*"), reverse=True):
-        path.unlink() if path.is_file() else path.rmdir()
-    (staging / ".sources").rmdir()
+    shutil.rmtree(staging / ".sources")
     return entries, sources, notes
 
 

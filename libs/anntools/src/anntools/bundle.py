@@ -70,9 +70,10 @@ def build_bundle(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
     started = time.monotonic()
+    genome = Genome.for_build(build)
     try:
         tracks, sources, notes = write_tracks(
-            config, Genome.for_build(build), staging, log or (lambda _message: None)
+            config, genome, staging, log or (lambda _message: None)
         )
         (staging / "tracks.toml").write_text(config.text)
         files = {
@@ -80,7 +81,6 @@ def build_bundle(
             for path in sorted(staging.rglob("*"))
             if path.is_file()
         }
-        genome = Genome.for_build(build)
         manifest = {
             "format_version": BUNDLE_FORMAT_VERSION,
             "build": build,
