@@ -157,8 +157,8 @@ async def submit_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobR
         raise InputNotVcf(problem)
 
     if await jobs.repo.queue(job_id=job.job_id, input_size_bytes=size, queued_at=utc_timestamp()):
-        queued = await get_job(jobs, user=user, job_id=job_id)
-        await _publish_request(jobs, queued)
+        # The size is all that queueing changed of what the request carries: no read-back.
+        await _publish_request(jobs, job.model_copy(update={"input_size_bytes": size}))
     return await get_job(jobs, user=user, job_id=job_id)
 
 
