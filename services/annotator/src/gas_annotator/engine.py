@@ -9,8 +9,7 @@ answers with one JSON object per stdout line:
 
 * ``{"progress": 0.42}`` while it works (at most once per whole percent);
 * ``{"summary": {...}}`` when the output is complete;
-* ``{"input_error": "Line 7: ...", "line": 7}`` when the file is unusable (retrying cannot
-  help);
+* ``{"input_error": "Line 7: ..."}`` when the file is unusable (retrying cannot help);
 * on any other error it prints the traceback to stderr and exits: an infrastructure failure.
 
 ``bundle <json>`` builds a reference bundle and exits. Every child asks the kernel to kill
@@ -64,7 +63,7 @@ def annotate(arguments: dict[str, Any]) -> None:
             progress=progress,
         )
     except InputError as error:
-        _say({"input_error": str(error), "line": error.line})
+        _say({"input_error": str(error)})
         return
     _say({"summary": summary})
 

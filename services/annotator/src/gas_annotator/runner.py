@@ -29,7 +29,6 @@ class InputRefused:
     """anntools refused the file; the reason names the problem (and line)."""
 
     reason: str
-    line: int | None
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,7 @@ class WarmEngine:
                     outcome: EngineOutcome = Annotated(summary=dict(message["summary"]))
                     break
                 elif "input_error" in message:
-                    outcome = InputRefused(
-                        reason=str(message["input_error"]), line=message.get("line")
-                    )
+                    outcome = InputRefused(reason=str(message["input_error"]))
                     break
         except BaseException:
             await self.close()
