@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 
 import httpx
 import pytest
 
-from gas_core.aws import aws_clients
-from gas_core.events import AccountTierChanged, Tier, parse_event
+from gas_core.events import AccountTierChanged, Tier
 from gas_core.testing import Stack, StartService
-from gas_gateway.testing import DevIdp, browser_login, start_gateway
+from gas_gateway.testing import DevIdp, archiver_events, browser_login, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -84,17 +82,9 @@ def test_operators_manage_accounts_and_tokens(
         ]
         == "free"
     )
-    event = parse_event(asyncio.run(_one_archiver_message(stack)))
+    [event] = archiver_events(stack, wait_seconds=5)
     assert isinstance(event, AccountTierChanged)
     assert (event.payload.old_tier, event.payload.new_tier) == (Tier.PREMIUM, Tier.FREE)
 
     listed = admin(stack, gateway_database, "users", "list")
     assert "premium@example.org" in listed.stdout and "dev-premium-0001" in listed.stdout
-
-
-async def _one_archiver_message(stack: Stack) -> str:
-    async with aws_clients(stack.aws) as clients:
-        sqs = await clients.client("sqs")
-        url = (await sqs.get_queue_url(QueueName=stack.settings.archiver_queue))["QueueUrl"]
-        received = await sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)
-        return str(received["Messages"][0]["Body"])

@@ -1,33 +1,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token, mint_service_token
-from gas_core.aws import aws_clients
-from gas_core.events import AccountTierChanged, Tier, TierChangedPayload, parse_event
+from gas_core.events import AccountTierChanged, Tier, TierChangedPayload
 from gas_core.testing import ServiceProcess, Stack
+from gas_gateway.outbox import enqueue
 from gas_gateway.payments import TEST_CARD_ACCEPTED, TEST_CARD_DECLINED
-from gas_gateway.testing import browser_login, provision_user
+from gas_gateway.testing import archiver_events, browser_login, provision_user
 
 pytestmark = pytest.mark.integration
-
-
-def archiver_messages(stack: Stack, *, wait_seconds: int) -> list[Any]:
-    async def receive() -> list[Any]:
-        async with aws_clients(stack.aws) as clients:
-            sqs = await clients.client("sqs")
-            url = (await sqs.get_queue_url(QueueName=stack.settings.archiver_queue))["QueueUrl"]
-            received = await sqs.receive_message(
-                QueueUrl=url, WaitTimeSeconds=wait_seconds, MaxNumberOfMessages=10
-            )
-            return [parse_event(message["Body"]) for message in received.get("Messages", [])]
-
-    return asyncio.run(receive())
 
 
 def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archiver(
@@ -44,7 +30,7 @@ def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archive
         assert declined.status_code == 402
         assert "declined" in declined.json()["detail"]
         assert browser.get("/api/me").json()["tier"] == "free"
-        assert archiver_messages(stack, wait_seconds=1) == []
+        assert archiver_events(stack, wait_seconds=1) == []
 
         upgraded = browser.post(
             "/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED}, headers=csrf
@@ -59,7 +45,7 @@ def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archive
         )
         assert again.status_code == 409
 
-    events = archiver_messages(stack, wait_seconds=5)
+    events = archiver_events(stack, wait_seconds=5)
     assert len(events) == 1
     event = events[0]
     assert isinstance(event, AccountTierChanged)
@@ -109,14 +95,10 @@ def test_the_outbox_publishes_what_sns_missed(
     async def record_unpublished_event() -> None:
         connection = await asyncpg.connect(gateway_database)
         try:
-            await connection.execute(
-                "INSERT INTO outbox (topic, event) VALUES ($1, $2::jsonb)",
-                stack.settings.account_events_topic,
-                event.model_dump_json(),
-            )
+            await enqueue(connection, topic=stack.settings.account_events_topic, event=event)
         finally:
             await connection.close()
 
     asyncio.run(record_unpublished_event())
-    events = archiver_messages(stack, wait_seconds=5)
+    events = archiver_events(stack, wait_seconds=5)
     assert [received.event_id for received in events] == [event.event_id]

@@ -20,8 +20,10 @@ import asyncpg
 import httpx
 import pytest
 
-from gas_core.events import Tier
+from gas_core.aws import aws_clients
+from gas_core.events import Event, Tier, parse_event
 from gas_core.localstack import free_port, http_ok, spawn, stop_process, wait_until
+from gas_core.messaging import queue_url
 from gas_core.testing import ServiceProcess, Stack, StartService
 from gas_gateway import accounts
 
@@ -29,12 +31,9 @@ IDP_DIR = Path(__file__).resolve().parents[3] / "idp"
 CLIENT_SECRET = "gas-test-client-secret"
 
 
-@dataclass
+@dataclass(frozen=True)
 class DevIdp:
     url: str
-    data_dir: Path
-    log_path: Path
-    process: subprocess.Popen[bytes]
 
     def gateway_env(self) -> dict[str, str]:
         return {
@@ -44,13 +43,11 @@ class DevIdp:
         }
 
 
-def start_idp(
-    data_dir: Path, log_path: Path, *, port: int | None = None
-) -> tuple[str, subprocess.Popen[bytes]]:
+def start_idp(data_dir: Path, log_path: Path) -> tuple[str, subprocess.Popen[bytes]]:
     node = shutil.which("node")
     if node is None or not (IDP_DIR / "node_modules").exists():
         pytest.skip("the dev IdP needs node and `npm ci` in services/idp (make bootstrap)")
-    port = port or free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         "PATH": "/usr/bin:/bin",
@@ -72,7 +69,7 @@ def start_idp(
 def dev_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIdp]:
     folder = tmp_path_factory.mktemp("idp")
     url, process = start_idp(folder / "data", folder / "idp.log")
-    yield DevIdp(url=url, data_dir=folder / "data", log_path=folder / "idp.log", process=process)
+    yield DevIdp(url=url)
     stop_process(process)
 
 
@@ -145,3 +142,19 @@ def provision_user(database_url: str, *, email: str, tier: Tier) -> tuple[str, s
         return user.id, token
 
     return asyncio.run(provision())
+
+
+def archiver_events(stack: Stack, *, wait_seconds: int) -> list[Event]:
+    """The events waiting on the archiver's queue, which gets every account event."""
+
+    async def receive() -> list[Event]:
+        async with aws_clients(stack.aws) as clients:
+            sqs = await clients.client("sqs")
+            received = await sqs.receive_message(
+                QueueUrl=await queue_url(sqs, stack.settings.archiver_queue),
+                WaitTimeSeconds=wait_seconds,
+                MaxNumberOfMessages=10,
+            )
+            return [parse_event(message["Body"]) for message in received.get("Messages", [])]
+
+    return asyncio.run(receive())
