@@ -20,10 +20,17 @@ import pytest
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
 from gas_core.events import JobRequested, JobRequestedPayload, Tier
-from gas_core.jobs import JobRecord, JobRepository, JobStatus, utc_timestamp
+from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_core.localstack import wait_until
-from gas_core.messaging import SnsPublisher, topic_arn
-from gas_core.testing import ServiceProcess, Stack, StartService, get_job, queue_drained
+from gas_core.messaging import SnsPublisher, queue_url, topic_arn
+from gas_core.testing import (
+    ServiceProcess,
+    Stack,
+    StartService,
+    get_job,
+    queue_drained,
+    with_jobs,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -130,7 +137,7 @@ def job_events(stack: Stack) -> list[tuple[str, str, dict[str, str]]]:
 
     async def drain(clients: Any) -> list[tuple[str, str, dict[str, str]]]:
         sqs = await clients.client("sqs")
-        url = (await sqs.get_queue_url(QueueName=stack.settings.notifier_queue))["QueueUrl"]
+        url = await queue_url(sqs, stack.settings.notifier_queue)
         seen = []
         while True:
             response = await sqs.receive_message(
@@ -284,13 +291,11 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
     )
 
     async def dead_letter(clients: Any) -> None:
-        await JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table).create(job)
         sqs = await clients.client("sqs")
-        url = (await sqs.get_queue_url(QueueName=f"{stack.settings.annotator_queue}-dlq"))[
-            "QueueUrl"
-        ]
+        url = await queue_url(sqs, f"{stack.settings.annotator_queue}-dlq")
         await sqs.send_message(QueueUrl=url, MessageBody=job_request(job).model_dump_json())
 
+    with_jobs(stack, lambda repo: repo.create(job))
     run(dead_letter, stack)
     wait_until(
         lambda: get_job(stack, job.job_id).status is JobStatus.FAILED,

@@ -16,6 +16,7 @@ from gas_core.aws import aws_clients
 from gas_core.events import Tier
 from gas_core.jobs import JobRepository, utc_timestamp
 from gas_core.localstack import wait_until
+from gas_core.messaging import queue_url
 from gas_core.testing import ServiceProcess, Stack, StartService, get_job, with_jobs
 
 pytestmark = pytest.mark.integration
@@ -67,7 +68,7 @@ def queued_requests(stack: Stack) -> list[dict[str, Any]]:
     async def receive() -> list[dict[str, Any]]:
         async with aws_clients(stack.aws) as clients:
             sqs = await clients.client("sqs")
-            url = (await sqs.get_queue_url(QueueName=stack.settings.annotator_queue))["QueueUrl"]
+            url = await queue_url(sqs, stack.settings.annotator_queue)
             response = await sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
             )
