@@ -95,12 +95,10 @@ class GasClient:
     def submit(self, job_id: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/api/jobs/{job_id}/submit").json())
 
-    def jobs(self, *, status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    def jobs(self, *, status: str | None, limit: int) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if status:
             params["status"] = status
-        if cursor:
-            params["cursor"] = cursor
         return dict(self._call("GET", "/api/jobs", params=params).json())
 
     def job(self, job_id: str) -> dict[str, Any]:

@@ -20,9 +20,10 @@ STATUSES = click.Choice(["CREATED", "QUEUED", "RUNNING", "COMPLETED", "FAILED"])
 
 
 @contextmanager
-def api() -> Iterator[GasClient]:
+def api(settings: config.Config | None = None) -> Iterator[GasClient]:
+    """A client for ``settings`` (default: the saved configuration); API errors end the command."""
     try:
-        client = GasClient(config.load())
+        client = GasClient(settings or config.load())
     except config.NotConfigured as error:
         raise click.ClickException(str(error)) from error
     try:
@@ -50,13 +51,8 @@ def main() -> None:
 def configure(url: str, token: str) -> None:
     """Save the GAS URL and your API token, and check that they work."""
     settings = config.Config(url=url.rstrip("/"), token=token)
-    client = GasClient(settings)
-    try:
+    with api(settings) as client:
         me = client.me()
-    except ApiError as error:
-        raise click.ClickException(str(error)) from error
-    finally:
-        client.close()
     path = config.save(settings)
     click.echo(f"signed in as {me['email']} ({me['tier']}); saved to {path}")
 
@@ -109,7 +105,7 @@ def _follow(client: GasClient, job_id: str, *, poll_seconds: float) -> dict[str,
 def jobs(status: str | None, limit: int, as_json: bool) -> None:
     """Your jobs, newest first."""
     with api() as client:
-        page = client.jobs(status=status, limit=limit, cursor=None)
+        page = client.jobs(status=status, limit=limit)
     if as_json:
         click.echo(json.dumps(page, indent=2))
         return
