@@ -21,7 +21,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from pydantic import ValidationError
 
@@ -75,6 +75,7 @@ class Delivery:
     receipt_handle: str
 
 
+T = TypeVar("T")
 Handler = Callable[[Event, Delivery], Awaitable[None]]
 
 
@@ -101,17 +102,43 @@ async def topic_arn(sns: Any, name: str) -> str:
     raise LookupError(f"SNS topic {name} does not exist; run `gas-admin infra up` first")
 
 
-class SqsConsumer:
+class SqsConsumer(Generic[T]):
+    """Consumes one queue. Messages are our event envelopes unless ``parse`` says otherwise
+    (e.g. S3's own notifications); ``parse`` raises ``ValueError`` for an unreadable body."""
+
+    @overload
     def __init__(
-        self,
+        self: SqsConsumer[Event],
         sqs: Any,
         queue_url: str,
         handler: Handler,
         options: ConsumerOptions | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        handler: Callable[[T, Delivery], Awaitable[None]],
+        options: ConsumerOptions | None = None,
+        *,
+        parse: Callable[[str], T],
+    ) -> None: ...
+
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        handler: Callable[[Any, Delivery], Awaitable[None]],
+        options: ConsumerOptions | None = None,
+        *,
+        parse: Callable[[str], Any] = parse_event,
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
         self._handler = handler
+        self._parse = parse
         self._options = options or ConsumerOptions()
         self._slots = asyncio.Semaphore(self._options.concurrency)
         self._stopping = asyncio.Event()
@@ -198,34 +225,33 @@ class SqsConsumer:
         )
         try:
             try:
-                event = parse_event(message["Body"])
-            except ValidationError as error:
+                payload = self._parse(message["Body"])
+            except ValueError as error:
                 log.error(
                     "unreadable message %s left for the dead-letter queue: %s",
                     delivery.message_id,
-                    error.errors(include_url=False)[:3],
+                    _describe_error(error),
                 )
                 return
-            with job_context(event.job_id):
-                await self._handle_event(event, delivery)
+            with job_context(getattr(payload, "job_id", None)):
+                await self._handle_payload(payload, delivery)
         finally:
             self._slots.release()
 
-    async def _handle_event(self, event: Event, delivery: Delivery) -> None:
+    async def _handle_payload(self, payload: T, delivery: Delivery) -> None:
+        kind = getattr(payload, "type", type(payload).__name__)
         heartbeat = asyncio.create_task(self._extend_visibility(delivery.receipt_handle))
         try:
-            await self._handler(event, delivery)
+            await self._handler(payload, delivery)
         except asyncio.CancelledError:
             await self._release(delivery.receipt_handle)
             raise
         except RetryLater as retry:
             level = logging.INFO if retry.scheduled else logging.WARNING
-            log.log(
-                level, "will look at %s again in %d s: %s", event.type, retry.delay_seconds, retry
-            )
+            log.log(level, "will look at %s again in %d s: %s", kind, retry.delay_seconds, retry)
             await self._release(delivery.receipt_handle, delay=retry.delay_seconds)
         except Exception:
-            log.exception("handler failed for %s (delivery %d)", event.type, delivery.receive_count)
+            log.exception("handler failed for %s (delivery %d)", kind, delivery.receive_count)
             await self._release(delivery.receipt_handle, delay=_backoff(delivery.receive_count))
         else:
             await self._sqs.delete_message(
@@ -268,6 +294,12 @@ class SqsConsumer:
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def _describe_error(error: ValueError) -> object:
+    if isinstance(error, ValidationError):
+        return error.errors(include_url=False)[:3]
+    return str(error)
 
 
 def _backoff(receive_count: int) -> int:

@@ -7,10 +7,11 @@ import asyncio
 
 import httpx
 
+from gas_archiver.notifications import restored_objects
 from gas_archiver.service import Archiver
 from gas_archiver.settings import Settings
 from gas_archiver.storage import S3ObjectStore
-from gas_archiver.workers import consume_restore_notifications, reconcile_periodically
+from gas_archiver.workers import reconcile_periodically, restore_notification_handler
 from gas_core.accounts import Accounts, GatewayAccounts
 from gas_core.aws import AwsClients
 from gas_core.events import AccountTierChanged, Event, JobCompleted
@@ -21,6 +22,7 @@ from gas_core.messaging import (
     Delivery,
     Handler,
     SnsPublisher,
+    SqsConsumer,
     queue_url,
     topic_arn,
 )
@@ -56,6 +58,11 @@ async def run(settings: Settings) -> None:
             secret=settings.stack.internal_jwt_secret,
         )
 
+        consumer_options = ConsumerOptions(
+            visibility_seconds=settings.visibility_seconds,
+            wait_seconds=settings.receive_wait_seconds,
+        )
+
         async def make_handler(clients: AwsClients) -> Handler:
             archiver = await build_archiver(clients, settings, accounts)
 
@@ -72,14 +79,14 @@ async def run(settings: Settings) -> None:
         def restore_notifications(clients: AwsClients) -> Worker:
             async def work(stop: asyncio.Event) -> None:
                 sqs = await clients.client("sqs")
-                await consume_restore_notifications(
-                    stop,
-                    sqs=sqs,
-                    queue_url=await queue_url(sqs, settings.stack.restore_queue),
-                    archiver=await build_archiver(clients, settings, accounts),
-                    visibility_seconds=settings.visibility_seconds,
-                    wait_seconds=settings.receive_wait_seconds,
+                consumer = SqsConsumer(
+                    sqs,
+                    await queue_url(sqs, settings.stack.restore_queue),
+                    restore_notification_handler(await build_archiver(clients, settings, accounts)),
+                    consumer_options,
+                    parse=restored_objects,
                 )
+                await consumer.run_until(stop)
 
             return work
 
@@ -105,10 +112,7 @@ async def run(settings: Settings) -> None:
             settings=settings,
             queue_name=settings.stack.archiver_queue,
             make_handler=make_handler,
-            options=ConsumerOptions(
-                visibility_seconds=settings.visibility_seconds,
-                wait_seconds=settings.receive_wait_seconds,
-            ),
+            options=consumer_options,
             extra_checks=restore_queue_check,
             extra_workers=(restore_notifications, reconciler),
         )

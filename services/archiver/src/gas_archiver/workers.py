@@ -1,72 +1,34 @@
-"""The archiver's two loops besides its main queue: S3 restore notifications, and the
-periodic check of RESTORING jobs."""
+"""The archiver's work besides its main queue: handling S3 restore notifications, and the
+periodic check of RESTORING jobs and stalled archives."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gas_archiver.notifications import UnreadableNotification, restored_objects
+from gas_archiver.notifications import RestoredObject
 from gas_archiver.service import ARCHIVING_SINCE, Archiver
 from gas_core.jobs import utc_timestamp
+from gas_core.messaging import Delivery
 
 log = logging.getLogger(__name__)
 
 
-async def consume_restore_notifications(
-    stop: asyncio.Event,
-    *,
-    sqs: Any,
-    queue_url: str,
+def restore_notification_handler(
     archiver: Archiver,
-    visibility_seconds: int,
-    wait_seconds: int = 10,
-) -> None:
-    """S3's own messages, not our event envelope, so not the shared consumer: a message is
-    deleted once every restore it names is handled; a failure leaves it to come back, and
-    after the queue's maxReceiveCount to go to the dead-letter queue."""
-    log.info("consuming restore notifications from %s", queue_url)
-    while not stop.is_set():
-        receive = asyncio.ensure_future(
-            sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=wait_seconds,
-                VisibilityTimeout=visibility_seconds,
-            )
-        )
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({receive, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not receive.done():
-            receive.cancel()  # whatever it would have returned comes back after its timeout
-            break
-        try:
-            messages = receive.result().get("Messages", [])
-        except Exception:
-            log.exception("could not receive restore notifications; retrying shortly")
-            await _sleep_unless(stop, 2.0)
-            continue
-        for message in messages:
-            if await _handle(message, archiver):
-                await sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+) -> Callable[[list[RestoredObject], Delivery], Awaitable[None]]:
+    """S3's own messages (parsed by ``restored_objects``), not our event envelope: a message
+    is deleted once every restore it names is handled; a failure leaves it to come back."""
 
+    async def handle(restored: list[RestoredObject], delivery: Delivery) -> None:
+        for obj in restored:
+            await archiver.on_restore_completed(bucket=obj.bucket, key=obj.key)
 
-async def _handle(message: dict[str, Any], archiver: Archiver) -> bool:
-    try:
-        for restored in restored_objects(message["Body"]):
-            await archiver.on_restore_completed(bucket=restored.bucket, key=restored.key)
-    except UnreadableNotification as error:
-        log.error("unreadable restore notification left for the dead-letter queue: %s", error)
-        return False
-    except Exception:
-        log.exception("restore notification not handled; it comes back later")
-        return False
-    return True
+    return handle
 
 
 async def reconcile_periodically(
