@@ -83,6 +83,17 @@ async def test_only_one_of_two_racing_workers_claims_a_job(repo: JobRepository) 
     assert stored.lease_live()
 
 
+async def test_many_racing_claims_never_give_a_job_two_runners(repo: JobRepository) -> None:
+    # A race window is narrow: many rounds of four racers are what catches a store whose
+    # conditional writes are not atomic (moto's threaded server, without our launcher).
+    for _ in range(60):
+        job = await queued_job(repo)
+        claims = await asyncio.gather(
+            *(repo.claim(job_id=job.job_id, runner=f"w{n}", lease_seconds=30) for n in range(4))
+        )
+        assert sum(claims) == 1
+
+
 async def test_a_dead_workers_job_is_reclaimed_after_its_lease_and_the_old_run_is_shut_out(
     repo: JobRepository,
 ) -> None:
