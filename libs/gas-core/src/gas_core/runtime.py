@@ -57,3 +57,17 @@ async def serve(app: FastAPI, *, host: str, port: int, workers: tuple[Worker, ..
     await http
     if http.exception() or not server.started:
         raise SystemExit(f"HTTP server on {host}:{port} did not run")
+
+
+async def every(
+    stop: asyncio.Event, seconds: float, action: Callable[[], Awaitable[object]], *, what: str
+) -> None:
+    """Run ``action`` now and then every ``seconds`` until ``stop`` is set; a failed run is
+    logged and the next one happens on schedule."""
+    while not stop.is_set():
+        try:
+            await action()
+        except Exception:
+            log.exception("%s failed; trying again in %.0f s", what, seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -14,7 +12,7 @@ from fastapi import FastAPI
 from gas_core.aws import aws_clients
 from gas_core.health import health_router
 from gas_core.logging import configure_logging
-from gas_core.runtime import serve
+from gas_core.runtime import every, serve
 from gas_gateway import sessions
 from gas_gateway.api import api_router, auth_router, internal_router
 from gas_gateway.db import create_pool, migrate
@@ -56,18 +54,6 @@ def create_app(
     return app
 
 
-async def _every(
-    stop: asyncio.Event, seconds: float, action: Callable[[], Awaitable[object]]
-) -> None:
-    while not stop.is_set():
-        try:
-            await action()
-        except Exception:
-            log.warning("periodic task failed", exc_info=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
 async def run(settings: Settings) -> None:
     applied = await migrate(settings.database_url)
     if applied:
@@ -79,10 +65,17 @@ async def run(settings: Settings) -> None:
             app = create_app(settings, pool=pool, http=http, outbox=outbox)
 
             async def relay(stop: asyncio.Event) -> None:
-                await _every(stop, settings.outbox_interval_seconds, outbox.try_publish)
+                await every(
+                    stop, settings.outbox_interval_seconds, outbox.try_publish, what="outbox relay"
+                )
 
             async def cleanup(stop: asyncio.Event) -> None:
-                await _every(stop, CLEANUP_INTERVAL_SECONDS, lambda: sessions.delete_expired(pool))
+                await every(
+                    stop,
+                    CLEANUP_INTERVAL_SECONDS,
+                    lambda: sessions.delete_expired(pool),
+                    what="expired-session clean-up",
+                )
 
             await serve(app, host=settings.host, port=settings.port, workers=(relay, cleanup))
     finally:

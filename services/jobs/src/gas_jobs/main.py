@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -15,13 +14,11 @@ from gas_core.health import bucket_check, health_router, table_check
 from gas_core.jobs import JobRepository
 from gas_core.logging import configure_logging
 from gas_core.messaging import SnsPublisher, topic_arn
-from gas_core.runtime import serve
+from gas_core.runtime import every, serve
 from gas_jobs.api import router
 from gas_jobs.service import Jobs, republish_stranded_requests
 from gas_jobs.settings import Settings
 from gas_jobs.storage import ObjectStore
-
-log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -50,29 +47,26 @@ def create_app(settings: Settings) -> FastAPI:
                     }
                 )
             )
-            sweeper = asyncio.create_task(republish_stranded(app.state.jobs, settings))
+            stop = asyncio.Event()
+            sweeper = asyncio.create_task(
+                every(
+                    stop,
+                    settings.stranded_request_check_seconds,
+                    partial(
+                        republish_stranded_requests,
+                        app.state.jobs,
+                        older_than_seconds=settings.stranded_request_min_age_seconds,
+                    ),
+                    what="publishing stranded job requests",
+                )
+            )
             yield
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            stop.set()
+            await sweeper
 
     app = FastAPI(title="gas-jobs", lifespan=lifespan)
     app.include_router(router)
     return app
-
-
-async def republish_stranded(jobs: Jobs, settings: Settings) -> None:
-    while True:
-        await asyncio.sleep(settings.stranded_request_check_seconds)
-        try:
-            count = await republish_stranded_requests(
-                jobs, older_than_seconds=settings.stranded_request_min_age_seconds
-            )
-        except Exception:
-            log.exception("could not look for queued jobs without a published request")
-            continue
-        if count:
-            log.warning("published the request of %d queued job(s) that had none", count)
 
 
 def main() -> None:

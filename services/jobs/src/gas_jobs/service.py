@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from gas_core.settings import StackSettings
 from gas_jobs.models import Build
 from gas_jobs.sniff import SNIFF_BYTES, vcf_problem
 from gas_jobs.storage import ObjectStore, PresignedPost
+
+log = logging.getLogger(__name__)
 
 
 class JobNotFound(Exception):
@@ -182,14 +185,15 @@ async def _publish_request(jobs: Jobs, job: JobRecord) -> None:
     await jobs.repo.mark_request_published(job_id=job.job_id)
 
 
-async def republish_stranded_requests(jobs: Jobs, *, older_than_seconds: float) -> int:
+async def republish_stranded_requests(jobs: Jobs, *, older_than_seconds: float) -> None:
     """Publish the request of every job left QUEUED without one (its submit stopped between
     the queue commit and the publish, e.g. a crash), once it is older than a submit takes."""
     cutoff = utc_timestamp(datetime.now(UTC) - timedelta(seconds=older_than_seconds))
     stranded = await jobs.repo.queued_unpublished(queued_before=cutoff)
     for job in stranded:
         await _publish_request(jobs, job)
-    return len(stranded)
+    if stranded:
+        log.warning("published the request of %d queued job(s) that had none", len(stranded))
 
 
 async def list_jobs(
