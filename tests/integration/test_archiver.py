@@ -286,9 +286,7 @@ def test_an_archive_whose_message_was_lost_is_finished_by_the_periodic_pass(
     # message left to finish it.
     started = with_jobs(
         stack,
-        lambda repo: repo.start_archiving(
-            job_id=job.job_id, extra={"archiving_since": "2000-01-01T00:00:00.000000Z"}
-        ),
+        lambda repo: repo.start_archiving(job_id=job.job_id, since="2000-01-01T00:00:00.000000Z"),
     )
     assert started
 

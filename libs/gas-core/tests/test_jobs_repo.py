@@ -178,12 +178,17 @@ async def test_storage_moves_only_along_its_lifecycle(repo: JobRepository) -> No
     )
     assert await repo.start_archiving(job_id=job.job_id)
     assert await repo.cancel_archiving(job_id=job.job_id)
-    assert await repo.start_archiving(job_id=job.job_id)
+    assert await repo.start_archiving(job_id=job.job_id, since="2000-01-01T00:00:00.000000Z")
+    assert await repo.stalled_archive_job_ids(started_before=utc_timestamp()) == [job.job_id]
+    assert await repo.stalled_archive_job_ids(started_before="1999-01-01T00:00:00.000000Z") == []
     assert not await repo.start_restoring(job_id=job.job_id)
     assert await repo.mark_archived(job_id=job.job_id, extra={"archive_key": "cold/r"})
     assert not await repo.mark_archived(job_id=job.job_id)
+    assert await repo.stalled_archive_job_ids(started_before=utc_timestamp()) == []
     assert await repo.start_restoring(job_id=job.job_id)
+    assert await repo.restoring_job_ids() == [job.job_id]
     assert await repo.mark_restored(job_id=job.job_id)
+    assert await repo.restoring_job_ids() == []
     stored = await repo.get(job.job_id)
     assert stored is not None
     assert stored.storage is StorageState.AVAILABLE

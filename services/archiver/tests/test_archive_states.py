@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -168,7 +166,7 @@ class FakeJobs:
         self.jobs[job_id] = job.model_copy(update={"storage": new})
         return True
 
-    async def start_archiving(self, *, job_id: str, extra: Mapping[str, Any] | None = None) -> bool:
+    async def start_archiving(self, *, job_id: str) -> bool:
         return await self._move(job_id, StorageState.AVAILABLE, StorageState.ARCHIVING)
 
     async def mark_archived(self, *, job_id: str) -> bool:

@@ -33,6 +33,8 @@ attribute              meaning
 ``runner``             id of the worker run holding the job while RUNNING
 ``lease_expires_at``   epoch seconds; a RUNNING job whose lease has passed may be
                        re-claimed (its worker died), a live lease may not
+``archiving_since``    when the latest archive started (ISO-8601 UTC), so an archive
+                       whose worker or message was lost can be found and finished
 ``request_published``  JobRequested was published (submit retries re-publish until true)
 ``outcome_published``  JobCompleted/JobFailed was published (redeliveries re-publish
                        until true)
@@ -115,6 +117,7 @@ class JobRecord(BaseModel):
     lease_expires_at: float | None = None
     request_published: bool = False
     outcome_published: bool = False
+    archiving_since: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -351,6 +354,33 @@ class JobRepository:
             for item in page.get("Items", [])
         ]
 
+    async def restoring_job_ids(self) -> list[str]:
+        """Jobs whose result is being restored from cold storage."""
+        return await self._scan_ids("#storage = :state", {":state": StorageState.RESTORING})
+
+    async def stalled_archive_job_ids(self, *, started_before: str) -> list[str]:
+        """Jobs still ARCHIVING although their archive started before ``started_before``."""
+        return await self._scan_ids(
+            "#storage = :state AND archiving_since < :cutoff",
+            {":state": StorageState.ARCHIVING, ":cutoff": started_before},
+        )
+
+    async def _scan_ids(self, condition: str, values: Mapping[str, str]) -> list[str]:
+        """A filtered scan: fine while such jobs are rare and the table is small; a sparse
+        GSI on ``storage`` would make it a query."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "ProjectionExpression": "job_id",
+            "FilterExpression": condition,
+            "ExpressionAttributeNames": {"#storage": "storage"},
+            "ExpressionAttributeValues": {key: {"S": str(v)} for key, v in values.items()},
+        }
+        return [
+            str(item["job_id"]["S"])
+            async for page in self._pages(self._dynamodb.scan, request)
+            for item in page.get("Items", [])
+        ]
+
     @staticmethod
     async def _pages(
         operation: Callable[..., Awaitable[dict[str, Any]]], request: dict[str, Any]
@@ -506,9 +536,10 @@ class JobRepository:
 
     # -- storage transitions (COMPLETED jobs) -------------------------------------------
 
-    async def start_archiving(self, *, job_id: str, extra: Mapping[str, Any] | None = None) -> bool:
-        """AVAILABLE → ARCHIVING."""
-        return await self._storage(job_id, StorageState.AVAILABLE, StorageState.ARCHIVING, extra)
+    async def start_archiving(self, *, job_id: str, since: str | None = None) -> bool:
+        """AVAILABLE → ARCHIVING, stamped with when (``since``, default now)."""
+        stamp = {"archiving_since": since or utc_timestamp()}
+        return await self._storage(job_id, StorageState.AVAILABLE, StorageState.ARCHIVING, stamp)
 
     async def mark_archived(self, *, job_id: str, extra: Mapping[str, Any] | None = None) -> bool:
         """ARCHIVING → ARCHIVED (the cold copy is verified; the hot copy may now go)."""

@@ -99,8 +99,6 @@ async def run(settings: Settings) -> None:
                 await reconcile_periodically(
                     stop,
                     archiver=await build_archiver(clients, settings, accounts),
-                    dynamodb=await clients.client("dynamodb"),
-                    jobs_table=settings.stack.jobs_table,
                     interval=settings.reconcile_interval_seconds,
                     stalled_archive_seconds=settings.stalled_archive_seconds,
                 )

@@ -23,9 +23,9 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from gas_archiver.storage import (
     ExpeditedRetrievalUnavailable,
@@ -45,8 +45,6 @@ MAX_TIMER_SECONDS = 12 * 3600 - 60
 # How often to re-read a job whose conditional write lost to another actor before giving up
 # (and letting the message come back later).
 MAX_STATE_READS = 5
-# Job attribute: when the archive started (ISO-8601 UTC), so a stalled one can be found.
-ARCHIVING_SINCE = "archiving_since"
 EVENT_ID_NAMESPACE = uuid.UUID("8f5b0c1e-5a43-4c61-9d55-3f1f3b7a2a10")
 
 
@@ -60,13 +58,13 @@ class JobsRepo(Protocol):
         limit: int = 20,
         cursor: str | None = None,
     ) -> JobPage: ...
-    async def start_archiving(
-        self, *, job_id: str, extra: Mapping[str, Any] | None = None
-    ) -> bool: ...
+    async def start_archiving(self, *, job_id: str) -> bool: ...
     async def mark_archived(self, *, job_id: str) -> bool: ...
     async def cancel_archiving(self, *, job_id: str) -> bool: ...
     async def start_restoring(self, *, job_id: str) -> bool: ...
     async def mark_restored(self, *, job_id: str) -> bool: ...
+    async def restoring_job_ids(self) -> list[str]: ...
+    async def stalled_archive_job_ids(self, *, started_before: str) -> list[str]: ...
 
 
 class ArchiveNotVerified(Exception):
@@ -125,9 +123,7 @@ class Archiver:
                 if await self._is_premium(job.user_id):
                     log.info("the user upgraded within the free window; the result stays")
                     return
-                await self._jobs.start_archiving(
-                    job_id=job_id, extra={ARCHIVING_SINCE: utc_timestamp()}
-                )
+                await self._jobs.start_archiving(job_id=job_id)
                 continue  # read again: ARCHIVING now, or whatever another actor made it
             if job.storage is StorageState.ARCHIVING:
                 await self._archive(job)
@@ -336,22 +332,24 @@ class Archiver:
             log.info("restored %s", job.result_key)
         await self._store.delete(self._archive_bucket, job.result_key)
 
-    async def resume_stalled_archives(self, stalled_job_ids: AsyncIterator[str]) -> None:
-        """Finish archives whose message is gone (dead-lettered): the same steps a redelivery
-        would take. Safe beside a live worker: every step is conditional or repeatable."""
-        async for job_id in stalled_job_ids:
-            try:
-                await self.on_job_completed(job_id)
-            except Exception:
-                log.exception("could not resume the archive of %s", job_id)
-
-    async def reconcile(self, restoring_job_ids: AsyncIterator[str]) -> None:
-        """Advance every RESTORING job: the safety net for lost or never-sent S3 events."""
-        async for job_id in restoring_job_ids:
+    async def reconcile(self, *, stalled_archive_seconds: float) -> None:
+        """The periodic safety net. Advance every RESTORING job (for lost or never-sent S3
+        events), and finish archives started over ``stalled_archive_seconds`` ago whose
+        message is gone (dead-lettered) — the same steps a redelivery would take, safe beside
+        a live worker because every step is conditional or repeatable."""
+        for job_id in await self._jobs.restoring_job_ids():
             try:
                 await self.finish_restore(job_id)
             except Exception:
                 log.exception("could not advance the restore of %s", job_id)
+        cutoff = utc_timestamp(
+            datetime.fromtimestamp(self._clock(), UTC) - timedelta(seconds=stalled_archive_seconds)
+        )
+        for job_id in await self._jobs.stalled_archive_job_ids(started_before=cutoff):
+            try:
+                await self.on_job_completed(job_id)
+            except Exception:
+                log.exception("could not resume the archive of %s", job_id)
 
     # -- helpers --------------------------------------------------------------------------
 
