@@ -17,7 +17,6 @@ from gas_archiver.testing import (
     completed_event,
     create_completed_job,
     create_completed_jobs,
-    publish,
     read_object,
     read_objects,
     set_restore_speed,
@@ -31,6 +30,7 @@ from gas_core.testing import (
     Stack,
     StartService,
     get_job,
+    publish,
     queue_drained,
     with_jobs,
 )

@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 
-from gas_archiver.testing import publish
 from gas_core.events import (
     JobCompleted,
     JobCompletedPayload,
@@ -21,7 +20,7 @@ from gas_core.events import (
     Tier,
 )
 from gas_core.localstack import wait_until
-from gas_core.testing import ServiceProcess, Stack, StartService, queue_drained
+from gas_core.testing import ServiceProcess, Stack, StartService, publish, queue_drained
 from gas_gateway.testing import provision_user
 from gas_notifier.captured import CapturedMail, read_captured_mails
 

@@ -28,10 +28,11 @@ import httpx
 import pytest
 
 from gas_core.aws import aws_clients
+from gas_core.events import Envelope
 from gas_core.infra import infra_up
 from gas_core.jobs import JobRecord, JobRepository
 from gas_core.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
-from gas_core.messaging import queue_url
+from gas_core.messaging import SnsPublisher, queue_url, topic_arn
 from gas_core.settings import AwsSettings, Environment, StackSettings
 
 T = TypeVar("T")
@@ -207,3 +208,16 @@ def get_job(stack: Stack, job_id: str) -> JobRecord:
     job = with_jobs(stack, lambda repo: repo.get(job_id))
     assert job is not None, f"job {job_id} vanished"
     return job
+
+
+def publish(stack: Stack, topic: str, *events: Envelope) -> None:
+    """Publish ``events`` to the stack's ``topic``, as the services would."""
+
+    async def send() -> None:
+        async with aws_clients(stack.aws) as clients:
+            sns = await clients.client("sns")
+            publisher = SnsPublisher(sns, await topic_arn(sns, topic))
+            for event in events:
+                await publisher.publish(event)
+
+    asyncio.run(send())

@@ -16,9 +16,8 @@ import httpx
 from botocore.exceptions import ClientError
 
 from gas_core.aws import aws_clients
-from gas_core.events import Envelope, JobCompleted, JobCompletedPayload, Tier
+from gas_core.events import JobCompleted, JobCompletedPayload, Tier
 from gas_core.jobs import JobRecord, JobRepository, JobStatus, StorageState, utc_timestamp
-from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.testing import Stack, with_jobs
 
 T = TypeVar("T")
@@ -99,17 +98,6 @@ def completed_event(job: JobRecord) -> JobCompleted:
             summary=job.summary or {},
         ),
     )
-
-
-def publish(stack: Stack, topic: str, *events: Envelope) -> None:
-    async def send() -> None:
-        async with aws_clients(stack.aws) as clients:
-            sns = await clients.client("sns")
-            publisher = SnsPublisher(sns, await topic_arn(sns, topic))
-            for event in events:
-                await publisher.publish(event)
-
-    asyncio.run(send())
 
 
 def storage_states(stack: Stack, job_ids: list[str]) -> dict[str, StorageState | None]:
