@@ -95,7 +95,10 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     user_id, token, email = new_user(gateway_database, Tier.FREE)
     archiver = start_archiver(start_service, stack, gateway)
     readiness = httpx.get(f"{archiver.url}/readyz", timeout=5).json()["checks"]
-    assert readiness == {"queue": "ok", "restore_queue": "ok"}
+    assert readiness == {
+        f"queue {stack.settings.archiver_queue}": "ok",
+        f"queue {stack.settings.restore_queue}": "ok",
+    }
     start_service(
         "notifier",
         stack,

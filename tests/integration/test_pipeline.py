@@ -292,7 +292,7 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
 
     async def dead_letter(clients: Any) -> None:
         sqs = await clients.client("sqs")
-        url = await queue_url(sqs, f"{stack.settings.annotator_queue}-dlq")
+        url = await queue_url(sqs, stack.settings.dead_letter_queue(stack.settings.annotator_queue))
         await sqs.send_message(QueueUrl=url, MessageBody=job_request(job).model_dump_json())
 
     with_jobs(stack, lambda repo: repo.create(job))

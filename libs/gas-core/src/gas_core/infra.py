@@ -193,7 +193,7 @@ def _same_attribute(current: str | None, wanted: str) -> bool:
 
 async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> _Queue:
     dlq = await _ensure_plain_queue(
-        sqs, f"{name}-dlq", {"MessageRetentionPeriod": "1209600"}, report
+        sqs, StackSettings.dead_letter_queue(name), {"MessageRetentionPeriod": "1209600"}, report
     )
     redrive = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
     return await _ensure_plain_queue(

@@ -111,6 +111,11 @@ class StackSettings(BaseSettings):
     def restore_queue(self) -> str:
         return self.name("archiver-restores")
 
+    @staticmethod
+    def dead_letter_queue(queue: str) -> str:
+        """Where ``queue``'s messages go after failing too often (created with it)."""
+        return f"{queue}-dlq"
+
 
 def refuse_placeholder(variable: str, value: SecretStr) -> None:
     if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gas_core.settings import Environment, ServiceSettings, refuse_placeholder
+from gas_gateway.payments import PaymentProviderName
 
 
 class Settings(ServiceSettings):
@@ -32,6 +33,13 @@ class Settings(ServiceSettings):
     oidc_use_pkce: bool = True
     oidc_extra_authorize_params: dict[str, str] = Field(default_factory=dict)
 
+    payment_provider_setting: PaymentProviderName | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GAS_GATEWAY_PAYMENT_PROVIDER"),
+        description="'test' (documented test cards, refused in production) or 'none' "
+        "(operators upgrade accounts); unset = 'test' in development, else 'none'.",
+    )
+
     session_ttl_seconds: int = 12 * 3600
     outbox_interval_seconds: float = 5.0
 
@@ -41,7 +49,20 @@ class Settings(ServiceSettings):
             refuse_placeholder("GAS_GATEWAY_OIDC_CLIENT_SECRET", self.oidc_client_secret)
             if not (self.public_url_setting or "").startswith("https://"):
                 raise ValueError("GAS_GATEWAY_PUBLIC_URL must be https:// in production")
+            if self.payment_provider_setting is PaymentProviderName.TEST:
+                raise ValueError(
+                    "GAS_GATEWAY_PAYMENT_PROVIDER=test takes no real payment and is refused in "
+                    "production; set it to 'none' (operators upgrade accounts)"
+                )
         return self
+
+    @property
+    def payment_provider(self) -> PaymentProviderName:
+        if self.payment_provider_setting is not None:
+            return self.payment_provider_setting
+        if self.stack.environment is Environment.DEVELOPMENT:
+            return PaymentProviderName.TEST
+        return PaymentProviderName.NONE
 
     @property
     def public_url(self) -> str:

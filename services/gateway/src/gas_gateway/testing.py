@@ -106,6 +106,7 @@ def start_gateway(
         DATABASE_URL=database_url,
         GAS_GATEWAY_JOBS_URL=jobs_url,
         GAS_GATEWAY_OUTBOX_INTERVAL_SECONDS="0.5",
+        GAS_GATEWAY_PAYMENT_PROVIDER="test",
         **idp.gateway_env(),
         **env,
     )
