@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, overload
@@ -27,6 +28,7 @@ from pydantic import ValidationError
 
 from gas_core.events import Envelope, Event, parse_event
 from gas_core.logging import job_context
+from gas_core.metrics import MESSAGE_SECONDS, MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,7 @@ class SqsConsumer(Generic[T]):
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
+        self._queue_name = queue_url.rsplit("/", 1)[-1]
         self._handler = handler
         self._parse = parse
         self._options = options or ConsumerOptions()
@@ -227,6 +230,7 @@ class SqsConsumer(Generic[T]):
             try:
                 payload = self._parse(message["Body"])
             except ValueError as error:
+                MESSAGES.labels(self._queue_name, "unreadable").inc()
                 log.error(
                     "unreadable message %s left for the dead-letter queue: %s",
                     delivery.message_id,
@@ -241,12 +245,16 @@ class SqsConsumer(Generic[T]):
     async def _handle_payload(self, payload: T, delivery: Delivery) -> None:
         kind = getattr(payload, "type", type(payload).__name__)
         heartbeat = asyncio.create_task(self._extend_visibility(delivery.receipt_handle))
+        outcome = "failed"
+        started = time.perf_counter()
         try:
             await self._handler(payload, delivery)
         except asyncio.CancelledError:
+            outcome = "released"
             await self._release(delivery.receipt_handle)
             raise
         except RetryLater as retry:
+            outcome = "retried"
             level = logging.INFO if retry.scheduled else logging.WARNING
             log.log(level, "will look at %s again in %d s: %s", kind, retry.delay_seconds, retry)
             await self._release(delivery.receipt_handle, delay=retry.delay_seconds)
@@ -254,11 +262,14 @@ class SqsConsumer(Generic[T]):
             log.exception("handler failed for %s (delivery %d)", kind, delivery.receive_count)
             await self._release(delivery.receipt_handle, delay=_backoff(delivery.receive_count))
         else:
+            outcome = "done"
             await self._sqs.delete_message(
                 QueueUrl=self._queue_url, ReceiptHandle=delivery.receipt_handle
             )
         finally:
             heartbeat.cancel()
+            MESSAGES.labels(self._queue_name, outcome).inc()
+            MESSAGE_SECONDS.labels(self._queue_name).observe(time.perf_counter() - started)
 
     async def _extend_visibility(self, receipt: str) -> None:
         interval = max(1.0, self._options.visibility_seconds / 3)

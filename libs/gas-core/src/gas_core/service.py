@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -24,8 +25,9 @@ from gas_core.aws import AwsClients, aws_clients
 from gas_core.health import ReadinessCheck, health_router, queue_check
 from gas_core.logging import configure_logging
 from gas_core.messaging import ConsumerOptions, SqsConsumer, queue_url
+from gas_core.metrics import HttpMetrics, metrics_router, watch_queue_depths
 from gas_core.runtime import Worker, serve
-from gas_core.settings import ServiceSettings
+from gas_core.settings import ServiceSettings, StackSettings
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -71,14 +73,22 @@ async def _run(name: str, settings: S, build: Build[S]) -> None:
         }
         checks.update(parts.checks)
         # First, so that no catch-all route of the app (the web app's) can shadow them.
-        app.router.routes[0:0] = health_router(checks).routes
+        app.router.routes[0:0] = [*health_router(checks).routes, *metrics_router().routes]
+        app.add_middleware(HttpMetrics)
         consumers = [await _consumer(sqs, spec) for spec in parts.consume]
-        await serve(
-            app,
-            host=settings.host,
-            port=settings.port,
-            workers=(*(consumer.run_until for consumer in consumers), *parts.workers),
-        )
+        workers = [*(consumer.run_until for consumer in consumers), *parts.workers]
+        if parts.consume:
+            watched = [(name, await queue_url(sqs, name)) for name in _watched_queues(parts)]
+            workers.append(partial(watch_queue_depths, sqs, watched))
+        await serve(app, host=settings.host, port=settings.port, workers=tuple(workers))
+
+
+def _watched_queues(parts: Parts) -> list[str]:
+    """The queues consumed and the dead-letter queue of each (unless it is consumed too)."""
+    consumed = [spec.queue for spec in parts.consume]
+    dead_letters = {StackSettings.dead_letter_queue(name) for name in consumed}
+    own = [StackSettings.dead_letter_queue(n) for n in consumed if n not in dead_letters]
+    return list(dict.fromkeys([*consumed, *own]))
 
 
 async def _consumer(sqs: Any, spec: Consume) -> SqsConsumer[Any]:
