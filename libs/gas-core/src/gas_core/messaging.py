@@ -24,11 +24,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, overload
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from gas_core.events import Envelope, Event, parse_event
 from gas_core.logging import job_context
 from gas_core.metrics import MESSAGE_SECONDS, MESSAGES
+from gas_core.tracing import JOB_ID, extract, inject, tracer
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +45,22 @@ class SnsPublisher:
         self._topic_arn = topic_arn
 
     async def publish(self, event: Envelope) -> None:
-        attributes = {
-            key: {"DataType": "String", "StringValue": value}
-            for key, value in event.attributes().items()
-        }
-        await self._sns.publish(
-            TopicArn=self._topic_arn,
-            Message=event.model_dump_json(),
-            MessageAttributes=attributes,
-        )
+        kind = event.attributes()["type"]
+        with tracer.start_as_current_span(
+            f"publish {kind}",
+            kind=SpanKind.PRODUCER,
+            attributes={JOB_ID: event.job_id or "", "messaging.destination.name": self._topic_arn},
+        ):
+            values = dict(event.attributes())
+            inject(values)
+            attributes = {
+                key: {"DataType": "String", "StringValue": value} for key, value in values.items()
+            }
+            await self._sns.publish(
+                TopicArn=self._topic_arn,
+                Message=event.model_dump_json(),
+                MessageAttributes=attributes,
+            )
         log.info(
             "published %s", event.attributes()["type"], extra={"event_id": str(event.event_id)}
         )
@@ -205,6 +214,7 @@ class SqsConsumer(Generic[T]):
                 WaitTimeSeconds=self._options.wait_seconds,
                 VisibilityTimeout=self._options.visibility_seconds,
                 MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageAttributeNames=["traceparent", "tracestate"],
             )
         )
         stopping = asyncio.ensure_future(self._stopping.wait())
@@ -237,7 +247,20 @@ class SqsConsumer(Generic[T]):
                     _describe_error(error),
                 )
                 return
-            with job_context(getattr(payload, "job_id", None)):
+            job_id = getattr(payload, "job_id", None)
+            carrier = {
+                name: str(value.get("StringValue", ""))
+                for name, value in message.get("MessageAttributes", {}).items()
+            }
+            with (
+                job_context(job_id),
+                tracer.start_as_current_span(
+                    f"handle {getattr(payload, 'type', type(payload).__name__)}",
+                    context=extract(carrier),
+                    kind=SpanKind.CONSUMER,
+                    attributes={JOB_ID: job_id or "", "messaging.source.name": self._queue_name},
+                ),
+            ):
                 await self._handle_payload(payload, delivery)
         finally:
             self._slots.release()

@@ -28,6 +28,7 @@ from gas_core.messaging import ConsumerOptions, SqsConsumer, queue_url
 from gas_core.metrics import HttpMetrics, metrics_router, watch_queue_depths
 from gas_core.runtime import Worker, serve
 from gas_core.settings import ServiceSettings, StackSettings
+from gas_core.tracing import HttpTracing, configure_tracing
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -59,6 +60,7 @@ Build = Callable[[S, AwsClients, AsyncExitStack], Awaitable[Parts]]
 def run_service(name: str, settings: S, build: Build[S]) -> None:
     """The whole life of a service process."""
     configure_logging(name, settings.log_level)
+    configure_tracing(name, settings.tracing_exporter)
     asyncio.run(_run(name, settings, build))
 
 
@@ -74,6 +76,7 @@ async def _run(name: str, settings: S, build: Build[S]) -> None:
         checks.update(parts.checks)
         # First, so that no catch-all route of the app (the web app's) can shadow them.
         app.router.routes[0:0] = [*health_router(checks).routes, *metrics_router().routes]
+        app.add_middleware(HttpTracing)
         app.add_middleware(HttpMetrics)
         consumers = [await _consumer(sqs, spec) for spec in parts.consume]
         workers = [*(consumer.run_until for consumer in consumers), *parts.workers]

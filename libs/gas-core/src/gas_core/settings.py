@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Long enough for HS256 (RFC 7518 §3.2), and refused outside development like any placeholder.
@@ -133,5 +133,10 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    tracing_exporter: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GAS_TRACING_EXPORTER"),
+        description="otlp, console or jsonl:<folder>; unset = no tracing (gas_core.tracing)",
+    )
     aws: AwsSettings = Field(default_factory=AwsSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
