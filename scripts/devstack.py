@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from gas_core.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_processes
+from gas_testing.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("GAS_DEV_STATE_DIR", ROOT / ".local"))

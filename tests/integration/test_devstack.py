@@ -21,9 +21,9 @@ import pytest
 
 from gas_core.aws import aws_clients
 from gas_core.events import JobRequested
-from gas_core.localstack import free_port
 from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.settings import AwsSettings, StackSettings
+from gas_testing.localstack import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -100,7 +100,15 @@ class MotoServer:
         if http_ok(f"{self.url}/moto-api/"):
             raise RuntimeError(f"port {self.port} already answers; stop that server first")
         self.process = spawn(
-            [sys.executable, "-m", "gas_core.motoserver", "-H", "127.0.0.1", "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "gas_testing.motoserver",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
             stdout=self._stdout,
         )
         wait_until(lambda: http_ok(f"{self.url}/moto-api/"), timeout=timeout, what="moto server")
