@@ -105,7 +105,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     cluster = PrivatePostgres(tmp_path_factory.mktemp("pg") / "data").start()
     yield cluster.url
-    cluster.stop()
+    cluster.discard()
 
 
 @dataclass
