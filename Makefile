@@ -23,7 +23,7 @@ lint: ## ruff lint and format check
 	@uv run --no-sync ruff check . && uv run --no-sync ruff format --check .
 
 typecheck: ## mypy over the Python packages
-	@uv run --no-sync mypy $(wildcard libs/*/src services/*/src)
+	@uv run --no-sync mypy $(wildcard libs/*/src services/*/src tests/support/src)
 
 format: ## apply ruff formatting and safe fixes
 	@uv run --no-sync ruff check --fix . && uv run --no-sync ruff format .

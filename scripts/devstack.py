@@ -1,10 +1,11 @@
 """`make dev`: the whole GAS stack on one machine, in the foreground, on embedded defaults.
 
-Starts a moto server (AWS), PostgreSQL (``DATABASE_URL`` or a private cluster under
-``.local/postgres``), bootstraps the infrastructure, then runs every service as a child
-process with its log lines prefixed by its name. Waits until every ``/readyz`` is green and
-prints the URLs. A service that exits is announced loudly. Ctrl-C (or SIGTERM) stops
-everything this script started, in reverse order, by PID.
+Starts a moto server (AWS), PostgreSQL (``DATABASE_URL`` or a private cluster for
+``.local/postgres``, kept across restarts; as root its data lives under /var/lib/gas-dev, see
+``gas_testing.localstack.PrivatePostgres``), bootstraps the infrastructure, then runs every
+service as a child process with its log lines prefixed by its name. Waits until every
+``/readyz`` is green and prints the URLs. A service that exits is announced loudly. Ctrl-C (or
+SIGTERM) stops everything this script started, in reverse order, by PID.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from gas_core.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_processes
+from gas_testing.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("GAS_DEV_STATE_DIR", ROOT / ".local"))
@@ -99,8 +100,9 @@ def start_dependencies(stack: Stack) -> None:
     if "DATABASE_URL" in stack.env:
         say("using DATABASE_URL for PostgreSQL")
     else:
-        say(f"starting private PostgreSQL in {LOCAL / 'postgres'} on port {POSTGRES_PORT}")
-        stack.postgres = PrivatePostgres(LOCAL / "postgres", port=POSTGRES_PORT).start()
+        stack.postgres = PrivatePostgres(LOCAL / "postgres", port=POSTGRES_PORT)
+        say(f"starting private PostgreSQL in {stack.postgres.data_dir} on port {POSTGRES_PORT}")
+        stack.postgres.start()
         stack.env["DATABASE_URL"] = stack.postgres.url
     say("bootstrapping infrastructure (gas-admin infra up)")
     subprocess.run(

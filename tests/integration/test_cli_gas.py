@@ -15,8 +15,8 @@ from gas_cli.main import main as gas
 from gas_core.aws import aws_clients
 from gas_core.events import Tier
 from gas_core.jobs import JobRepository, JobStatus, utc_timestamp
-from gas_core.testing import ServiceProcess, Stack
-from gas_gateway.testing import provision_user
+from gas_testing.gateway import provision_user
+from gas_testing.plugin import ServiceProcess, Stack
 
 pytestmark = pytest.mark.integration
 

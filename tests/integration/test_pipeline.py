@@ -21,9 +21,9 @@ from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
 from gas_core.events import JobRequested, JobRequestedPayload, Tier
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
-from gas_core.localstack import wait_until
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
-from gas_core.testing import (
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import (
     ServiceProcess,
     Stack,
     StartService,

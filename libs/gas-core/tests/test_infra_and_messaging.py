@@ -21,7 +21,7 @@ from gas_core.messaging import (
     queue_url,
     topic_arn,
 )
-from gas_core.testing import Stack
+from gas_testing.plugin import Stack
 
 pytestmark = pytest.mark.integration
 

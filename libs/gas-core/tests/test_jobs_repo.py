@@ -20,7 +20,7 @@ from gas_core.jobs import (
     StorageState,
     utc_timestamp,
 )
-from gas_core.testing import Stack
+from gas_testing.plugin import Stack
 
 pytestmark = pytest.mark.integration
 

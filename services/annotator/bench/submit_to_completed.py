@@ -35,8 +35,8 @@ from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
 from gas_core.events import Tier
 from gas_core.infra import infra_up
-from gas_core.localstack import MotoServer, free_port, http_ok, spawn, stop_process, wait_until
 from gas_core.settings import AwsSettings, Environment, StackSettings
+from gas_testing.localstack import MotoServer, free_port, http_ok, spawn, stop_process, wait_until
 
 VARIANTS = 1000
 

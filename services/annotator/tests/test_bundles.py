@@ -12,7 +12,7 @@ from anntools import ensure_bundle
 from anntools.bundle import MANIFEST, verify_bundle
 from gas_annotator.bundles import Bundles, BundleUnavailable
 from gas_core.aws import aws_clients
-from gas_core.testing import Stack
+from gas_testing.plugin import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
 from gas_core.events import Tier
 from gas_core.jobs import JobRepository, utc_timestamp
-from gas_core.localstack import wait_until
 from gas_core.messaging import queue_url
-from gas_core.testing import ServiceProcess, Stack, StartService, get_job, with_jobs
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import ServiceProcess, Stack, StartService, get_job, with_jobs
 
 pytestmark = pytest.mark.integration
 

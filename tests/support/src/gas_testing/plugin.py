@@ -8,6 +8,8 @@
 * ``start_service`` — runs a GAS service as a real process against a ``stack`` and waits
   until its ``/readyz`` is green;
 * ``queue_drained`` — whether a stack's queue has nothing left waiting, in flight or delayed;
+* ``received_events`` — the events waiting on a stack's queue;
+* ``publish`` — events sent to a stack's topic, as the services would;
 * ``with_jobs`` / ``get_job`` — the stack's jobs table, read or changed from a synchronous test.
 """
 
@@ -28,12 +30,12 @@ import httpx
 import pytest
 
 from gas_core.aws import aws_clients
-from gas_core.events import Envelope
+from gas_core.events import Envelope, Event, parse_event
 from gas_core.infra import infra_up
 from gas_core.jobs import JobRecord, JobRepository
-from gas_core.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
 from gas_core.settings import AwsSettings, Environment, StackSettings
+from gas_testing.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
 
 T = TypeVar("T")
 
@@ -103,7 +105,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     cluster = PrivatePostgres(tmp_path_factory.mktemp("pg") / "data").start()
     yield cluster.url
-    cluster.stop()
+    cluster.discard()
 
 
 @dataclass
@@ -191,6 +193,23 @@ def queue_drained(stack: Stack, queue: str) -> bool:
             return sum(int(value) for value in attributes.values())
 
     return asyncio.run(count()) == 0
+
+
+def received_events(stack: Stack, queue: str, *, wait_seconds: int) -> list[Event]:
+    """The events waiting on the stack's ``queue`` (up to ten), waiting up to ``wait_seconds``
+    for the first."""
+
+    async def receive() -> list[Event]:
+        async with aws_clients(stack.aws) as clients:
+            sqs = await clients.client("sqs")
+            received = await sqs.receive_message(
+                QueueUrl=await queue_url(sqs, queue),
+                WaitTimeSeconds=wait_seconds,
+                MaxNumberOfMessages=10,
+            )
+            return [parse_event(message["Body"]) for message in received.get("Messages", [])]
+
+    return asyncio.run(receive())
 
 
 def with_jobs(stack: Stack, action: Callable[[JobRepository], Awaitable[T]]) -> T:

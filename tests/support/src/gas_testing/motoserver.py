@@ -6,7 +6,7 @@ every race-safety guarantee of GAS (claims, leases, storage transitions) relies 
 DynamoDB calls under one lock restores that; the other services stay concurrent (SQS long
 polls must not block each other).
 
-Run as ``python -m gas_core.motoserver -H HOST -p PORT``.
+Run as ``python -m gas_testing.motoserver -H HOST -p PORT``.
 """
 
 from __future__ import annotations
