@@ -9,8 +9,8 @@ import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.events import Tier
-from gas_core.localstack import wait_until
-from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import ServiceProcess, Stack, StartService
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from gas_core.events import Tier
-from gas_core.localstack import wait_until
-from gas_core.testing import ServiceProcess, Stack, StartService
-from gas_gateway.testing import provision_user
+from gas_testing.gateway import provision_user
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import ServiceProcess, Stack, StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,9 +62,12 @@ def test_one_job_is_one_trace_across_four_services(
     def mailed_span() -> dict[str, Any] | None:
         for span in read_spans(spans_dir):
             attributes = span.get("attributes", {})
-            if span["name"] == "handle job.completed" and attributes.get("gas.job_id") == job_id:
-                if service_of(span) == "gas-notifier":
-                    return span
+            if (
+                span["name"] == "handle job.completed"
+                and attributes.get("gas.job_id") == job_id
+                and service_of(span) == "gas-notifier"
+            ):
+                return span
         return None
 
     notified = wait_until(mailed_span, timeout=120, what="the notifier's span for the job")
