@@ -13,6 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from gas_archiver.repository import StorageRepository
 from gas_archiver.testing import (
     completed_event,
     create_completed_job,
@@ -186,7 +187,9 @@ def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the
     mid_archive = create_completed_job(
         stack, user_id=free_id, tier=Tier.FREE, result=annotated_vcf("mid-archive")
     )
-    assert with_jobs(stack, lambda repo: repo.start_archiving(job_id=mid_archive.job_id))
+    assert with_jobs(
+        stack, StorageRepository, lambda repo: repo.start_archiving(job_id=mid_archive.job_id)
+    )
     start_archiver(start_service, stack, gateway)
     client = api(gateway, free_token)
 
@@ -286,6 +289,7 @@ def test_an_archive_whose_message_was_lost_is_finished_by_the_periodic_pass(
     # message left to finish it.
     started = with_jobs(
         stack,
+        StorageRepository,
         lambda repo: repo.start_archiving(job_id=job.job_id, since="2000-01-01T00:00:00.000000Z"),
     )
     assert started

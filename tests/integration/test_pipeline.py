@@ -31,6 +31,7 @@ from gas_core.testing import (
     queue_drained,
     with_jobs,
 )
+from gas_jobs.repository import JobRepository
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -295,7 +296,7 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
         url = await queue_url(sqs, f"{stack.settings.annotator_queue}-dlq")
         await sqs.send_message(QueueUrl=url, MessageBody=job_request(job).model_dump_json())
 
-    with_jobs(stack, lambda repo: repo.create(job))
+    with_jobs(stack, JobRepository, lambda repo: repo.create(job))
     run(dead_letter, stack)
     wait_until(
         lambda: get_job(stack, job.job_id).status is JobStatus.FAILED,

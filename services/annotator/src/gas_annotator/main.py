@@ -8,12 +8,12 @@ import asyncio
 from fastapi import FastAPI
 
 from gas_annotator.bundles import Bundles
+from gas_annotator.repository import RunRepository
 from gas_annotator.runner import EnginePool
 from gas_annotator.service import Annotator, RunSettings
 from gas_annotator.settings import Settings
 from gas_core.aws import aws_clients
 from gas_core.health import health_router, queue_check, table_check
-from gas_core.jobs import JobRepository
 from gas_core.logging import configure_logging
 from gas_core.messaging import ConsumerOptions, SnsPublisher, SqsConsumer, queue_url, topic_arn
 from gas_core.runtime import serve
@@ -38,7 +38,7 @@ async def run(settings: Settings) -> None:
             max_jobs_per_engine=settings.engine_max_jobs,
         )
         annotator = Annotator(
-            repo=JobRepository(dynamodb, stack.jobs_table),
+            repo=RunRepository(dynamodb, stack.jobs_table),
             s3=s3,
             events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),
             bundles=bundles,

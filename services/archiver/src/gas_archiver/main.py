@@ -8,6 +8,7 @@ import asyncio
 import httpx
 
 from gas_archiver.notifications import restored_objects
+from gas_archiver.repository import StorageRepository
 from gas_archiver.service import Archiver
 from gas_archiver.settings import Settings
 from gas_archiver.storage import S3ObjectStore
@@ -16,7 +17,6 @@ from gas_core.accounts import Accounts, GatewayAccounts
 from gas_core.aws import AwsClients
 from gas_core.events import AccountTierChanged, Event, JobCompleted
 from gas_core.health import ReadinessCheck, queue_check
-from gas_core.jobs import JobRepository
 from gas_core.messaging import (
     ConsumerOptions,
     Delivery,
@@ -38,7 +38,7 @@ async def build_archiver(clients: AwsClients, settings: Settings, accounts: Acco
     stack = settings.stack
     sns = await clients.client("sns")
     return Archiver(
-        jobs=JobRepository(await clients.client("dynamodb"), stack.jobs_table),
+        jobs=StorageRepository(await clients.client("dynamodb"), stack.jobs_table),
         store=S3ObjectStore(await clients.client("s3")),
         accounts=accounts,
         events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),

@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 
 from gas_core.aws import aws_clients
 from gas_core.events import JobCompleted, JobCompletedPayload, Tier
-from gas_core.jobs import JobRecord, JobRepository, JobStatus, StorageState, utc_timestamp
-from gas_core.testing import Stack, with_jobs
+from gas_core.jobs import JobRecord, JobStatus, JobTable, StorageState, job_file_key, utc_timestamp
+from gas_core.testing import Stack, put_jobs, with_jobs
 
 T = TypeVar("T")
 
@@ -63,10 +63,12 @@ def create_completed_jobs(
                 input_filename=filename,
                 input_size_bytes=len(result),
                 input_bucket=settings.inputs_bucket,
-                input_key=f"{user_id}/{job_id}/{filename}",
+                input_key=job_file_key(user_id=user_id, job_id=job_id, filename=filename),
                 results_bucket=settings.results_bucket,
-                result_key=f"{user_id}/{job_id}/{stem}.annot.vcf.gz",
-                log_key=f"{user_id}/{job_id}/{stem}.annot.log",
+                result_key=job_file_key(
+                    user_id=user_id, job_id=job_id, filename=f"{stem}.annot.vcf.gz"
+                ),
+                log_key=job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.log"),
                 summary={"variants": 3, "in_dbsnp": 2, "pct_in_dbsnp": 66.667, "build": "GRCh37"},
                 progress=100,
                 outcome_published=True,
@@ -76,14 +78,13 @@ def create_completed_jobs(
     async def write() -> None:
         async with aws_clients(stack.aws) as clients:
             s3 = await clients.client("s3")
-            repo = JobRepository(await clients.client("dynamodb"), settings.jobs_table)
             for job, result in zip(jobs, results, strict=True):
                 bucket = settings.results_bucket
                 await s3.put_object(Bucket=bucket, Key=job.result_key, Body=result)
                 await s3.put_object(Bucket=bucket, Key=job.log_key, Body=b"log\n")
-                await repo.create(job)
 
     asyncio.run(write())
+    asyncio.run(put_jobs(stack, *jobs))
     return jobs
 
 
@@ -101,14 +102,14 @@ def completed_event(job: JobRecord) -> JobCompleted:
 
 
 def storage_states(stack: Stack, job_ids: list[str]) -> dict[str, StorageState | None]:
-    async def read(repo: JobRepository) -> dict[str, StorageState | None]:
+    async def read(table: JobTable) -> dict[str, StorageState | None]:
         states = {}
         for job_id in job_ids:
-            job = await repo.get(job_id)
+            job = await table.get(job_id)
             states[job_id] = job.storage if job else None
         return states
 
-    return with_jobs(stack, read)
+    return with_jobs(stack, JobTable, read)
 
 
 def read_object(stack: Stack, bucket: str, key: str) -> StoredObject | None:

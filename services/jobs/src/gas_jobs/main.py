@@ -11,11 +11,11 @@ from fastapi import FastAPI
 
 from gas_core.aws import aws_clients
 from gas_core.health import bucket_check, health_router, table_check
-from gas_core.jobs import JobRepository
 from gas_core.logging import configure_logging
 from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.runtime import every, serve
 from gas_jobs.api import router
+from gas_jobs.repository import JobRepository
 from gas_jobs.service import Jobs, republish_stranded_requests
 from gas_jobs.settings import Settings
 from gas_jobs.storage import ObjectStore
