@@ -57,7 +57,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -65,6 +65,13 @@ from pydantic import BaseModel, ConfigDict
 
 from gas_core.events import Tier
 from gas_core.infra import JOBS_BY_USER_INDEX
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+
+# A page of a query or scan (its output TypedDict).
+Page = TypeVar("Page", bound=Mapping[str, Any])
 
 
 class JobStatus(StrEnum):
@@ -235,7 +242,7 @@ class JobTable:
     """What every service's job repository does the same way: read a record, page through
     a query or scan, and apply a conditional update."""
 
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
         self._dynamodb = dynamodb
         self._table = table
 
@@ -263,8 +270,8 @@ class JobTable:
 
     @staticmethod
     async def _pages(
-        operation: Callable[..., Awaitable[dict[str, Any]]], request: dict[str, Any]
-    ) -> AsyncIterator[dict[str, Any]]:
+        operation: Callable[..., Awaitable[Page]], request: dict[str, Any]
+    ) -> AsyncIterator[Page]:
         """Every page of a query or scan, following ``LastEvaluatedKey``."""
         while True:
             response = await operation(**request)

@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -45,6 +45,9 @@ from gas_core.jobs import (
 from gas_core.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
 from gas_core.settings import AwsSettings, Environment, StackSettings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
 R = TypeVar("R", bound=JobTable)
@@ -206,14 +209,18 @@ def queue_drained(stack: Stack, queue: str) -> bool:
 
 
 @asynccontextmanager
-async def repository_on(stack: Stack, repository: Callable[[Any, str], R]) -> AsyncIterator[R]:
+async def repository_on(
+    stack: Stack, repository: Callable[[DynamoDBClient, str], R]
+) -> AsyncIterator[R]:
     """``repository`` (a service's, e.g. ``StorageRepository``) on the stack's jobs table."""
     async with aws_clients(stack.aws) as clients:
         yield repository(await clients.client("dynamodb"), stack.settings.jobs_table)
 
 
 def with_jobs(
-    stack: Stack, repository: Callable[[Any, str], R], action: Callable[[R], Awaitable[T]]
+    stack: Stack,
+    repository: Callable[[DynamoDBClient, str], R],
+    action: Callable[[R], Awaitable[T]],
 ) -> T:
     """Run ``action`` with ``repository`` on the stack's jobs table."""
 

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gas_annotator import runner
 from gas_annotator.bundles import Bundles
@@ -36,6 +36,9 @@ from gas_core.events import (
 )
 from gas_core.jobs import JobRecord, JobStatus, job_file_key, utc_timestamp
 from gas_core.messaging import Delivery, Publisher, RetryLater
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ class Annotator:
         self,
         *,
         repo: RunRepository,
-        s3: Any,
+        s3: S3Client,
         events: Publisher,
         bundles: Bundles,
         engines: runner.EnginePool,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 from botocore.exceptions import ClientError
@@ -19,6 +19,9 @@ from gas_core.aws import aws_clients
 from gas_core.events import JobCompleted, JobCompletedPayload, Tier
 from gas_core.jobs import JobRecord, JobStatus, JobTable, StorageState, job_file_key, utc_timestamp
 from gas_core.testing import Stack, put_jobs, with_jobs
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
 
 T = TypeVar("T")
 
@@ -46,9 +49,13 @@ def create_completed_jobs(
     settings = stack.settings
     stem = filename.removesuffix(".vcf")
     jobs = []
+    objects: dict[str, bytes] = {}
     for result in results:
         job_id = uuid.uuid4().hex
         now = utc_timestamp()
+        result_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.vcf.gz")
+        log_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.log")
+        objects |= {result_key: result, log_key: b"log\n"}
         jobs.append(
             JobRecord(
                 job_id=job_id,
@@ -65,10 +72,8 @@ def create_completed_jobs(
                 input_bucket=settings.inputs_bucket,
                 input_key=job_file_key(user_id=user_id, job_id=job_id, filename=filename),
                 results_bucket=settings.results_bucket,
-                result_key=job_file_key(
-                    user_id=user_id, job_id=job_id, filename=f"{stem}.annot.vcf.gz"
-                ),
-                log_key=job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.log"),
+                result_key=result_key,
+                log_key=log_key,
                 summary={"variants": 3, "in_dbsnp": 2, "pct_in_dbsnp": 66.667, "build": "GRCh37"},
                 progress=100,
                 outcome_published=True,
@@ -78,10 +83,8 @@ def create_completed_jobs(
     async def write() -> None:
         async with aws_clients(stack.aws) as clients:
             s3 = await clients.client("s3")
-            for job, result in zip(jobs, results, strict=True):
-                bucket = settings.results_bucket
-                await s3.put_object(Bucket=bucket, Key=job.result_key, Body=result)
-                await s3.put_object(Bucket=bucket, Key=job.log_key, Body=b"log\n")
+            for key, body in objects.items():
+                await s3.put_object(Bucket=settings.results_bucket, Key=key, Body=body)
 
     asyncio.run(write())
     asyncio.run(put_jobs(stack, *jobs))
@@ -118,7 +121,7 @@ def read_object(stack: Stack, bucket: str, key: str) -> StoredObject | None:
 
 
 def read_objects(stack: Stack, bucket: str, keys: list[str]) -> dict[str, StoredObject | None]:
-    async def read_one(s3: Any, key: str) -> StoredObject | None:
+    async def read_one(s3: S3Client, key: str) -> StoredObject | None:
         try:
             head = await s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError:
