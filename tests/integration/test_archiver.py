@@ -17,9 +17,10 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from gas_archiver.repository import StorageRepository
 from gas_core.aws import aws_clients
 from gas_core.events import JobCompleted, JobCompletedPayload, Tier
-from gas_core.jobs import JobRecord, JobRepository, JobStatus, StorageState, utc_timestamp
+from gas_core.jobs import JobRecord, JobStatus, JobTable, StorageState, job_file_key, utc_timestamp
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 from gas_notifier.captured import read_captured_mails
 from gas_testing.gateway import provision_user
@@ -30,6 +31,7 @@ from gas_testing.plugin import (
     StartService,
     get_job,
     publish,
+    put_jobs,
     queue_drained,
     with_jobs,
 )
@@ -68,9 +70,13 @@ def create_completed_jobs(
     settings = stack.settings
     stem = filename.removesuffix(".vcf")
     jobs = []
+    objects: dict[str, bytes] = {}
     for result in results:
         job_id = uuid.uuid4().hex
         now = utc_timestamp()
+        result_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.vcf.gz")
+        log_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.log")
+        objects |= {result_key: result, log_key: b"log\n"}
         jobs.append(
             JobRecord(
                 job_id=job_id,
@@ -85,10 +91,10 @@ def create_completed_jobs(
                 input_filename=filename,
                 input_size_bytes=len(result),
                 input_bucket=settings.inputs_bucket,
-                input_key=f"{user_id}/{job_id}/{filename}",
+                input_key=job_file_key(user_id=user_id, job_id=job_id, filename=filename),
                 results_bucket=settings.results_bucket,
-                result_key=f"{user_id}/{job_id}/{stem}.annot.vcf.gz",
-                log_key=f"{user_id}/{job_id}/{stem}.annot.log",
+                result_key=result_key,
+                log_key=log_key,
                 summary={"variants": 3, "in_dbsnp": 2, "pct_in_dbsnp": 66.667, "build": "GRCh37"},
                 progress=100,
                 outcome_published=True,
@@ -98,14 +104,11 @@ def create_completed_jobs(
     async def write() -> None:
         async with aws_clients(stack.aws) as clients:
             s3 = await clients.client("s3")
-            repo = JobRepository(await clients.client("dynamodb"), settings.jobs_table)
-            for job, result in zip(jobs, results, strict=True):
-                bucket = settings.results_bucket
-                await s3.put_object(Bucket=bucket, Key=job.result_key, Body=result)
-                await s3.put_object(Bucket=bucket, Key=job.log_key, Body=b"log\n")
-                await repo.create(job)
+            for key, body in objects.items():
+                await s3.put_object(Bucket=settings.results_bucket, Key=key, Body=body)
 
     asyncio.run(write())
+    asyncio.run(put_jobs(stack, *jobs))
     return jobs
 
 
@@ -123,14 +126,14 @@ def completed_event(job: JobRecord) -> JobCompleted:
 
 
 def storage_states(stack: Stack, job_ids: list[str]) -> dict[str, StorageState | None]:
-    async def read(repo: JobRepository) -> dict[str, StorageState | None]:
+    async def read(table: JobTable) -> dict[str, StorageState | None]:
         states = {}
         for job_id in job_ids:
-            job = await repo.get(job_id)
+            job = await table.get(job_id)
             states[job_id] = job.storage if job else None
         return states
 
-    return with_jobs(stack, read)
+    return with_jobs(stack, JobTable, read)
 
 
 def read_object(stack: Stack, bucket: str, key: str) -> StoredObject | None:
@@ -324,7 +327,9 @@ def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the
     mid_archive = create_completed_job(
         stack, user_id=free_id, tier=Tier.FREE, result=annotated_vcf("mid-archive")
     )
-    assert with_jobs(stack, lambda repo: repo.start_archiving(job_id=mid_archive.job_id))
+    assert with_jobs(
+        stack, StorageRepository, lambda repo: repo.start_archiving(job_id=mid_archive.job_id)
+    )
     start_archiver(start_service, stack, gateway)
     client = api(gateway, free_token)
 
@@ -424,6 +429,7 @@ def test_an_archive_whose_message_was_lost_is_finished_by_the_periodic_pass(
     # message left to finish it.
     started = with_jobs(
         stack,
+        StorageRepository,
         lambda repo: repo.start_archiving(job_id=job.job_id, since="2000-01-01T00:00:00.000000Z"),
     )
     assert started

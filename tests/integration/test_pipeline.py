@@ -22,6 +22,7 @@ from gas_core.aws import aws_clients
 from gas_core.events import JobRequested, JobRequestedPayload, Tier
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
+from gas_jobs.repository import JobRepository
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import (
     ServiceProcess,
@@ -295,7 +296,7 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
         url = await queue_url(sqs, stack.settings.dead_letter_queue(stack.settings.annotator_queue))
         await sqs.send_message(QueueUrl=url, MessageBody=job_request(job).model_dump_json())
 
-    with_jobs(stack, lambda repo: repo.create(job))
+    with_jobs(stack, JobRepository, lambda repo: repo.create(job))
     run(dead_letter, stack)
     wait_until(
         lambda: get_job(stack, job.job_id).status is JobStatus.FAILED,

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
+from gas_archiver.repository import StorageRepository
 from gas_archiver.service import Archiver
 from gas_archiver.storage import Content, ExpeditedRetrievalUnavailable, ObjectInfo, RestoreState
 from gas_core.accounts import Account
 from gas_core.events import Envelope, Tier
-from gas_core.jobs import JobPage, JobRecord, JobStatus, StorageState
+from gas_core.jobs import JobRecord, JobStatus, StorageState
 from gas_core.messaging import RetryLater
 
 
@@ -142,21 +145,11 @@ class FakeJobs:
         self.crashes.step()
         return self.jobs.get(job_id)
 
-    async def list_for_user(
-        self,
-        *,
-        user_id: str,
-        status: JobStatus | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-    ) -> JobPage:
+    async def completed_for_user(self, user_id: str) -> AsyncIterator[JobRecord]:
         self.crashes.step()
-        items = [
-            job
-            for job in self.jobs.values()
-            if job.user_id == user_id and (status is None or job.status is status)
-        ]
-        return JobPage(items=items, next_cursor=None)
+        for job in list(self.jobs.values()):
+            if job.user_id == user_id and job.status is JobStatus.COMPLETED:
+                yield job
 
     async def _move(self, job_id: str, current: StorageState, new: StorageState) -> bool:
         self.crashes.step()
@@ -262,7 +255,7 @@ def world(
     accounts = FakeAccounts({USER: tier})
     events = FakeEvents()
     archiver = Archiver(
-        jobs=jobs,
+        jobs=cast(StorageRepository, jobs),
         store=store,
         accounts=accounts,
         events=events,

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
@@ -32,6 +32,12 @@ from gas_core.logging import job_context
 from gas_core.metrics import MESSAGE_SECONDS, MESSAGES
 from gas_core.tracing import JOB_ID, extract, inject, tracer
 
+if TYPE_CHECKING:
+    from types_aiobotocore_sns import SNSClient
+    from types_aiobotocore_sns.type_defs import MessageAttributeValueTypeDef
+    from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_sqs.type_defs import MessageTypeDef
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +46,7 @@ class Publisher(Protocol):
 
 
 class SnsPublisher:
-    def __init__(self, sns: Any, topic_arn: str) -> None:
+    def __init__(self, sns: SNSClient, topic_arn: str) -> None:
         self._sns = sns
         self._topic_arn = topic_arn
 
@@ -53,7 +59,7 @@ class SnsPublisher:
         ):
             values = dict(event.attributes())
             inject(values)
-            attributes = {
+            attributes: dict[str, MessageAttributeValueTypeDef] = {
                 key: {"DataType": "String", "StringValue": value} for key, value in values.items()
             }
             await self._sns.publish(
@@ -99,11 +105,11 @@ class ConsumerOptions:
     stop_grace_seconds: float = 25.0
 
 
-async def queue_url(sqs: Any, name: str) -> str:
+async def queue_url(sqs: SQSClient, name: str) -> str:
     return str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
 
 
-async def topic_arn(sns: Any, name: str) -> str:
+async def topic_arn(sns: SNSClient, name: str) -> str:
     """The ARN of an existing topic, found by name (services never create topics)."""
     paginator = sns.get_paginator("list_topics")
     async for page in paginator.paginate():
@@ -120,7 +126,7 @@ class SqsConsumer(Generic[T]):
     @overload
     def __init__(
         self: SqsConsumer[Event],
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         handler: Handler,
         options: ConsumerOptions | None = None,
@@ -129,7 +135,7 @@ class SqsConsumer(Generic[T]):
     @overload
     def __init__(
         self,
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         handler: Callable[[T, Delivery], Awaitable[None]],
         options: ConsumerOptions | None = None,
@@ -139,7 +145,7 @@ class SqsConsumer(Generic[T]):
 
     def __init__(
         self,
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         handler: Callable[[Any, Delivery], Awaitable[None]],
         options: ConsumerOptions | None = None,
@@ -206,7 +212,7 @@ class SqsConsumer(Generic[T]):
     def _free_slots(self) -> int:
         return self._options.concurrency - len(self._tasks)
 
-    async def _receive(self, count: int) -> list[dict[str, Any]]:
+    async def _receive(self, count: int) -> list[MessageTypeDef]:
         receive = asyncio.ensure_future(
             self._sqs.receive_message(
                 QueueUrl=self._queue_url,
@@ -229,7 +235,7 @@ class SqsConsumer(Generic[T]):
         stopping.cancel()
         return list(receive.result().get("Messages", []))
 
-    async def _handle(self, message: dict[str, Any]) -> None:
+    async def _handle(self, message: MessageTypeDef) -> None:
         receipt = message["ReceiptHandle"]
         delivery = Delivery(
             message_id=message["MessageId"],

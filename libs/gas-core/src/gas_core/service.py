@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import FastAPI
 
@@ -29,6 +29,9 @@ from gas_core.metrics import HttpMetrics, metrics_router, watch_queue_depths
 from gas_core.runtime import Worker, serve
 from gas_core.settings import ServiceSettings, StackSettings
 from gas_core.tracing import HttpTracing, configure_tracing
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -69,20 +72,21 @@ async def _run(name: str, settings: S, build: Build[S]) -> None:
         clients = await resources.enter_async_context(aws_clients(settings.aws))
         parts = await build(settings, clients, resources)
         app = parts.app or FastAPI(title=f"gas-{name}", docs_url=None, redoc_url=None)
-        sqs = await clients.client("sqs") if parts.consume else None
-        checks: dict[str, ReadinessCheck] = {
-            f"queue {spec.queue}": queue_check(sqs, spec.queue) for spec in parts.consume
-        }
+        checks: dict[str, ReadinessCheck] = {}
+        workers: list[Worker] = []
+        if parts.consume:
+            sqs = await clients.client("sqs")
+            for spec in parts.consume:
+                checks[f"queue {spec.queue}"] = queue_check(sqs, spec.queue)
+                workers.append((await _consumer(sqs, spec)).run_until)
+            watched = [(name, await queue_url(sqs, name)) for name in _watched_queues(parts)]
+            workers.append(partial(watch_queue_depths, sqs, watched))
         checks.update(parts.checks)
+        workers.extend(parts.workers)
         # First, so that no catch-all route of the app (the web app's) can shadow them.
         app.router.routes[0:0] = [*health_router(checks).routes, *metrics_router().routes]
         app.add_middleware(HttpTracing)
         app.add_middleware(HttpMetrics)
-        consumers = [await _consumer(sqs, spec) for spec in parts.consume]
-        workers = [*(consumer.run_until for consumer in consumers), *parts.workers]
-        if parts.consume:
-            watched = [(name, await queue_url(sqs, name)) for name in _watched_queues(parts)]
-            workers.append(partial(watch_queue_depths, sqs, watched))
         await serve(app, host=settings.host, port=settings.port, workers=tuple(workers))
 
 
@@ -94,7 +98,7 @@ def _watched_queues(parts: Parts) -> list[str]:
     return list(dict.fromkeys([*consumed, *own]))
 
 
-async def _consumer(sqs: Any, spec: Consume) -> SqsConsumer[Any]:
+async def _consumer(sqs: SQSClient, spec: Consume) -> SqsConsumer[Any]:
     url = await queue_url(sqs, spec.queue)
     if spec.parse is None:
         return SqsConsumer(sqs, url, spec.handler, spec.options)

@@ -14,10 +14,13 @@ import logging
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from anntools.bundle import MANIFEST, bundle_dir_for, default_cache_root, verify_bundle
 from gas_annotator import runner
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ class Bundles:
     def __init__(
         self,
         *,
-        s3: Any,
+        s3: S3Client,
         cache_dir: Path | None,
         reference_uri: str | None,
         builds: tuple[str, ...],

@@ -6,12 +6,12 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from gas_annotator.bundles import Bundles
+from gas_annotator.repository import RunRepository
 from gas_annotator.runner import EnginePool
 from gas_annotator.service import Annotator, RunSettings
 from gas_annotator.settings import Settings
 from gas_core.aws import AwsClients
 from gas_core.health import table_check
-from gas_core.jobs import JobRepository
 from gas_core.messaging import ConsumerOptions, SnsPublisher, topic_arn
 from gas_core.service import Consume, Parts, run_service
 
@@ -37,7 +37,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
     )
     resources.push_async_callback(engines.close)
     annotator = Annotator(
-        repo=JobRepository(dynamodb, stack.jobs_table),
+        repo=RunRepository(dynamodb, stack.jobs_table),
         s3=await clients.client("s3"),
         events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),
         bundles=bundles,

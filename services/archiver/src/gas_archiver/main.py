@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 import httpx
 
 from gas_archiver.notifications import restored_objects
+from gas_archiver.repository import StorageRepository
 from gas_archiver.service import Archiver
 from gas_archiver.settings import Settings
 from gas_archiver.storage import S3ObjectStore
@@ -16,7 +17,6 @@ from gas_archiver.workers import reconcile_periodically, restore_notification_ha
 from gas_core.accounts import GatewayAccounts
 from gas_core.aws import AwsClients
 from gas_core.events import AccountTierChanged, Event, JobCompleted
-from gas_core.jobs import JobRepository
 from gas_core.messaging import ConsumerOptions, Delivery, SnsPublisher, topic_arn
 from gas_core.service import Consume, Parts, run_service
 
@@ -30,7 +30,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
     http = await resources.enter_async_context(httpx.AsyncClient(timeout=10.0))
     sns = await clients.client("sns")
     archiver = Archiver(
-        jobs=JobRepository(await clients.client("dynamodb"), stack.jobs_table),
+        jobs=StorageRepository(await clients.client("dynamodb"), stack.jobs_table),
         store=S3ObjectStore(await clients.client("s3")),
         accounts=GatewayAccounts(
             http,

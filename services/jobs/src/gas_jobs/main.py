@@ -10,11 +10,11 @@ from fastapi import FastAPI
 
 from gas_core.aws import AwsClients
 from gas_core.health import bucket_check, table_check
-from gas_core.jobs import JobRepository
 from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.runtime import every
 from gas_core.service import Parts, run_service
 from gas_jobs.api import router
+from gas_jobs.repository import JobRepository
 from gas_jobs.service import Jobs, republish_stranded_requests
 from gas_jobs.settings import Settings
 from gas_jobs.storage import ObjectStore
