@@ -31,6 +31,7 @@ async def run(settings: Settings) -> None:
             cache_dir=settings.bundle_cache_dir,
             reference_uri=settings.reference_uri,
             builds=settings.bundle_builds,
+            builder=settings.bundle_builder,
         )
         engines = EnginePool(
             size=settings.jobs_per_process,
