@@ -91,7 +91,12 @@ def _run_builder(command: list[str], build: str, out: Path, log: Log | None) -> 
     environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     try:
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            env=environment,
         )
     except OSError as error:
         raise BundleError(
