@@ -10,13 +10,17 @@ help: ## list the commands
 bootstrap: ## install Debian packages, uv, the Python workspace and npm packages
 	@scripts/bootstrap.sh
 
+# Reference bundles are built in their own environment (tools/bundle-builder: the data packages
+# and the numpy/pandas/pyarrow they need), which is only set up when a bundle is missing.
+BUNDLE_BUILDER := uv run --frozen --project tools/bundle-builder anntools
+
 bundles: ## build the GRCh37 and GRCh38 reference bundles into the cache (once; ~1 min)
-	@uv run --no-sync python -c "import anntools; [print('reference bundle ready:', anntools.ensure_bundle(b)) for b in ('GRCh37', 'GRCh38')]"
+	@uv run --no-sync anntools bundle ensure --build GRCh37 --build GRCh38 --builder "$(BUNDLE_BUILDER)"
 
 dev: bootstrap bundles ## start the whole stack on embedded defaults (Ctrl-C stops it)
 	@uv run --no-sync python scripts/devstack.py
 
-test: bootstrap ## install what the tests need and run unit + integration tests
+test: bootstrap bundles ## install what the tests need and run unit + integration tests
 	@scripts/run-tests.sh $(ARGS)
 
 lint: ## ruff lint and format check

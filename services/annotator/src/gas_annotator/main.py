@@ -29,6 +29,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
         cache_dir=settings.bundle_cache_dir,
         reference_uri=settings.reference_uri,
         builds=settings.bundle_builds,
+        builder=settings.bundle_builder,
     )
     engines = EnginePool(
         size=settings.jobs_per_process,
