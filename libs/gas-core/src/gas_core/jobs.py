@@ -70,10 +70,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 
-# A page of a query or scan (its output TypedDict).
-Page = TypeVar("Page", bound=Mapping[str, Any])
-
-
 class JobStatus(StrEnum):
     CREATED = "CREATED"
     QUEUED = "QUEUED"
@@ -236,6 +232,10 @@ class ConditionalUpdate:
         if self.adds:
             parts.append("ADD " + ", ".join(self.adds))
         return " ".join(parts)
+
+
+# A page of a query or scan (its output TypedDict).
+Page = TypeVar("Page", bound=Mapping[str, Any])
 
 
 class JobTable:
