@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 
 from gas_archiver.repository import StorageRepository
 from gas_core.aws import aws_clients
-from gas_core.events import JobCompleted, JobCompletedPayload, Tier
+from gas_core.events import JobCompleted, JobCompletedPayload
 from gas_core.jobs import JobRecord, JobStatus, JobTable, StorageState, job_file_key, utc_timestamp
+from gas_core.tiers import Tier
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 from gas_notifier.captured import read_captured_mails
 from gas_testing.gateway import provision_user

@@ -8,7 +8,8 @@ import sys
 import httpx
 import pytest
 
-from gas_core.events import AccountTierChanged, Tier
+from gas_core.events import AccountTierChanged
+from gas_core.tiers import Tier
 from gas_testing.gateway import DevIdp, browser_login, start_gateway
 from gas_testing.plugin import Stack, StartService, received_events
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from gas_annotator.repository import RunRepository
 from gas_cli.main import main as gas
 from gas_core.aws import aws_clients
-from gas_core.events import Tier
 from gas_core.jobs import JobStatus, utc_timestamp
+from gas_core.tiers import Tier
 from gas_testing.gateway import provision_user
 from gas_testing.plugin import ServiceProcess, Stack
 

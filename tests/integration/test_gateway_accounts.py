@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token, mint_service_token
-from gas_core.events import AccountTierChanged, Tier, TierChangedPayload
+from gas_core.events import AccountTierChanged, TierChangedPayload
+from gas_core.tiers import Tier
 from gas_gateway.outbox import enqueue
 from gas_gateway.payments import TEST_CARD_ACCEPTED, TEST_CARD_DECLINED
 from gas_testing.gateway import browser_login, provision_user

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 from gas_testing.gateway import provision_user
 from gas_testing.plugin import ServiceProcess
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import ServiceProcess, Stack, StartService
 

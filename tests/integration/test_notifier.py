@@ -17,8 +17,8 @@ from gas_core.events import (
     JobFailedPayload,
     JobRestored,
     StoragePayload,
-    Tier,
 )
+from gas_core.tiers import Tier
 from gas_notifier.captured import CapturedMail, read_captured_mails
 from gas_testing.gateway import provision_user
 from gas_testing.localstack import wait_until

@@ -18,9 +18,10 @@ import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
-from gas_core.events import JobRequested, JobRequestedPayload, Tier
+from gas_core.events import JobRequested, JobRequestedPayload
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
+from gas_core.tiers import Tier
 from gas_jobs.repository import JobRepository
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import (

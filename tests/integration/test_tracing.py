@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 from gas_testing.gateway import provision_user
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import ServiceProcess, Stack, StartService

@@ -32,9 +32,9 @@ import numpy as np
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
-from gas_core.events import Tier
 from gas_core.infra import infra_up
 from gas_core.settings import AwsSettings, Environment, StackSettings
+from gas_core.tiers import Tier
 from gas_testing.localstack import MotoServer, free_port, http_ok, spawn, stop_process, wait_until
 
 VARIANTS = 1000

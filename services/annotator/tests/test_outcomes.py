@@ -11,9 +11,10 @@ import pytest
 
 from gas_annotator.repository import RunRepository
 from gas_annotator.service import Annotator, RunSettings
-from gas_core.events import Envelope, JobCompleted, JobRequested, Tier
+from gas_core.events import Envelope, JobCompleted, JobRequested
 from gas_core.jobs import JobRecord, JobStatus
 from gas_core.messaging import Delivery, RetryLater
+from gas_core.tiers import Tier
 
 LEASE_SECONDS = 30.0
 

@@ -15,9 +15,9 @@ from gas_annotator.repository import RunRepository
 from gas_archiver.repository import StorageRepository
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
-from gas_core.events import Tier
 from gas_core.jobs import utc_timestamp
 from gas_core.messaging import queue_url
+from gas_core.tiers import Tier
 from gas_jobs.repository import JobRepository
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import (

@@ -63,8 +63,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
-from gas_core.events import Tier
 from gas_core.infra import JOBS_BY_USER_INDEX
+from gas_core.tiers import Tier
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -34,9 +34,10 @@ from gas_archiver.storage import (
     RestoreState,
 )
 from gas_core.accounts import AccountLookupFailed, Accounts
-from gas_core.events import JobArchived, JobRestored, StoragePayload, Tier
+from gas_core.events import JobArchived, JobRestored, StoragePayload
 from gas_core.jobs import JobRecord, JobStatus, StorageState, utc_timestamp
 from gas_core.messaging import Publisher, RetryLater
+from gas_core.tiers import Tier
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,10 @@ class Archiver:
         if cold.storage_class != "DEEP_ARCHIVE":
             try:
                 await self._store.request_restore(
-                    self._archive_bucket, job.result_key, days=self._restore_days, tier="Expedited"
+                    self._archive_bucket,
+                    job.result_key,
+                    days=self._restore_days,
+                    retrieval="Expedited",
                 )
                 return
             except ExpeditedRetrievalUnavailable:
@@ -243,7 +247,7 @@ class Archiver:
                     "no expedited retrieval capacity; restoring %s with Standard", job.job_id
                 )
         await self._store.request_restore(
-            self._archive_bucket, job.result_key, days=self._restore_days, tier="Standard"
+            self._archive_bucket, job.result_key, days=self._restore_days, retrieval="Standard"
         )
 
     async def on_restore_completed(self, *, bucket: str, key: str) -> None:

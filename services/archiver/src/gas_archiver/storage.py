@@ -8,15 +8,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
-    from types_aiobotocore_s3.literals import TierType
 
 CHUNK_BYTES = 1024 * 1024
+# How fast S3 thaws a cold object (S3 calls it the retrieval "Tier"; that word means the
+# user's plan everywhere else in GAS, see gas_core.tiers).
+Retrieval = Literal["Expedited", "Standard", "Bulk"]
 
 
 class RestoreState(StrEnum):
@@ -62,7 +64,7 @@ class ObjectStore(Protocol):
     ) -> str: ...
     async def delete(self, bucket: str, key: str) -> None: ...
     async def request_restore(
-        self, bucket: str, key: str, *, days: int, tier: TierType
+        self, bucket: str, key: str, *, days: int, retrieval: Retrieval
     ) -> None: ...
 
 
@@ -134,13 +136,15 @@ class S3ObjectStore:
     async def delete(self, bucket: str, key: str) -> None:
         await self._s3.delete_object(Bucket=bucket, Key=key)
 
-    async def request_restore(self, bucket: str, key: str, *, days: int, tier: TierType) -> None:
+    async def request_restore(
+        self, bucket: str, key: str, *, days: int, retrieval: Retrieval
+    ) -> None:
         """Ask S3 to thaw an archived object; a restore already under way counts as asked."""
         try:
             await self._s3.restore_object(
                 Bucket=bucket,
                 Key=key,
-                RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": tier}},
+                RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": retrieval}},
             )
         except ClientError as error:
             code = _code(error)

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gas_core.auth import InternalIdentity
-from gas_core.events import JobRequested, JobRequestedPayload, Tier
+from gas_core.events import JobRequested, JobRequestedPayload
 from gas_core.jobs import JobRecord, JobStatus, StorageState, job_file_key, utc_timestamp
 from gas_core.messaging import Publisher
 from gas_core.settings import StackSettings
+from gas_core.tiers import Tier
 from gas_jobs.models import Build
 from gas_jobs.repository import JobPage, JobRepository
 from gas_jobs.sniff import SNIFF_BYTES, vcf_problem

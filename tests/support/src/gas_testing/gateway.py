@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 from gas_gateway import accounts
 from gas_testing.localstack import free_port, http_ok, spawn, stop_process, wait_until
 from gas_testing.plugin import ServiceProcess, Stack, StartService

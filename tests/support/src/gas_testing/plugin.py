@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from gas_core.aws import aws_clients
-from gas_core.events import Envelope, Event, Tier, parse_event
+from gas_core.events import Envelope, Event, parse_event
 from gas_core.infra import infra_up
 from gas_core.jobs import (
     JobRecord,
@@ -46,6 +46,7 @@ from gas_core.jobs import (
 )
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
 from gas_core.settings import AwsSettings, Environment, StackSettings
+from gas_core.tiers import Tier
 from gas_testing.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
 
 if TYPE_CHECKING:
