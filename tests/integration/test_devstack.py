@@ -22,7 +22,7 @@ from gas_core.aws import aws_clients
 from gas_core.events import JobRequested
 from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.settings import AwsSettings, StackSettings
-from gas_testing.localstack import PrivatePostgres, free_port
+from gas_testing.localstack import PrivatePostgres, free_port, http_ok, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -126,6 +126,18 @@ def test_make_dev_starts_everything_routes_a_job_request_and_stops_cleanly(
         job_id = f"job-{uuid.uuid4().hex[:8]}"
         asyncio.run(publish_job_request(moto_port, prefix, job_id))
         output.wait_for(rf"annotator \|.*{job_id}", timeout=30)
+
+        # A crashed service is announced and started again, without a restart of the stack.
+        notifier = next(pid for pid in started if "gas_notifier" in command_line(pid))
+        os.kill(notifier, signal.SIGKILL)
+        output.wait_for(r"SERVICE NOTIFIER EXITED with code -9 .* starting it again", timeout=15)
+        output.wait_for(r"restarting notifier", timeout=15)
+        wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{base + 3}/readyz"),
+            timeout=60,
+            what="the restarted notifier to be ready",
+        )
+        started |= descendants(process.pid)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
@@ -133,6 +145,13 @@ def test_make_dev_starts_everything_routes_a_job_request_and_stops_cleanly(
     assert not leftovers, f"processes left running after Ctrl-C: {leftovers}"
     postmaster = PrivatePostgres(state_dir / "postgres").data_dir / "postmaster.pid"
     assert not postmaster.exists(), "the private PostgreSQL is still running"
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def port_in_use(port: int) -> bool:
