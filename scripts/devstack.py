@@ -117,8 +117,8 @@ def start_aws(stack: Stack) -> None:
     """The moto server (unless GAS_AWS_ENDPOINT_URL points elsewhere), then `infra up`."""
     moto_url = stack.env["GAS_AWS_ENDPOINT_URL"]
     if moto_url == f"http://127.0.0.1:{MOTO_PORT}":
-        say(f"starting moto server on {moto_url}")
-        stack.moto = MotoServer(MOTO_PORT).start()
+        say(f"starting moto server on {moto_url} (state kept in {LOCAL / 'moto-state.pickle'})")
+        stack.moto = MotoServer(MOTO_PORT, state_file=LOCAL / "moto-state.pickle").start()
     else:
         say(f"using AWS endpoint {moto_url}")
     # The web app uploads from the gateway's page straight to the inputs bucket.

@@ -91,10 +91,19 @@ def spawn(
 
 
 class MotoServer:
-    def __init__(self, port: int | None = None, *, stdout: int | None = subprocess.DEVNULL) -> None:
+    """The moto server as a process; with ``state_file`` its state survives a restart."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        stdout: int | None = subprocess.DEVNULL,
+        state_file: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._stdout = stdout
+        self._state_file = state_file
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> MotoServer:
@@ -109,6 +118,7 @@ class MotoServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *(["--state", str(self._state_file)] if self._state_file else []),
             ],
             stdout=self._stdout,
         )
