@@ -13,7 +13,7 @@ from gas_core.aws import aws_clients
 from gas_core.health import health_router
 from gas_core.logging import configure_logging
 from gas_core.runtime import every, serve
-from gas_gateway import sessions
+from gas_gateway import sessions, web
 from gas_gateway.api import api_router, auth_router, internal_router
 from gas_gateway.db import create_pool, migrate
 from gas_gateway.oidc import OidcClient
@@ -51,6 +51,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(api_router)
     app.include_router(internal_router)
+    web.install(app, settings)
     return app
 
 
