@@ -104,8 +104,15 @@ def start_dependencies(stack: Stack) -> None:
         stack.env["DATABASE_URL"] = stack.postgres.url
     say("bootstrapping infrastructure (gas-admin infra up)")
     subprocess.run(
-        [sys.executable, "-m", "gas_core.admin", "infra", "up"], env=stack.env, check=True
-    )
+        [
+            sys.executable, "-m", "gas_core.admin", "infra", "up",
+            # The web app uploads from the gateway's page straight to the inputs bucket.
+            "--cors-origin", f"http://127.0.0.1:{PORT_BASE}",
+            "--cors-origin", f"http://localhost:{PORT_BASE}",
+        ],
+        env=stack.env,
+        check=True,
+    )  # fmt: skip
 
 
 def seed_dev_accounts(stack: Stack) -> None:

@@ -50,14 +50,12 @@ export function useJob(id: string) {
   })
 }
 
-/** The log; re-read while the job runs so it grows on the page. */
+/** The log, which the annotator writes when the run ends (the API has no running log yet). */
 export function useJobLog(job: Job | undefined) {
-  const running = job?.status === 'RUNNING'
   return useQuery({
     queryKey: ['job', job?.id, 'log', job?.status],
     queryFn: () => api<string>(`/api/jobs/${encodeURIComponent(job?.id ?? '')}/log`),
-    enabled: job !== undefined && (job.status === 'RUNNING' || job.status === 'COMPLETED' || job.status === 'FAILED'),
-    refetchInterval: running ? 3000 : false,
+    enabled: job?.status === 'COMPLETED' || job?.status === 'FAILED',
     retry: false,
   })
 }
