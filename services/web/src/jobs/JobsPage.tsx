@@ -61,6 +61,7 @@ export function JobsPage({ user }: { user: User }) {
               </tbody>
             </table>
           </div>
+          {(cursors.length > 1 || page.next) && (
           <nav aria-label="Pages of jobs" className="d-flex gap-2">
             <button
               type="button"
@@ -79,6 +80,7 @@ export function JobsPage({ user }: { user: User }) {
               Older
             </button>
           </nav>
+          )}
         </>
       ) : null}
     </>

@@ -3,7 +3,7 @@
 
 const REGION_LABELS: Record<string, string> = {
   CDS: 'Coding (CDS)',
-  exon: 'Exon (non-coding)',
+  ncRNA_exon: 'Non-coding exon',
   UTR5: "5' UTR",
   UTR3: "3' UTR",
   intron: 'Intron',
@@ -87,8 +87,29 @@ export function SummaryCharts({ summary }: { summary: Record<string, unknown> })
   )
 }
 
+interface SourceGroup {
+  origin: string
+  package: string
+  version: string
+  files: string[]
+}
+
+/** One row per package and version, with the files of it the bundle was built from. */
+export function sourceGroups(sources: Record<string, unknown>[]): SourceGroup[] {
+  const groups = new Map<string, SourceGroup>()
+  for (const source of sources) {
+    const [origin, pkg, version] = [source.origin, source.package, source.version].map((value) => String(value ?? '—'))
+    const key = `${origin}|${pkg}|${version}`
+    const group = groups.get(key) ?? { origin: origin ?? '—', package: pkg ?? '—', version: version ?? '—', files: [] }
+    const file = String(source.path ?? '').split('/').pop()?.replace(/\.[^.]+$/, '')
+    if (file && !group.files.includes(file)) group.files.push(file)
+    groups.set(key, group)
+  }
+  return [...groups.values()]
+}
+
 export function Provenance({ provenance }: { provenance: Record<string, unknown> }) {
-  const sources = Array.isArray(provenance.sources) ? provenance.sources.map(asRecord) : []
+  const sources = Array.isArray(provenance.sources) ? sourceGroups(provenance.sources.map(asRecord)) : []
   const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : '—')
   return (
     <section className="mb-4" aria-labelledby="provenance-heading">
@@ -105,17 +126,19 @@ export function Provenance({ provenance }: { provenance: Record<string, unknown>
             <caption className="visually-hidden">Data sources of the reference bundle</caption>
             <thead>
               <tr>
-                <th scope="col">Source</th>
                 <th scope="col">Package</th>
                 <th scope="col">Version</th>
+                <th scope="col">From</th>
+                <th scope="col">Data used</th>
               </tr>
             </thead>
             <tbody>
-              {sources.map((source, index) => (
-                <tr key={index}>
-                  <td>{text(source.origin)}</td>
-                  <td>{text(source.package)}</td>
-                  <td>{text(source.version)}</td>
+              {sources.map((source) => (
+                <tr key={`${source.origin}|${source.package}|${source.version}`}>
+                  <td>{source.package}</td>
+                  <td>{source.version}</td>
+                  <td>{source.origin}</td>
+                  <td>{source.files.join(', ')}</td>
                 </tr>
               ))}
             </tbody>

@@ -21,7 +21,11 @@ export function FileOverview({ file, overview }: { file: File; overview: VcfOver
           <div className="alert alert-danger" role="alert">
             <p className="mb-1 fw-semibold">This file cannot be annotated as it is</p>
             <p className="mb-1">{overview.problem.message}</p>
-            <p className="mb-0">Fix line {overview.problem.line} (or export the VCF again) and choose the file again.</p>
+            <p className="mb-0">
+              {overview.problem.line !== null
+                ? `Fix line ${overview.problem.line} (or export the VCF again) and choose the file again.`
+                : 'Check that this is the file you meant, or export it again.'}
+            </p>
           </div>
         )}
         <dl className="row mb-0">

@@ -3,7 +3,8 @@
 import { guessBuild, type BuildGuess } from './builds'
 
 export interface VcfProblem {
-  line: number
+  /** The line to fix, or null when the file could not be read at all. */
+  line: number | null
   message: string
 }
 
@@ -134,41 +135,89 @@ export function inspectVcf(text: string, { compressed = false, complete = true }
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b]
+const BGZF_HEADER_BYTES = 18
+
+/**
+ * The size of the BGZF block at the start of `header` (bgzip writes gzip members of at most 64 KiB
+ * with their size in a "BC" extra field), or null if it is not one.
+ */
+export function bgzfBlockSize(header: Uint8Array): number | null {
+  const [id1, id2, method, flags] = header
+  if (id1 !== 0x1f || id2 !== 0x8b || method !== 8 || !flags || (flags & 4) === 0 || header.length < BGZF_HEADER_BYTES) {
+    return null
+  }
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
+  const extraLength = view.getUint16(10, true)
+  const isBc = header[12] === 66 && header[13] === 67 && view.getUint16(14, true) === 2
+  return extraLength >= 6 && isBc ? view.getUint16(16, true) + 1 : null
+}
+
+function inflate(data: Blob): ReadableStream<Uint8Array> {
+  return data.stream().pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>)
+}
+
+/**
+ * The file's bytes, decompressed. Browsers' gzip DecompressionStream stops at the end of the first
+ * gzip member, so a bgzipped file is inflated block by block.
+ */
+async function* fileBytes(file: File, compressed: boolean): AsyncGenerator<Uint8Array> {
+  if (!compressed) {
+    yield* chunksOf(file.stream())
+    return
+  }
+  let offset = 0
+  while (offset < file.size) {
+    const size = bgzfBlockSize(new Uint8Array(await file.slice(offset, offset + BGZF_HEADER_BYTES).arrayBuffer()))
+    if (size === null) {
+      if (offset > 0) throw new Error('The bgzip blocks of this file are damaged.')
+      yield* chunksOf(inflate(file)) // plain gzip: one member
+      return
+    }
+    yield* chunksOf(inflate(file.slice(offset, offset + size)))
+    offset += size
+  }
+}
+
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      yield value
+    }
+  } finally {
+    void reader.cancel().catch(() => undefined)
+  }
+}
 
 /** Read a File's start (decompressing gzip and bgzip) and inspect it. */
 export async function readVcf(file: File): Promise<VcfOverview> {
   const magic = new Uint8Array(await file.slice(0, 2).arrayBuffer())
   const compressed = magic[0] === GZIP_MAGIC[0] && magic[1] === GZIP_MAGIC[1]
-  let stream: ReadableStream<Uint8Array> = file.stream()
-  if (compressed) stream = stream.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>)
-  const reader = stream.getReader()
   const decoder = new TextDecoder('utf-8', { fatal: true })
   let text = ''
-  let complete = false
+  let complete = true
   let lineCount = 0
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) {
-        text += decoder.decode()
-        complete = true
-        break
-      }
-      const chunk = decoder.decode(value, { stream: true })
+    for await (const bytes of fileBytes(file, compressed)) {
+      const chunk = decoder.decode(bytes, { stream: true })
       text += chunk
       lineCount += chunk.split('\n').length - 1
-      if (text.length > MAX_TEXT_BYTES || lineCount > MAX_HEADER_AND_DATA_LINES) break
+      if (text.length > MAX_TEXT_BYTES || lineCount > MAX_HEADER_AND_DATA_LINES) {
+        complete = false
+        break
+      }
     }
+    if (complete) text += decoder.decode()
   } catch (error) {
     const message =
       error instanceof TypeError && !compressed
         ? 'The file is not text (or gzipped text); choose a VCF file.'
         : compressed
           ? 'The file starts like gzip but cannot be decompressed: it may be cut short or damaged.'
-          : 'The file could not be read.'
-    return { ...inspectVcf('', { compressed }), problem: { line: 1, message } }
-  } finally {
-    void reader.cancel().catch(() => undefined)
+          : 'The file could not be read; choose it again.'
+    return { ...inspectVcf('', { compressed }), problem: { line: null, message } }
   }
   return inspectVcf(text, { compressed, complete })
 }
