@@ -92,17 +92,16 @@ def browser_on(gateway: ServiceProcess) -> Iterator[Pages]:
         errors: list[str] = []
 
         def on_console(message: ConsoleMessage) -> None:
-            # Only the app's own pages count (not the IdP's), and not the 401 of a signed-out
-            # /api/me: that is how the app learns it is signed out.
+            # Uncaught errors and CSP refusals on the app's pages (not the IdP's). An API answer
+            # of 4xx is logged as "Failed to load resource" too; the page shows those itself.
             where = message.location.get("url", "")
-            if (
-                message.type == "error"
-                and where.startswith(gateway.url)
-                and "401" not in message.text
-            ):
-                errors.append(f"{message.text} ({where})")
+            text = message.text
+            ours = message.type == "error" and where.startswith(gateway.url)
+            if ours and not text.startswith("Failed to load resource"):
+                errors.append(f"{text} ({where})")
 
         page.on("console", on_console)
+        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
         page.goto(gateway.url)
         try:
             yield Pages(page=page, gateway_url=gateway.url, console_errors=errors)

@@ -160,7 +160,7 @@ function Tokens() {
           <code className="d-block text-break user-select-all p-2 bg-body rounded" aria-label="New token">
             {created.token}
           </code>
-          <button type="button" className="btn btn-sm btn-outline-secondary mt-2" onClick={() => setCreated(null)}>
+          <button type="button" className="btn btn-sm btn-success mt-2" onClick={() => setCreated(null)}>
             I have stored it
           </button>
         </div>
@@ -191,7 +191,7 @@ function Tokens() {
                 <tr key={token.id}>
                   <td>{token.name}</td>
                   <td>
-                    <code>{token.prefix}…</code>
+                    <code>gas_{token.prefix}_…</code>
                   </td>
                   <td>{formatDateTime(token.created_at)}</td>
                   <td>{token.last_used_at ? formatDateTime(token.last_used_at) : 'never'}</td>
