@@ -28,6 +28,7 @@ export function SubmitPage({ user }: { user: User }) {
   const [build, setBuild] = useState<'detect' | Build>('detect')
   const [dragging, setDragging] = useState(false)
   const upload = useRef<UploadHandle | null>(null)
+  const fileInput = useRef<HTMLInputElement>(null)
 
   const limit = user.tier === 'free' ? config.data?.free_size_limit_bytes : undefined
   const busy = stage.name === 'uploading' || stage.name === 'submitting' || stage.name === 'reading'
@@ -45,6 +46,7 @@ export function SubmitPage({ user }: { user: User }) {
   const onDrop = (event: DragEvent) => {
     event.preventDefault()
     setDragging(false)
+    if (fileInput.current) fileInput.current.value = '' // the dropped file replaces a chosen one
     void choose(event.dataTransfer.files[0])
   }
 
@@ -108,6 +110,7 @@ export function SubmitPage({ user }: { user: User }) {
             VCF file
           </label>
           <input
+            ref={fileInput}
             id="vcf-file"
             type="file"
             className="form-control mx-auto"
