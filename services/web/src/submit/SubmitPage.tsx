@@ -147,7 +147,7 @@ export function SubmitPage({ user }: { user: User }) {
           </div>
         )}
 
-        {overview && !overview.problem && (
+        {overview && !overview.problem && !tooLarge && (
           <div className="mb-3" style={{ maxWidth: '28rem' }}>
             <label htmlFor="build" className="form-label">
               Genome build
