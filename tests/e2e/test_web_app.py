@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import Pages
+from tests.e2e.conftest import ARTEFACTS, Pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -170,3 +170,22 @@ def test_submitting_works_with_the_keyboard_alone(
     page.wait_for_url(re.compile(r".*/jobs/[0-9a-f]{32}$"))
     expect(page.get_by_role("status")).to_contain_text("position 1 in the queue")
     pages.check("job-queued")
+
+
+def test_the_api_docs_work_without_the_internet(accounts_app: Pages) -> None:
+    page, url = accounts_app.page, accounts_app.gateway_url
+    outside: list[str] = []
+
+    def only_the_gateway(route: Route) -> None:
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_gateway)
+    page.goto(f"{url}/api/docs")
+    expect(page.get_by_role("heading", name=re.compile("^GAS"))).to_be_visible()
+    expect(page.get_by_text("/api/me/upgrade")).to_be_visible()
+    page.screenshot(path=ARTEFACTS / "api-docs.png", full_page=True)
+    assert outside == []

@@ -93,3 +93,10 @@ def test_without_a_build_the_page_says_how_to_make_one(tmp_path: Path) -> None:
 def test_the_app_learns_the_free_limit_and_window(dist: Path) -> None:
     response = client_for(dist).get("/api/config")
     assert response.json() == {"free_size_limit_bytes": 150 * 1024, "free_window_seconds": 600}
+
+
+def test_the_api_docs_load_swagger_ui_from_the_gateway_itself(dist: Path) -> None:
+    page = client_for(dist).get("/api/docs").text
+    assert '"/swagger-ui/swagger-ui-bundle.js"' in page
+    assert '"/swagger-ui/swagger-ui.css"' in page
+    assert "cdn" not in page.lower()

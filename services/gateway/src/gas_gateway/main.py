@@ -32,7 +32,7 @@ def create_app(
     app = FastAPI(
         title="GAS",
         description="Genomics Annotation Service: the public API.",
-        docs_url="/api/docs",
+        docs_url=None,  # web.install serves /api/docs with Swagger UI's files from the build
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -1,5 +1,6 @@
-"""The web app: the built SPA (services/web/dist) served at ``/`` with its security headers, and
-``GET /api/config``, what the app needs to know about this deployment before it asks for a job.
+"""The web app: the built SPA (services/web/dist) served at ``/`` with its security headers,
+``GET /api/config``, what the app needs to know about this deployment before it asks for a job,
+and ``/api/docs`` with Swagger UI's files from the same build (no CDN).
 
 Every GET or HEAD outside the backend's prefixes is the app's: a file of the build when one
 exists, otherwise ``index.html``, so the app's own routes (``/jobs/<id>`` from the mails,
@@ -14,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
@@ -41,6 +43,20 @@ async def web_config(settings: SettingsDep) -> WebConfig:
     return WebConfig(
         free_size_limit_bytes=settings.stack.free_size_limit_bytes,
         free_window_seconds=settings.stack.free_window_seconds,
+    )
+
+
+docs_router = APIRouter(include_in_schema=False)
+
+
+@docs_router.get("/api/docs")
+async def api_docs() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/api/openapi.json",
+        title="GAS API",
+        swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/favicon.svg",
     )
 
 
@@ -130,6 +146,8 @@ class WebApp:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Serve the web app and its config route on ``app``."""
+    """Serve the web app, its config route and the API docs on ``app`` (created with
+    ``docs_url=None``)."""
     app.include_router(config_router)
+    app.include_router(docs_router)
     app.add_middleware(WebApp, dist=settings.web_dist, headers=security_headers(settings))
