@@ -20,7 +20,9 @@ function swaggerUi(): Plugin {
 }
 
 // `npm run dev` serves the app with hot reload and sends the API, login and health routes to a
-// running gateway (GAS_GATEWAY_URL, default the one `make dev` starts).
+// running gateway (GAS_GATEWAY_URL, default the one `make dev` starts). The gateway checks the
+// Origin of unsafe calls against its own, so the proxy presents that. Sign in once on the
+// gateway's page: cookies are per host, not per port, so the session serves both.
 const gateway = process.env.GAS_GATEWAY_URL ?? 'http://127.0.0.1:8000'
 const proxied = ['/api', '/auth', '/healthz', '/readyz']
 
@@ -32,7 +34,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
   },
   server: {
-    proxy: Object.fromEntries(proxied.map((path) => [path, { target: gateway, changeOrigin: false }])),
+    proxy: Object.fromEntries(proxied.map((path) => [path, { target: gateway, headers: { origin: gateway } }])),
   },
   test: {
     environment: 'jsdom',
