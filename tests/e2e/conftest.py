@@ -53,9 +53,11 @@ class Pages:
     gateway_url: str
     console_errors: list[str]
 
-    def check(self, name: str) -> None:
-        """Screenshot the page for people to look at, and hold it to axe-core and the CSP."""
-        self.page.wait_for_load_state("networkidle")
+    def check(self, name: str, *, settle: bool = True) -> None:
+        """Screenshot the page for people to look at, and hold it to axe-core and the CSP.
+        ``settle=False`` for a page that is busy on purpose (an upload in flight)."""
+        if settle:
+            self.page.wait_for_load_state("networkidle")
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=ARTEFACTS / f"{name}.png", full_page=True)
         violations = self.page.evaluate(SERIOUS_VIOLATIONS)

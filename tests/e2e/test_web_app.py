@@ -189,3 +189,32 @@ def test_the_api_docs_work_without_the_internet(accounts_app: Pages) -> None:
     expect(page.get_by_text("/api/me/upgrade")).to_be_visible()
     page.screenshot(path=ARTEFACTS / "api-docs.png", full_page=True)
     assert outside == []
+
+
+def test_an_upload_shows_its_progress_and_can_be_cancelled(
+    accounts_app: Pages, known_snps_vcf: Path, tmp_path: Path
+) -> None:
+    pages, page = accounts_app, accounts_app.page
+    pages.sign_in("free", "free")
+    page.get_by_role("link", name="Annotate a VCF").first.click()
+    header, body = known_snps_vcf.read_text().split("#CHROM", 1)
+    columns, rows = body.split("\n", 1)
+    slow = tmp_path / "slow.vcf"
+    slow.write_text(header + "#CHROM" + columns + "\n" + rows * 12)  # ~115 KiB, under the limit
+    page.get_by_label("VCF file").set_input_files(slow)
+    # A slow uplink (20 KB/s) so the upload takes seconds.
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 20_000},
+    )
+    page.get_by_role("button", name="Upload and annotate").click()
+    progress = page.get_by_role("progressbar", name="Upload progress")
+    expect(progress).to_be_visible()
+    expect(progress).not_to_have_attribute("aria-valuenow", "0", timeout=10_000)
+    pages.check("submit-uploading", settle=False)
+    page.get_by_role("button", name="Cancel upload").click()
+    expect(page.get_by_role("status")).to_contain_text("Upload cancelled. Nothing was submitted")
+    expect(page.get_by_role("button", name="Upload and annotate")).to_be_enabled()
+    assert "/submit" in page.url

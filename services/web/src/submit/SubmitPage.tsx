@@ -13,7 +13,7 @@ type Stage =
   | { name: 'choosing' }
   | { name: 'reading'; file: File }
   | { name: 'ready'; file: File; overview: VcfOverview }
-  | { name: 'uploading'; file: File; overview: VcfOverview; sent: number }
+  | { name: 'uploading'; file: File; overview: VcfOverview; fraction: number }
   | { name: 'submitting'; file: File; overview: VcfOverview }
 
 export function SubmitPage({ user }: { user: User }) {
@@ -62,9 +62,10 @@ export function SubmitPage({ user }: { user: User }) {
         size_bytes: file.size,
         build: build === 'detect' ? null : build,
       })
-      setStage({ name: 'uploading', file, overview, sent: 0 })
-      upload.current = uploadFile(created.upload, file, (sent) =>
-        setStage((current) => (current.name === 'uploading' ? { ...current, sent } : current)),
+      setStage({ name: 'uploading', file, overview, fraction: 0 })
+      // The request is the file plus the form's fields: show the share of it that has gone.
+      upload.current = uploadFile(created.upload, file, (sent, total) =>
+        setStage((current) => (current.name === 'uploading' ? { ...current, fraction: sent / total } : current)),
       )
       await upload.current.done
       setStage({ name: 'submitting', file, overview })
@@ -171,18 +172,18 @@ export function SubmitPage({ user }: { user: User }) {
             <div className="d-flex justify-content-between small">
               <span>Uploading {stage.file.name}</span>
               <span>
-                {formatBytes(stage.sent)} of {formatBytes(stage.file.size)}
+                {formatBytes(Math.round(stage.fraction * stage.file.size))} of {formatBytes(stage.file.size)}
               </span>
             </div>
             <div
               className="progress"
               role="progressbar"
               aria-label="Upload progress"
-              aria-valuenow={Math.round((100 * stage.sent) / Math.max(1, stage.file.size))}
+              aria-valuenow={Math.round(100 * stage.fraction)}
               aria-valuemin={0}
               aria-valuemax={100}
             >
-              <div className="progress-bar" style={{ width: `${(100 * stage.sent) / Math.max(1, stage.file.size)}%` }} />
+              <div className="progress-bar" style={{ width: `${100 * stage.fraction}%` }} />
             </div>
           </div>
         )}
