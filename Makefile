@@ -28,8 +28,11 @@ test: bootstrap ## install what the tests need and run unit + integration tests
 lint: ## ruff lint and format check
 	@uv run --no-sync ruff check . && uv run --no-sync ruff format --check .
 
+# The Python packages are the folders with a pyproject.toml (services/web is TypeScript).
+PYTHON_SOURCES := $(patsubst %/pyproject.toml,%/src,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
+
 typecheck: ## mypy over the Python packages
-	@uv run --no-sync mypy $(wildcard libs/*/src services/*/src)
+	@uv run --no-sync mypy $(PYTHON_SOURCES)
 
 format: ## apply ruff formatting and safe fixes
 	@uv run --no-sync ruff check --fix . && uv run --no-sync ruff format .
