@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
@@ -71,6 +71,15 @@ class Pages:
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
         self.page.wait_for_url(f"{self.gateway_url}/**")
+        expect(self.page.get_by_role("navigation", name="Main")).to_be_visible()
+
+    def tab_to(self, target: Locator, *, most: int = 15) -> None:
+        """Press Tab until ``target`` has the focus, as a keyboard user would."""
+        for _ in range(most):
+            if target.evaluate("element => element === document.activeElement"):
+                return
+            self.page.keyboard.press("Tab")
+        expect(target).to_be_focused()
 
 
 @contextmanager
