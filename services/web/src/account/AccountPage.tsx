@@ -99,7 +99,7 @@ function UpgradeForm() {
         </form>
         {upgrade.isError && (
           <div className="mt-3">
-            <ErrorMessage error={upgrade.error} action={<p className="mb-0">Check the number, or use another card.</p>} />
+            <ErrorMessage error={upgrade.error} action={<p className="mb-0">Check the card number and try again.</p>} />
           </div>
         )}
       </div>
