@@ -3,6 +3,11 @@
 # pytest exits 5 when nothing was collected; that is a failure of the suite, said plainly.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The web app: its type check and build (which the gateway serves to the browser tests), then
+# its unit tests.
+if [ -f services/web/package.json ]; then
+    (cd services/web && npm run --silent build && npm test --silent) || exit 1
+fi
 uv run --no-sync pytest "$@"
 status=$?
 if [ "$status" -eq 5 ]; then

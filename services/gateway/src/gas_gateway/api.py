@@ -6,7 +6,7 @@ import logging
 from html import escape
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_gateway import accounts, service, sessions
@@ -124,7 +124,8 @@ async def callback(
 @auth_router.post(
     "/logout",
     summary="Sign out here and at the identity provider",
-    description="Needs the X-CSRF-Token header. Answers 303 to the provider's logout page.",
+    description="Needs the X-CSRF-Token header. Answers 303 to the provider's logout page, "
+    'or 200 {"redirect": <that page>} when the request accepts application/json.',
 )
 async def logout(
     request: Request, pool: PoolDep, oidc: OidcDep, cookies: CookiesDep, settings: SettingsDep
@@ -143,7 +144,14 @@ async def logout(
     provider_logout = await oidc.end_session_url(
         id_token=session.id_token if session else None, post_logout_redirect_uri=home
     )
-    response = RedirectResponse(provider_logout or home, status_code=status.HTTP_303_SEE_OTHER)
+    target = provider_logout or home
+    response: Response
+    if "application/json" in request.headers.get("accept", ""):
+        # The web app signs out with fetch, which cannot follow a redirect to the provider's
+        # page in the window; it gets the address and goes there itself.
+        response = JSONResponse({"redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     cookies.clear_session(response)
     return response
 

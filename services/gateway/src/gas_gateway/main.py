@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from gas_core.aws import AwsClients
 from gas_core.runtime import every
 from gas_core.service import Parts, run_service
-from gas_gateway import sessions
+from gas_gateway import sessions, web
 from gas_gateway.api import api_router, auth_router, internal_router
 from gas_gateway.db import create_pool, migrate
 from gas_gateway.oidc import OidcClient
@@ -36,7 +36,7 @@ def create_app(
     app = FastAPI(
         title="GAS",
         description="Genomics Annotation Service: the public API.",
-        docs_url="/api/docs",
+        docs_url=None,  # web.install serves /api/docs with Swagger UI's files from the build
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -50,6 +50,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(api_router)
     app.include_router(internal_router)
+    web.install(app, settings)
     return app
 
 

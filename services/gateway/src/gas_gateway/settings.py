@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -32,6 +33,16 @@ class Settings(ServiceSettings):
     oidc_scopes: str = "openid email profile"
     oidc_use_pkce: bool = True
     oidc_extra_authorize_params: dict[str, str] = Field(default_factory=dict)
+
+    web_dist: Path = Field(
+        default=Path(__file__).resolve().parents[3] / "web" / "dist",
+        description="The built web app (npm run build in services/web), served at /.",
+    )
+    web_upload_origins: list[str] | None = Field(
+        default=None,
+        description="Origins the browser uploads to (the CSP's connect-src); defaults to the "
+        "S3 endpoint of GAS_AWS_ENDPOINT_URL, else the region's S3 hosts.",
+    )
 
     payment_provider_setting: PaymentProviderName | None = Field(
         default=None,

@@ -1,0 +1,53 @@
+"""Write the OpenAPI schemas the web app is typed against: the gateway's public API and the jobs
+API it forwards ``/api/jobs`` to. `npm run api-types` runs this, then openapi-typescript;
+tests/e2e/test_api_types.py fails when the committed copies fall behind the services."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "api" / "openapi"
+
+
+def without_forwarded_jobs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The gateway's catch-all ``/api/jobs`` forwards say nothing of their bodies (jobs.json
+    does), and their one operation per method repeats ids that generated types cannot hold."""
+    paths = {
+        path: item for path, item in schema["paths"].items() if not path.startswith("/api/jobs")
+    }
+    return {**schema, "paths": paths}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    from gas_gateway.main import create_app as create_gateway
+    from gas_gateway.settings import Settings as GatewaySettings
+    from gas_jobs.main import create_app as create_jobs
+    from gas_jobs.settings import Settings as JobsSettings
+
+    # The schema needs no database, HTTP client or AWS: nothing is called while it is built.
+    gateway = create_gateway(GatewaySettings(), pool=None, http=None, outbox=None)  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the duplicate operation ids dropped below
+        gateway_schema = gateway.openapi()
+    return {
+        "gateway": without_forwarded_jobs(gateway_schema),
+        "jobs": create_jobs(JobsSettings()).openapi(),
+    }
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    for name, schema in schemas().items():
+        (OUT / f"{name}.json").write_text(render(schema))
+        print(f"wrote {OUT / f'{name}.json'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

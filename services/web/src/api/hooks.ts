@@ -1,0 +1,125 @@
+// Every server read and write of the app, as TanStack Query hooks. Pages use only these.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { api, ApiError } from './client'
+import { nextLook, nextLookAny } from './live'
+import type {
+  ApiTokenCreated,
+  ApiTokens,
+  Job,
+  JobCreate,
+  JobCreated,
+  JobsPage,
+  ResultLink,
+  User,
+  WebConfig,
+} from './types'
+
+export const JOBS_PAGE_SIZE = 20
+
+export function useMe() {
+  return useQuery({
+    queryKey: ['me'],
+    queryFn: () => api<User>('/api/me'),
+    retry: (count, error) => !(error instanceof ApiError && error.status === 401) && count < 2,
+    staleTime: 30_000,
+  })
+}
+
+export function useConfig() {
+  return useQuery({ queryKey: ['config'], queryFn: () => api<WebConfig>('/api/config'), staleTime: Infinity })
+}
+
+export function useJobs(cursor: string | null) {
+  return useQuery({
+    queryKey: ['jobs', cursor],
+    queryFn: () => {
+      const params = new URLSearchParams({ limit: String(JOBS_PAGE_SIZE) })
+      if (cursor) params.set('cursor', cursor)
+      return api<JobsPage>(`/api/jobs?${params}`)
+    },
+    placeholderData: keepPreviousData,
+    refetchInterval: (query) => nextLookAny(query.state.data?.data ?? []),
+  })
+}
+
+export function useJob(id: string) {
+  return useQuery({
+    queryKey: ['job', id],
+    queryFn: () => api<Job>(`/api/jobs/${encodeURIComponent(id)}`),
+    refetchInterval: (query) => (query.state.data ? nextLook(query.state.data) : false),
+  })
+}
+
+/** The log, which the annotator writes when the run ends (the API has no running log yet). */
+export function useJobLog(job: Job | undefined) {
+  return useQuery({
+    queryKey: ['job', job?.id, 'log', job?.status],
+    queryFn: () => api<string>(`/api/jobs/${encodeURIComponent(job?.id ?? '')}/log`),
+    enabled: job?.status === 'COMPLETED' || job?.status === 'FAILED',
+    retry: false,
+  })
+}
+
+export function useResultLink() {
+  return useMutation({
+    mutationFn: (jobId: string) => api<ResultLink>(`/api/jobs/${encodeURIComponent(jobId)}/result`),
+  })
+}
+
+export function useCreateJob() {
+  return useMutation({ mutationFn: (body: JobCreate) => api<JobCreated>('/api/jobs', { method: 'POST', json: body }) })
+}
+
+export function useSubmitJob() {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (jobId: string) => api<Job>(`/api/jobs/${encodeURIComponent(jobId)}/submit`, { method: 'POST' }),
+    onSuccess: (job) => {
+      client.setQueryData(['job', job.id], job)
+      void client.invalidateQueries({ queryKey: ['jobs'] })
+    },
+  })
+}
+
+export function useUpgrade() {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (cardNumber: string) => api<User>('/api/me/upgrade', { method: 'POST', json: { card_number: cardNumber } }),
+    onSuccess: (user) => {
+      client.setQueryData(['me'], user)
+      void client.invalidateQueries({ queryKey: ['jobs'] })
+      void client.invalidateQueries({ queryKey: ['job'] })
+    },
+  })
+}
+
+export function useTokens() {
+  return useQuery({ queryKey: ['tokens'], queryFn: () => api<ApiTokens>('/api/tokens') })
+}
+
+export function useCreateToken() {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (name: string) => api<ApiTokenCreated>('/api/tokens', { method: 'POST', json: { name } }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['tokens'] }),
+  })
+}
+
+export function useRevokeToken() {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (tokenId: string) => api<void>(`/api/tokens/${encodeURIComponent(tokenId)}`, { method: 'DELETE' }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['tokens'] }),
+  })
+}
+
+export function useSignOut() {
+  return useMutation({
+    mutationFn: async () => {
+      // The gateway ends our session and names the identity provider's sign-out page; the
+      // window goes there so the provider's session ends too.
+      const { redirect } = await api<{ redirect: string }>('/auth/logout', { method: 'POST' })
+      window.location.assign(redirect)
+    },
+  })
+}
