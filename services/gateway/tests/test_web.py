@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from gas_core.service import add_operations
 from gas_gateway.main import create_app
 from gas_gateway.settings import Settings
 
@@ -21,6 +22,7 @@ def client_for(dist: Path, **settings: object) -> TestClient:
         http=None,  # type: ignore[arg-type]
         outbox=None,  # type: ignore[arg-type]
     )
+    add_operations(app, {})  # as run_service does: /healthz, /readyz, /metrics
     return TestClient(app)
 
 
@@ -75,7 +77,8 @@ def test_missing_files_and_paths_out_of_the_build_are_not_found(dist: Path, path
 
 
 @pytest.mark.parametrize(
-    ("path", "status"), [("/api/nothing-here", 404), ("/auth/nothing-here", 404), ("/healthz", 200)]
+    ("path", "status"),
+    [("/api/nothing-here", 404), ("/auth/nothing-here", 404), ("/healthz", 200), ("/readyz", 200)],
 )
 def test_the_backend_paths_are_left_to_the_backend(dist: Path, path: str, status: int) -> None:
     response = client_for(dist).get(path)

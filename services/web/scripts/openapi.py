@@ -26,7 +26,6 @@ def schemas() -> dict[str, dict[str, Any]]:
     from gas_gateway.main import create_app as create_gateway
     from gas_gateway.settings import Settings as GatewaySettings
     from gas_jobs.main import create_app as create_jobs
-    from gas_jobs.settings import Settings as JobsSettings
 
     # The schema needs no database, HTTP client or AWS: nothing is called while it is built.
     gateway = create_gateway(GatewaySettings(), pool=None, http=None, outbox=None)  # type: ignore[arg-type]
@@ -35,7 +34,7 @@ def schemas() -> dict[str, dict[str, Any]]:
         gateway_schema = gateway.openapi()
     return {
         "gateway": without_forwarded_jobs(gateway_schema),
-        "jobs": create_jobs(JobsSettings()).openapi(),
+        "jobs": create_jobs().openapi(),
     }
 
 
