@@ -63,12 +63,17 @@ app.kubernetes.io/component: {{ .service }}
 {{/* call with (dict "root" $ "service" "jobs") */}}
 {{- define "gas.image" -}}
 {{- $img := .root.Values.image -}}
+{{- $own := (get .root.Values .service).image -}}
+{{- if $own -}}
+{{- $own -}}
+{{- else -}}
 {{- $repo := printf "%s%s" $img.repositoryPrefix .service -}}
 {{- if $img.registry }}{{ $repo = printf "%s/%s" (trimSuffix "/" $img.registry) $repo }}{{ end -}}
 {{- if $img.digest -}}
 {{- printf "%s@%s" $repo $img.digest -}}
 {{- else -}}
 {{- printf "%s:%s" $repo (default .root.Chart.AppVersion $img.tag) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
