@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help bootstrap bundles dev test lint typecheck format
+.PHONY: help bootstrap bundles dev test lint typecheck format images
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,3 +27,6 @@ typecheck: ## mypy over the Python packages
 
 format: ## apply ruff formatting and safe fixes
 	@uv run --no-sync ruff check --fix . && uv run --no-sync ruff format .
+
+images: ## build every service image with podman (Debian-made base, cached) and print sizes
+	@scripts/images.sh
