@@ -17,18 +17,14 @@
 {{- end -}}
 {{- end -}}
 
-{{/* The services, their HTTP ports and whether an HPA or KEDA scales them. */}}
-{{- define "gas.services" -}}
-gateway: {port: 8000, kind: api}
-jobs: {port: 8001, kind: api}
-annotator: {port: 8002, kind: worker}
-notifier: {port: 8003, kind: worker}
-archiver: {port: 8004, kind: worker}
+{{/* The HTTP port of a service (its settings.port): (dict "root" $ "service" "jobs") */}}
+{{- define "gas.port" -}}
+{{- include "gas.envValue" (get .root.Values .service).settings.port -}}
 {{- end -}}
 
-{{- define "gas.port" -}}
-{{- $services := include "gas.services" . | fromYaml -}}
-{{- get (get $services .service) "port" -}}
+{{/* The URL other pods reach a service at: (dict "root" $ "service" "jobs") */}}
+{{- define "gas.url" -}}
+{{- printf "http://%s:%s" (include "gas.componentName" .) (include "gas.port" .) -}}
 {{- end -}}
 
 {{/* "<fullname>-<service>"; call with (dict "root" $ "service" "jobs") */}}
@@ -145,22 +141,22 @@ valueFrom:
 {{- include "gas.sharedEnv" $root }}
 - name: {{ $prefix }}HOST
   value: "0.0.0.0"
-- name: {{ $prefix }}PORT
-  value: {{ include "gas.port" (dict "service" $svc) | quote }}
 - name: {{ $prefix }}LOG_LEVEL
   value: {{ default $root.Values.config.logLevel $values.settings.logLevel | quote }}
 {{- range $key, $value := $values.settings }}
-{{- if and (ne $key "logLevel") (not (kindIs "invalid" $value)) (ne (toString $value) "") }}
+{{- if and (ne $key "logLevel") (not (kindIs "invalid" $value)) (ne (toString $value) "") (not (and (kindIs "slice" $value) (eq (len $value) 0))) }}
 - name: {{ printf "%s%s" $prefix (snakecase $key | upper) }}
   value: {{ include "gas.envValue" $value | quote }}
 {{- end }}
 {{- end }}
-{{- $gatewayUrl := printf "http://%s:%s" (include "gas.componentName" (dict "root" $root "service" "gateway")) (include "gas.port" (dict "service" "gateway")) }}
+{{- $gatewayUrl := include "gas.url" (dict "root" $root "service" "gateway") }}
 {{- if eq $svc "gateway" }}
 - name: GAS_GATEWAY_PUBLIC_URL
   value: {{ $values.publicUrl | quote }}
+{{- if not $values.settings.jobsUrl }}
 - name: GAS_GATEWAY_JOBS_URL
-  value: {{ printf "http://%s:%s" (include "gas.componentName" (dict "root" $root "service" "jobs")) (include "gas.port" (dict "service" "jobs")) | quote }}
+  value: {{ include "gas.url" (dict "root" $root "service" "jobs") | quote }}
+{{- end }}
 - name: GAS_GATEWAY_OIDC_CLIENT_SECRET
   {{- include "gas.secretRef" (dict "root" $root "key" $root.Values.secrets.oidcClientSecretKey) | nindent 2 }}
 - name: DATABASE_URL
@@ -170,14 +166,15 @@ valueFrom:
   value: /var/tmp/gas-jobs
 - name: GAS_ANNOTATOR_BUNDLE_CACHE_DIR
   value: /var/cache/anntools
-{{- else if eq $svc "notifier" }}
-- name: GAS_NOTIFIER_GATEWAY_URL
+{{- else if or (eq $svc "notifier") (eq $svc "archiver") }}
+{{- if not $values.settings.gatewayUrl }}
+- name: {{ $prefix }}GATEWAY_URL
   value: {{ $gatewayUrl | quote }}
+{{- end }}
+{{- if and (eq $svc "notifier") (not $values.settings.publicUrl) }}
 - name: GAS_NOTIFIER_PUBLIC_URL
   value: {{ $root.Values.gateway.publicUrl | quote }}
-{{- else if eq $svc "archiver" }}
-- name: GAS_ARCHIVER_GATEWAY_URL
-  value: {{ $gatewayUrl | quote }}
+{{- end }}
 {{- end }}
 {{- with $root.Values.extraEnv }}
 {{ toYaml . }}
