@@ -71,7 +71,7 @@ for service in "${services[@]}"; do
     started=$SECONDS
     if [ "$service" = idp ]; then
         build -q -t "localhost/gas-idp:$tag" --build-arg BASE_IMAGE=localhost/gas-node:20 \
-            -f services/idp/Dockerfile . >/dev/null
+            --secret "id=cacert,src=$cacert" -f services/idp/Dockerfile . >/dev/null
     else
         build -q -t "localhost/gas-$service:$tag" --build-arg BASE_IMAGE=localhost/gas-python:3.11 \
             --secret "id=cacert,src=$cacert" -f "services/$service/Dockerfile" . >/dev/null
