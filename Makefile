@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help bootstrap bundles dev test lint typecheck format images
+.PHONY: help bootstrap bundles dev test lint typecheck format images k8s-smoke
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,3 +30,6 @@ format: ## apply ruff formatting and safe fixes
 
 images: ## build every service image with podman (Debian-made base, cached) and print sizes
 	@scripts/images.sh
+
+k8s-smoke: images ## run the chart's Deployments with podman play kube and push one real VCF through them
+	@uv run --no-sync python scripts/k8s_smoke.py
