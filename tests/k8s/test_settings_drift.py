@@ -11,19 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_chart import CI_VALUES, Manifest, containers, rendered, service_of
+from k8s_chart import (
+    CI_VALUES,
+    SECRET_VALUES,
+    Manifest,
+    containers,
+    environment,
+    rendered,
+    service_of,
+)
 from pydantic_settings import BaseSettings
 
 from gas_core.settings import AwsSettings, StackSettings
 
-# What the operator's Secret holds (realistic, not placeholders: production refuses those).
-SECRET_VALUES = {
-    "internal-jwt-secret": "6f1c2d0e9b8a7f6e5d4c3b2a19081726354453627180a9b8c7d6e5f4a3b2c1d0",
-    "oidc-client-secret": "Zk3q9Vt0rXw2-client-secret-from-the-issuer",
-    "database-url": "postgresql://gas:s3cret@gas-db.abc.us-east-1.rds.amazonaws.com:5432/gas",
-    "aws-access-key-id": "testing",
-    "aws-secret-access-key": "testing",
-}
 SERVICES = ("gateway", "jobs", "annotator", "notifier", "archiver")
 
 
@@ -53,16 +53,6 @@ def readable(service: str) -> set[str]:
         | env_names(AwsSettings, "GAS_AWS_")
         | env_names(StackSettings, "GAS_")
     )
-
-
-def environment(container: Manifest) -> dict[str, str]:
-    env = {}
-    for item in container.get("env", []):
-        if "value" in item:
-            env[item["name"]] = item["value"]
-        else:
-            env[item["name"]] = SECRET_VALUES[item["valueFrom"]["secretKeyRef"]["key"]]
-    return env
 
 
 def cases() -> list[Any]:
