@@ -176,3 +176,35 @@ def test_a_template_that_breaks_a_schema_fails_the_checks(tmp_path: Path, shared
     assert any(
         e.startswith("ScaledObject gas-annotator spec/pollingInterval") for e in keda_problems
     ), keda_problems
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=ids)
+def test_notes_render(values: Path, tmp_path: Path) -> None:
+    """NOTES.txt is rendered only by a real install; render it here through a copy of the chart
+    that includes it as a named template."""
+    chart = tmp_path / "gas"
+    shutil.copytree(CHART, chart)
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "_notes.tpl").write_text(
+        '{{- define "notes" -}}' + notes + "{{- end -}}"
+    )
+    (chart / "templates" / "notes.yaml").write_text('notes: {{ include "notes" . | toJson }}\n')
+    result = run(
+        HELM,
+        "template",
+        "gas",
+        chart,
+        "-n",
+        "gas",
+        "-f",
+        values,
+        "--show-only",
+        "templates/notes.yaml",
+    )
+    assert result.returncode == 0, result.stderr
+    text = yaml.safe_load(result.stdout)["notes"]
+    release = yaml.safe_load(values.read_text())
+    assert release["gateway"]["publicUrl"] in text
+    assert "desired replicas" in text or not release.get("annotator", {}).get("keda", {}).get(
+        "enabled", True
+    )
