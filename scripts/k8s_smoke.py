@@ -31,7 +31,7 @@ import boto3
 import httpx
 import yaml
 
-from gas_core.localstack import MotoServer, PrivatePostgres, free_port, http_ok, wait_until
+from gas_testing.localstack import MotoServer, PrivatePostgres, free_port, http_ok, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 HELM = ROOT / "k8s" / "tools" / "bin" / "helm"

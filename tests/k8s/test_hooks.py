@@ -14,7 +14,7 @@ import pytest
 from k8s_chart import CHART, Manifest, containers, environment, rendered
 
 from anntools.bundle import MANIFEST, bundle_dir_for
-from gas_core.localstack import MotoServer
+from gas_testing.localstack import MotoServer
 
 BUILD = "GRCh37"
 
