@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from gas_core.aws import AwsClients
 from gas_core.runtime import every
 from gas_core.service import Parts, run_service
-from gas_gateway import sessions, web
+from gas_gateway import edge, sessions, web
 from gas_gateway.api import api_router, auth_router, internal_router
 from gas_gateway.db import create_pool, migrate
 from gas_gateway.oidc import OidcClient
@@ -51,6 +51,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(internal_router)
     web.install(app, settings)
+    edge.install(app, settings)
     return app
 
 
@@ -66,13 +67,12 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
     async def relay(stop: asyncio.Event) -> None:
         await every(stop, settings.outbox_interval_seconds, outbox.try_publish, what="outbox relay")
 
+    async def forget_expired() -> None:
+        await sessions.delete_expired(pool)
+        await edge.forget_old_windows(pool)
+
     async def cleanup(stop: asyncio.Event) -> None:
-        await every(
-            stop,
-            CLEANUP_INTERVAL_SECONDS,
-            lambda: sessions.delete_expired(pool),
-            what="expired-session clean-up",
-        )
+        await every(stop, CLEANUP_INTERVAL_SECONDS, forget_expired, what="expired-session clean-up")
 
     async def database() -> object:
         return await pool.fetchval("SELECT 1")

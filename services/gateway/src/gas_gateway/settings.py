@@ -51,6 +51,19 @@ class Settings(ServiceSettings):
         "(operators upgrade accounts); unset = 'test' in development, else 'none'.",
     )
 
+    rate_limit_per_credential: int = Field(
+        default=1200, ge=1, description="requests a minute per API token or browser session"
+    )
+    rate_limit_per_ip: int = Field(
+        default=2400, ge=1, description="requests a minute per client address"
+    )
+    trusted_proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        description="proxies in front that append to X-Forwarded-For (1 behind the ALB); "
+        "0 = use the peer address",
+    )
+
     session_ttl_seconds: int = 12 * 3600
     outbox_interval_seconds: float = 5.0
 
