@@ -1,3 +1,3 @@
-"""Fixtures shared by every test tree live in the gas-core pytest plugin."""
+"""Fixtures shared by every test tree live in the gas-testing pytest plugins."""
 
-pytest_plugins = ["gas_core.testing"]
+pytest_plugins = ["gas_testing.plugin", "gas_testing.gateway"]

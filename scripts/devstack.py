@@ -1,29 +1,39 @@
 """`make dev`: the whole GAS stack on one machine, in the foreground, on embedded defaults.
 
-Starts a moto server (AWS), PostgreSQL (``DATABASE_URL`` or a private cluster under
-``.local/postgres``), bootstraps the infrastructure, then runs every service as a child
-process with its log lines prefixed by its name. Waits until every ``/readyz`` is green and
-prints the URLs. A service that exits is announced loudly. Ctrl-C (or SIGTERM) stops
-everything this script started, in reverse order, by PID.
+Starts a moto server (AWS), PostgreSQL (``DATABASE_URL`` or a private cluster for
+``.local/postgres``, kept across restarts; as root its data lives under /var/lib/gas-dev, see
+``gas_testing.localstack.PrivatePostgres``), bootstraps the infrastructure, then runs every
+service as a child process with its log lines prefixed by its name. PostgreSQL starts while
+moto and the workers do, and infra up and the dev accounts run in this process, so a warm start
+is quick. Waits until every ``/readyz`` is green and prints the URLs. A service that exits is
+announced loudly and started again (after 1, 2, 4 ... 30 s if it keeps dying). Ctrl-C (or
+SIGTERM) stops everything this script started, by PID.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from gas_core.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_processes
+from gas_core.aws import aws_clients
+from gas_core.infra import InfraReport, infra_up
+from gas_core.settings import AwsSettings, StackSettings
+from gas_core.tiers import Tier
+from gas_gateway import accounts
+from gas_gateway.db import create_pool, migrate
+from gas_testing.localstack import MotoServer, PrivatePostgres, http_ok, spawn, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("GAS_DEV_STATE_DIR", ROOT / ".local"))
@@ -43,11 +53,21 @@ if PLAIN:
 
 @dataclass
 class Child:
+    """A process of the stack; ``command`` and ``env`` start it again after a crash."""
+
     name: str
-    process: subprocess.Popen[bytes]
+    command: list[str]
+    env: dict[str, str]
     ready_url: str | None
     colour: str
-    exited_reported: bool = False
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+
+    def start(self) -> None:
+        self.process = spawn(self.command, env=self.env)
+        self.started_at = time.monotonic()
+        threading.Thread(target=pump_logs, args=(self, self.process), daemon=True).start()
 
 
 @dataclass
@@ -66,6 +86,10 @@ SERVICES: list[tuple[str, int]] = [
     ("archiver", PORT_BASE + 4),
     ("gateway", PORT_BASE),
 ]
+NAME_WIDTH = max(len(name) for name, _ in SERVICES)
+# A crashed service is started again after 1, 2, 4 ... 30 s; one that ran a minute starts over.
+RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_SECONDS = 60.0
 
 
 def say(message: str, colour: str = BOLD) -> None:
@@ -89,56 +113,52 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def start_dependencies(stack: Stack) -> None:
+def start_aws(stack: Stack) -> None:
+    """The moto server (unless GAS_AWS_ENDPOINT_URL points elsewhere), then `infra up`."""
     moto_url = stack.env["GAS_AWS_ENDPOINT_URL"]
     if moto_url == f"http://127.0.0.1:{MOTO_PORT}":
-        say(f"starting moto server on {moto_url}")
-        stack.moto = MotoServer(MOTO_PORT).start()
+        say(f"starting moto server on {moto_url} (state kept in {LOCAL / 'moto-state.pickle'})")
+        stack.moto = MotoServer(MOTO_PORT, state_file=LOCAL / "moto-state.pickle").start()
     else:
         say(f"using AWS endpoint {moto_url}")
+    # The web app uploads from the gateway's page straight to the inputs bucket.
+    origins = (f"http://127.0.0.1:{PORT_BASE}", f"http://localhost:{PORT_BASE}")
+
+    async def bootstrap() -> InfraReport:
+        async with aws_clients(AwsSettings()) as clients:
+            return await infra_up(clients, StackSettings(), cors_origins=origins)
+
+    report = asyncio.run(bootstrap())
+    counts = {state: len(items) for state, items in report.as_dict().items()}
+    say(
+        "infrastructure ready (infra up: "
+        + ", ".join(f"{count} {state}" for state, count in counts.items())
+        + ")"
+    )
+
+
+def start_database(stack: Stack) -> None:
+    """PostgreSQL (DATABASE_URL or the private cluster), migrated, with the dev accounts."""
     if "DATABASE_URL" in stack.env:
         say("using DATABASE_URL for PostgreSQL")
     else:
-        say(f"starting private PostgreSQL in {LOCAL / 'postgres'} on port {POSTGRES_PORT}")
-        stack.postgres = PrivatePostgres(LOCAL / "postgres", port=POSTGRES_PORT).start()
+        stack.postgres = PrivatePostgres(LOCAL / "postgres", port=POSTGRES_PORT)
+        say(f"starting private PostgreSQL in {stack.postgres.data_dir} on port {POSTGRES_PORT}")
+        stack.postgres.start()
         stack.env["DATABASE_URL"] = stack.postgres.url
-    say("bootstrapping infrastructure (gas-admin infra up)")
-    subprocess.run(
-        [
-            sys.executable, "-m", "gas_core.admin", "infra", "up",
-            # The web app uploads from the gateway's page straight to the inputs bucket.
-            "--cors-origin", f"http://127.0.0.1:{PORT_BASE}",
-            "--cors-origin", f"http://localhost:{PORT_BASE}",
-        ],
-        env=stack.env,
-        check=True,
-    )  # fmt: skip
-
-
-def seed_dev_accounts(stack: Stack) -> None:
-    for email, tier in DEV_ACCOUNTS:
-        created = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gas_core.admin",
-                "users",
-                "create",
-                "--email",
-                email,
-                "--tier",
-                tier,
-            ],
-            env=stack.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if created.returncode != 0 and "already exists" not in created.stderr:
-            raise subprocess.CalledProcessError(
-                created.returncode, created.args, stderr=created.stderr
-            )
+    asyncio.run(seed_dev_accounts(stack.env["DATABASE_URL"]))
     say(f"dev accounts: {', '.join(f'{tier} (login {tier}/{tier})' for _, tier in DEV_ACCOUNTS)}")
+
+
+async def seed_dev_accounts(database_url: str) -> None:
+    await migrate(database_url)
+    pool = await create_pool(database_url)
+    try:
+        for email, tier in DEV_ACCOUNTS:
+            if await accounts.get_user_by_email(pool, email) is None:
+                await accounts.insert_user(pool, email=email, name="", tier=Tier(tier))
+    finally:
+        await pool.close()
 
 
 def start_idp(stack: Stack) -> None:
@@ -152,34 +172,37 @@ def start_idp(stack: Stack) -> None:
         "GAS_IDP_REDIRECT_URIS": f"{gateway}/auth/callback",
         "GAS_IDP_POST_LOGOUT_REDIRECT_URIS": f"{gateway}/",
     }
-    process = spawn(["node", str(ROOT / "services" / "idp" / "server.js")], env=env)
     ready = f"{stack.env['GAS_GATEWAY_OIDC_ISSUER']}/.well-known/openid-configuration"
-    stack.children.append(Child("idp", process, ready, COLOURS[-1]))
+    child = Child(
+        "idp", ["node", str(ROOT / "services" / "idp" / "server.js")], env, ready, COLOURS[-1]
+    )
+    stack.children.append(child)
+    child.start()
 
 
-def start_services(stack: Stack) -> None:
+def start_services(stack: Stack, names: set[str]) -> None:
     for index, (name, port) in enumerate(SERVICES):
+        if name not in names:
+            continue
         env = {**stack.env, f"GAS_{name.upper()}_PORT": str(port)}
-        process = spawn([sys.executable, "-m", f"gas_{name}"], env=env)
         colour = COLOURS[index % len(COLOURS)]
-        stack.children.append(Child(name, process, f"http://127.0.0.1:{port}/readyz", colour))
+        child = Child(
+            name,
+            [sys.executable, "-m", f"gas_{name}"],
+            env,
+            f"http://127.0.0.1:{port}/readyz",
+            colour,
+        )
+        stack.children.append(child)
+        child.start()
 
 
-def pump_logs(stack: Stack) -> None:
-    selector = selectors.DefaultSelector()
-    width = max(len(child.name) for child in stack.children)
-    for child in stack.children:
-        assert child.process.stdout is not None
-        selector.register(child.process.stdout, selectors.EVENT_READ, child)
-    while selector.get_map():
-        for key, _ in selector.select(timeout=0.5):
-            child = key.data
-            line = key.fileobj.readline()  # type: ignore[union-attr]
-            if not line:
-                selector.unregister(key.fileobj)
-                continue
-            text = render(line.decode(errors="replace").rstrip())
-            print(f"{child.colour}{child.name:>{width}} |{RESET} {text}", flush=True)
+def pump_logs(child: Child, process: subprocess.Popen[bytes]) -> None:
+    """Print one process's output, each line prefixed with its service's name."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        text = render(line.decode(errors="replace").rstrip())
+        print(f"{child.colour}{child.name:>{NAME_WIDTH}} |{RESET} {text}", flush=True)
 
 
 def render(line: str) -> str:
@@ -203,20 +226,34 @@ def render(line: str) -> str:
 
 
 def watch_for_crashes(stack: Stack) -> None:
+    """Announce a crashed service loudly and start it again, backing off if it keeps dying."""
+    due: dict[str, float] = {}
     while not stack.stopping.is_set():
+        now = time.monotonic()
         for child in stack.children:
+            assert child.process is not None
             code = child.process.poll()
-            if code is not None and not child.exited_reported and not stack.stopping.is_set():
-                child.exited_reported = True
+            if code is None or stack.stopping.is_set():
+                continue
+            if child.name not in due:
+                if now - child.started_at > STABLE_SECONDS:
+                    child.restarts = 0
+                delay = RESTART_DELAYS[min(child.restarts, len(RESTART_DELAYS) - 1)]
+                due[child.name] = now + delay
                 banner = f"{RED}{BOLD}{'!' * 72}{RESET}"
                 print(banner, flush=True)
                 say(
-                    f"{RED}{BOLD}SERVICE {child.name.upper()} EXITED with code {code}{RESET} "
-                    "— see its log lines above; restart `make dev` after fixing it",
+                    f"{RED}{BOLD}SERVICE {child.name.upper()} EXITED with code {code}{RESET}"
+                    f" — see its log lines above; starting it again in {delay:.0f} s",
                     RED,
                 )
                 print(banner, flush=True)
-        time.sleep(0.5)
+            elif now >= due[child.name]:
+                del due[child.name]
+                child.restarts += 1
+                say(f"restarting {child.name} (restart {child.restarts})", RED)
+                child.start()
+        time.sleep(0.3)
 
 
 def wait_until_ready(stack: Stack) -> bool:
@@ -224,8 +261,6 @@ def wait_until_ready(stack: Stack) -> bool:
     pending = {child.name: child for child in stack.children if child.ready_url}
     while pending and time.monotonic() < deadline and not stack.stopping.is_set():
         for name, child in list(pending.items()):
-            if child.process.poll() is not None:
-                return False
             assert child.ready_url
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(child.ready_url, timeout=1.0).status_code == 200:
@@ -255,7 +290,7 @@ def shutdown(stack: Stack) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     stack.stopping.set()
     say("stopping services")
-    stop_processes([child.process for child in stack.children], grace=30)
+    stop_processes([child.process for child in stack.children if child.process], grace=30)
     if stack.postgres:
         say("stopping PostgreSQL")
         stack.postgres.stop()
@@ -275,12 +310,16 @@ def main() -> int:
         if http_ok(f"http://127.0.0.1:{port}/healthz"):
             say(f"{RED}port {port} is already serving: is another `make dev` running?{RESET}", RED)
             return 1
+    # In-process steps (infra up, the dev accounts) read the same settings as the services.
+    os.environ.update(stack.env)
     try:
-        start_dependencies(stack)
-        seed_dev_accounts(stack)
         start_idp(stack)
-        start_services(stack)
-        threading.Thread(target=pump_logs, args=(stack,), daemon=True).start()
+        with ThreadPoolExecutor(max_workers=1) as background:
+            database = background.submit(start_database, stack)
+            start_aws(stack)
+            start_services(stack, {"jobs", "annotator", "notifier", "archiver"})
+            database.result()
+        start_services(stack, {"gateway"})
         threading.Thread(target=watch_for_crashes, args=(stack,), daemon=True).start()
         if wait_until_ready(stack):
             print_urls(stack, started)
@@ -288,7 +327,7 @@ def main() -> int:
             time.sleep(1)
     except KeyboardInterrupt:
         pass
-    except subprocess.CalledProcessError as error:
+    except (subprocess.CalledProcessError, RuntimeError, OSError) as error:
         say(f"{RED}{error}{RESET}", RED)
     finally:
         shutdown(stack)

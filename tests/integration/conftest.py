@@ -1,15 +1,12 @@
-"""Fixtures for the cross-service tests: the gateway's own (the dev IdP, a fresh database per
-test), a gateway wired to a real jobs service, and a gateway alone for accounts and login."""
+"""Fixtures for the cross-service tests: a gateway wired to a real jobs service, and a gateway
+alone for accounts and login (the dev IdP and the fresh database come from gas_testing.gateway)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gas_core.testing import ServiceProcess, Stack, StartService
-from gas_gateway.testing import DevIdp, dev_idp, gateway_database, start_gateway
-
-# Re-exported so that pytest finds the imported fixtures for every test module here.
-__all__ = ["accounts_gateway", "dev_idp", "gateway", "gateway_database"]
+from gas_testing.gateway import DevIdp, start_gateway
+from gas_testing.plugin import ServiceProcess, Stack, StartService
 
 
 @pytest.fixture

@@ -3,46 +3,185 @@ come back on upgrade, premium results never leave, and a crash never loses a res
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
-from gas_archiver.testing import (
-    completed_event,
-    create_completed_job,
-    create_completed_jobs,
-    read_object,
-    read_objects,
-    set_restore_speed,
-    storage_states,
-)
-from gas_core.events import Tier
-from gas_core.jobs import JobRecord, StorageState
-from gas_core.localstack import wait_until
-from gas_core.testing import (
+from gas_archiver.repository import StorageRepository
+from gas_core.aws import aws_clients
+from gas_core.events import JobCompleted, JobCompletedPayload
+from gas_core.jobs import JobRecord, JobStatus, JobTable, StorageState, job_file_key, utc_timestamp
+from gas_core.tiers import Tier
+from gas_gateway.payments import TEST_CARD_ACCEPTED
+from gas_notifier.captured import read_captured_mails
+from gas_testing.gateway import provision_user
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import (
     ServiceProcess,
     Stack,
     StartService,
     get_job,
     publish,
+    put_jobs,
     queue_drained,
     with_jobs,
 )
-from gas_gateway.payments import TEST_CARD_ACCEPTED
-from gas_gateway.testing import provision_user
-from gas_notifier.captured import read_captured_mails
 
 pytestmark = pytest.mark.integration
 
 WINDOW_SECONDS = 2
 KILL_TEST_JOBS = 40
 RESTORE_STEP_SECONDS = 2
+
+
+# Completed jobs written straight into the repository and the results bucket, as the
+# annotator leaves them; object and storage states read back.
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    storage_class: str
+    body: bytes | None
+    sha256: str | None  # base64, as S3 reports it, when S3 has a checksum
+
+
+def create_completed_job(
+    stack: Stack, *, user_id: str, tier: Tier, result: bytes, filename: str = "sample.vcf"
+) -> JobRecord:
+    """A COMPLETED job whose result is AVAILABLE in the results bucket, as the annotator
+    leaves it."""
+    return create_completed_jobs(
+        stack, user_id=user_id, tier=tier, results=[result], filename=filename
+    )[0]
+
+
+def create_completed_jobs(
+    stack: Stack, *, user_id: str, tier: Tier, results: list[bytes], filename: str = "sample.vcf"
+) -> list[JobRecord]:
+    settings = stack.settings
+    stem = filename.removesuffix(".vcf")
+    jobs = []
+    objects: dict[str, bytes] = {}
+    for result in results:
+        job_id = uuid.uuid4().hex
+        now = utc_timestamp()
+        result_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.vcf.gz")
+        log_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.log")
+        objects |= {result_key: result, log_key: b"log\n"}
+        jobs.append(
+            JobRecord(
+                job_id=job_id,
+                user_id=user_id,
+                tier=tier,
+                status=JobStatus.COMPLETED,
+                storage=StorageState.AVAILABLE,
+                submitted_at=now,
+                created_at=now,
+                queued_at=now,
+                completed_at=now,
+                input_filename=filename,
+                input_size_bytes=len(result),
+                input_bucket=settings.inputs_bucket,
+                input_key=job_file_key(user_id=user_id, job_id=job_id, filename=filename),
+                results_bucket=settings.results_bucket,
+                result_key=result_key,
+                log_key=log_key,
+                summary={"variants": 3, "in_dbsnp": 2, "pct_in_dbsnp": 66.667, "build": "GRCh37"},
+                progress=100,
+                outcome_published=True,
+            )
+        )
+
+    async def write() -> None:
+        async with aws_clients(stack.aws) as clients:
+            s3 = await clients.client("s3")
+            for key, body in objects.items():
+                await s3.put_object(Bucket=settings.results_bucket, Key=key, Body=body)
+
+    asyncio.run(write())
+    asyncio.run(put_jobs(stack, *jobs))
+    return jobs
+
+
+def completed_event(job: JobRecord) -> JobCompleted:
+    return JobCompleted(
+        job_id=job.job_id,
+        user_id=job.user_id,
+        payload=JobCompletedPayload(
+            tier=job.tier,
+            result_key=job.result_key or "",
+            log_key=job.log_key or "",
+            summary=job.summary or {},
+        ),
+    )
+
+
+def storage_states(stack: Stack, job_ids: list[str]) -> dict[str, StorageState | None]:
+    async def read(table: JobTable) -> dict[str, StorageState | None]:
+        states = {}
+        for job_id in job_ids:
+            job = await table.get(job_id)
+            states[job_id] = job.storage if job else None
+        return states
+
+    return with_jobs(stack, JobTable, read)
+
+
+def read_object(stack: Stack, bucket: str, key: str) -> StoredObject | None:
+    """The object's storage class and bytes (none for archived objects), or None if absent."""
+    return read_objects(stack, bucket, [key])[key]
+
+
+def read_objects(stack: Stack, bucket: str, keys: list[str]) -> dict[str, StoredObject | None]:
+    async def read_one(s3: Any, key: str) -> StoredObject | None:
+        try:
+            head = await s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError:
+            return None
+        storage_class = str(head.get("StorageClass", "STANDARD"))
+        checksum = head.get("ChecksumSHA256")
+        if storage_class != "STANDARD":
+            return StoredObject(storage_class=storage_class, body=None, sha256=checksum)
+        response = await s3.get_object(Bucket=bucket, Key=key)
+        async with response["Body"] as stream:
+            body = await stream.read()
+        return StoredObject(storage_class=storage_class, body=body, sha256=checksum)
+
+    async def read() -> dict[str, StoredObject | None]:
+        async with aws_clients(stack.aws) as clients:
+            s3 = await clients.client("s3")
+            return {key: await read_one(s3, key) for key in keys}
+
+    return asyncio.run(read())
+
+
+def set_restore_speed(moto_url: str, seconds: float | None) -> None:
+    """Make moto's restores take ``seconds`` per step (requested → ongoing → done), or
+    ``None`` for its default (done at the first read)."""
+    if seconds is None:
+        response = httpx.post(
+            f"{moto_url}/moto-api/state-manager/unset-transition",
+            json={"model_name": "s3::keyrestore"},
+        )
+    else:
+        response = httpx.post(
+            f"{moto_url}/moto-api/state-manager/set-transition",
+            json={
+                "model_name": "s3::keyrestore",
+                "transition": {"progression": "time", "seconds": seconds},
+            },
+        )
+    response.raise_for_status()
 
 
 def sha256(data: bytes) -> str:
@@ -95,7 +234,10 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     user_id, token, email = new_user(gateway_database, Tier.FREE)
     archiver = start_archiver(start_service, stack, gateway)
     readiness = httpx.get(f"{archiver.url}/readyz", timeout=5).json()["checks"]
-    assert readiness == {"queue": "ok", "restore_queue": "ok"}
+    assert readiness == {
+        f"queue {stack.settings.archiver_queue}": "ok",
+        f"queue {stack.settings.restore_queue}": "ok",
+    }
     start_service(
         "notifier",
         stack,
@@ -186,7 +328,9 @@ def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the
     mid_archive = create_completed_job(
         stack, user_id=free_id, tier=Tier.FREE, result=annotated_vcf("mid-archive")
     )
-    assert with_jobs(stack, lambda repo: repo.start_archiving(job_id=mid_archive.job_id))
+    assert with_jobs(
+        stack, StorageRepository, lambda repo: repo.start_archiving(job_id=mid_archive.job_id)
+    )
     start_archiver(start_service, stack, gateway)
     client = api(gateway, free_token)
 
@@ -286,6 +430,7 @@ def test_an_archive_whose_message_was_lost_is_finished_by_the_periodic_pass(
     # message left to finish it.
     started = with_jobs(
         stack,
+        StorageRepository,
         lambda repo: repo.start_archiving(job_id=job.job_id, since="2000-01-01T00:00:00.000000Z"),
     )
     assert started

@@ -8,9 +8,10 @@ import sys
 import httpx
 import pytest
 
-from gas_core.events import AccountTierChanged, Tier
-from gas_core.testing import Stack, StartService
-from gas_gateway.testing import DevIdp, archiver_events, browser_login, start_gateway
+from gas_core.events import AccountTierChanged
+from gas_core.tiers import Tier
+from gas_testing.gateway import DevIdp, browser_login, start_gateway
+from gas_testing.plugin import Stack, StartService, received_events
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,7 @@ def test_operators_manage_accounts_and_tokens(
         ]
         == "free"
     )
-    [event] = archiver_events(stack, wait_seconds=5)
+    [event] = received_events(stack, stack.settings.archiver_queue, wait_seconds=5)
     assert isinstance(event, AccountTierChanged)
     assert (event.payload.old_tier, event.payload.new_tier) == (Tier.PREMIUM, Tier.FREE)
 

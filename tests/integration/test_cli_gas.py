@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gas_annotator.repository import RunRepository
 from gas_cli.main import main as gas
 from gas_core.aws import aws_clients
-from gas_core.events import Tier
-from gas_core.jobs import JobRepository, JobStatus, utc_timestamp
-from gas_core.testing import ServiceProcess, Stack
-from gas_gateway.testing import provision_user
+from gas_core.jobs import JobStatus, utc_timestamp
+from gas_core.tiers import Tier
+from gas_testing.gateway import provision_user
+from gas_testing.plugin import ServiceProcess, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ ANNOTATED = VCF.replace(b"\t.\n", b"\tGENE=OR4F5\n")
 def run_one_job_like_the_annotator(stack: Stack, *, timeout: float = 30.0) -> None:
     async def run() -> None:
         async with aws_clients(stack.aws) as clients:
-            repo = JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
+            repo = RunRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
             s3 = await clients.client("s3")
             deadline = asyncio.get_running_loop().time() + timeout
             while asyncio.get_running_loop().time() < deadline:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,9 +20,9 @@ import pytest
 
 from gas_core.aws import aws_clients
 from gas_core.events import JobRequested
-from gas_core.localstack import free_port
 from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.settings import AwsSettings, StackSettings
+from gas_testing.localstack import PrivatePostgres, free_port, http_ok, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -78,13 +77,14 @@ class Output:
 
 
 @pytest.fixture
-def state_dir() -> Iterator[Path]:
-    # Under the project (not /tmp/pytest-of-root, which is private to root): the private
-    # PostgreSQL runs as the unprivileged postgres user and must reach its data folder.
-    path = ROOT / ".local" / f"test-{uuid.uuid4().hex[:8]}"
-    path.mkdir(parents=True)
+def state_dir(tmp_path: Path) -> Iterator[Path]:
+    # Inside a folder only we can enter, as in a checkout under root's home: the private
+    # PostgreSQL, run as the postgres user when we are root, must still find a home.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    path = private / "state"
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    PrivatePostgres(path / "postgres").discard()
 
 
 def test_make_dev_starts_everything_routes_a_job_request_and_stops_cleanly(
@@ -126,13 +126,32 @@ def test_make_dev_starts_everything_routes_a_job_request_and_stops_cleanly(
         job_id = f"job-{uuid.uuid4().hex[:8]}"
         asyncio.run(publish_job_request(moto_port, prefix, job_id))
         output.wait_for(rf"annotator \|.*{job_id}", timeout=30)
+
+        # A crashed service is announced and started again, without a restart of the stack.
+        notifier = next(pid for pid in started if "gas_notifier" in command_line(pid))
+        os.kill(notifier, signal.SIGKILL)
+        output.wait_for(r"SERVICE NOTIFIER EXITED with code -9 .* starting it again", timeout=15)
+        output.wait_for(r"restarting notifier", timeout=15)
+        wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{base + 3}/readyz"),
+            timeout=60,
+            what="the restarted notifier to be ready",
+        )
+        started |= descendants(process.pid)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
     leftovers = [pid for pid in started if alive(pid)]
     assert not leftovers, f"processes left running after Ctrl-C: {leftovers}"
-    postmaster = state_dir / "postgres" / "postmaster.pid"
+    postmaster = PrivatePostgres(state_dir / "postgres").data_dir / "postmaster.pid"
     assert not postmaster.exists(), "the private PostgreSQL is still running"
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def port_in_use(port: int) -> bool:

@@ -7,11 +7,12 @@ import httpx
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token, mint_service_token
-from gas_core.events import AccountTierChanged, Tier, TierChangedPayload
-from gas_core.testing import ServiceProcess, Stack
+from gas_core.events import AccountTierChanged, TierChangedPayload
+from gas_core.tiers import Tier
 from gas_gateway.outbox import enqueue
 from gas_gateway.payments import TEST_CARD_ACCEPTED, TEST_CARD_DECLINED
-from gas_gateway.testing import archiver_events, browser_login, provision_user
+from gas_testing.gateway import browser_login, provision_user
+from gas_testing.plugin import ServiceProcess, Stack, received_events
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,7 @@ def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archive
         assert declined.status_code == 402
         assert "declined" in declined.json()["detail"]
         assert browser.get("/api/me").json()["tier"] == "free"
-        assert archiver_events(stack, wait_seconds=1) == []
+        assert received_events(stack, stack.settings.archiver_queue, wait_seconds=1) == []
 
         upgraded = browser.post(
             "/api/me/upgrade", json={"card_number": TEST_CARD_ACCEPTED}, headers=csrf
@@ -45,7 +46,7 @@ def test_upgrade_with_the_test_card_makes_the_user_premium_and_tells_the_archive
         )
         assert again.status_code == 409
 
-    events = archiver_events(stack, wait_seconds=5)
+    events = received_events(stack, stack.settings.archiver_queue, wait_seconds=5)
     assert len(events) == 1
     event = events[0]
     assert isinstance(event, AccountTierChanged)
@@ -100,5 +101,5 @@ def test_the_outbox_publishes_what_sns_missed(
             await connection.close()
 
     asyncio.run(record_unpublished_event())
-    events = archiver_events(stack, wait_seconds=5)
+    events = received_events(stack, stack.settings.archiver_queue, wait_seconds=5)
     assert [received.event_id for received in events] == [event.event_id]

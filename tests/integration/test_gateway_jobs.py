@@ -3,9 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gas_core.events import Tier
-from gas_core.testing import ServiceProcess
-from gas_gateway.testing import provision_user
+from gas_core.tiers import Tier
+from gas_testing.gateway import provision_user
+from gas_testing.plugin import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

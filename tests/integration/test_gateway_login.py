@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gas_core.localstack import stop_process
-from gas_core.testing import ServiceProcess
-from gas_gateway.testing import DevIdp, browser_login, start_idp
+from gas_testing.gateway import DevIdp, browser_login, start_idp
+from gas_testing.localstack import stop_process
+from gas_testing.plugin import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

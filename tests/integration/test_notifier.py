@@ -17,12 +17,12 @@ from gas_core.events import (
     JobFailedPayload,
     JobRestored,
     StoragePayload,
-    Tier,
 )
-from gas_core.localstack import wait_until
-from gas_core.testing import ServiceProcess, Stack, StartService, publish, queue_drained
-from gas_gateway.testing import provision_user
+from gas_core.tiers import Tier
 from gas_notifier.captured import CapturedMail, read_captured_mails
+from gas_testing.gateway import provision_user
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import ServiceProcess, Stack, StartService, publish, queue_drained
 
 pytestmark = pytest.mark.integration
 

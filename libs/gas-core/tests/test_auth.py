@@ -9,7 +9,7 @@ from gas_core.auth import (
     verify_internal_token,
     verify_service_token,
 )
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 
 SECRET = SecretStr("a" * 32)
 

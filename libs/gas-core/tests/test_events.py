@@ -3,13 +3,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from gas_core.events import (
-    AccountTierChanged,
-    JobRequested,
-    Tier,
-    TierChangedPayload,
-    parse_event,
-)
+from gas_core.events import AccountTierChanged, JobRequested, TierChangedPayload, parse_event
+from gas_core.tiers import Tier
 
 
 def make_request() -> JobRequested:

@@ -21,7 +21,7 @@ from gas_core.messaging import (
     queue_url,
     topic_arn,
 )
-from gas_core.testing import Stack
+from gas_testing.plugin import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -119,7 +119,7 @@ async def test_a_message_that_keeps_failing_lands_in_the_dead_letter_queue(stack
     async with aws_clients(stack.aws) as clients:
         sns, sqs = await clients.client("sns"), await clients.client("sqs")
         url = await queue_url(sqs, stack.settings.annotator_queue)
-        dlq = await queue_url(sqs, f"{stack.settings.annotator_queue}-dlq")
+        dlq = await queue_url(sqs, stack.settings.dead_letter_queue(stack.settings.annotator_queue))
         publisher = SnsPublisher(sns, await topic_arn(sns, stack.settings.job_requests_topic))
         await publisher.publish(job_requested("j-poison"))
         attempts: list[int] = []

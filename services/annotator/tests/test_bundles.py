@@ -1,9 +1,13 @@
 """Production workers fetch prebuilt reference bundles from S3 (here: the moto server) and
-cache them; a missing or damaged copy is refused rather than used."""
+cache them; a missing or damaged copy is refused rather than used. Without S3, a missing bundle
+is built by the configured bundle builder, and a worker without one says what to do."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,7 @@ from anntools import ensure_bundle
 from anntools.bundle import MANIFEST, verify_bundle
 from gas_annotator.bundles import Bundles, BundleUnavailable
 from gas_core.aws import aws_clients
-from gas_core.testing import Stack
+from gas_testing.plugin import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +61,7 @@ def fetch(stack: Stack, cache: Path, prefix: str) -> Path:
                 cache_dir=cache,
                 reference_uri=f"s3://{reference_bucket(stack)}/{prefix}",
                 builds=("GRCh37",),
+                builder="/no/bundle/builder/here",
             )
             path = await bundles.get("GRCh37")
             await bundles.check()
@@ -87,3 +92,57 @@ def test_a_missing_or_damaged_bundle_is_refused_and_leaves_nothing_behind(
     with pytest.raises(BundleUnavailable, match="holds no bundle"):
         fetch(stack, tmp_path, "nothing-there")
     assert list(tmp_path.iterdir()) == []
+
+
+def build_locally(cache: Path, builder: str) -> Path:
+    async def go() -> Path:
+        bundles = Bundles(
+            s3=None, cache_dir=cache, reference_uri=None, builds=("GRCh37",), builder=builder
+        )
+        path = await bundles.get("GRCh37")
+        await bundles.check()
+        return path
+
+    return asyncio.run(go())
+
+
+def test_without_s3_a_missing_bundle_is_built_by_the_bundle_builder(
+    built_bundle: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stands in for `anntools bundle ensure` in the builder's environment (a real build takes
+    # a CPU for half a minute): it puts the bundle where it was asked to.
+    fake_builder = tmp_path / "builder.py"
+    fake_builder.write_text(
+        "import os, sys\n"
+        "args = sys.argv[1:]\n"
+        "assert args[:2] == ['bundle', 'ensure'], args\n"
+        "build, cache = args[args.index('--build') + 1], args[args.index('--cache-dir') + 1]\n"
+        "print('track gene_model: 790840 rows in 13.7s', flush=True)\n"
+        f"os.symlink({str(built_bundle)!r}, os.path.join(cache, build + '-2'))\n"
+    )
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with caplog.at_level(logging.INFO, logger="gas_annotator.bundles"):
+        path = build_locally(cache, shlex.join([sys.executable, str(fake_builder)]))
+    assert path == cache / built_bundle.name
+    assert verify_bundle(path) == []
+    assert "bundle builder: track gene_model: 790840 rows in 13.7s" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        "/no/such/uv run --project tools/bundle-builder anntools",
+        "uv run --frozen --project /no/such/bundle-builder anntools",
+    ],
+)
+def test_without_s3_or_a_bundle_builder_the_worker_says_what_to_do(
+    builder: str, tmp_path: Path
+) -> None:
+    with pytest.raises(BundleUnavailable) as refused:
+        build_locally(tmp_path, builder)
+    message = str(refused.value)
+    assert f"the GRCh37 reference bundle is not in {tmp_path}" in message
+    assert "make bundles" in message and "GAS_ANNOTATOR_BUNDLE_BUILDER" in message
+    assert "GAS_ANNOTATOR_REFERENCE_URI" in message
+    assert not (tmp_path / "GRCh37-2").exists()

@@ -9,10 +9,12 @@ from typing import Any, cast
 
 import pytest
 
+from gas_annotator.repository import RunRepository
 from gas_annotator.service import Annotator, RunSettings
-from gas_core.events import Envelope, JobCompleted, JobRequested, Tier
-from gas_core.jobs import JobRecord, JobRepository, JobStatus
+from gas_core.events import Envelope, JobCompleted, JobRequested
+from gas_core.jobs import JobRecord, JobStatus
 from gas_core.messaging import Delivery, RetryLater
+from gas_core.tiers import Tier
 
 LEASE_SECONDS = 30.0
 
@@ -73,7 +75,7 @@ def duplicate_request(job: JobRecord) -> JobRequested:
 
 def annotator(repo: OneJob, events: Recorder) -> Annotator:
     return Annotator(
-        repo=cast(JobRepository, repo),
+        repo=cast(RunRepository, repo),
         s3=None,
         events=events,
         bundles=cast(Any, None),

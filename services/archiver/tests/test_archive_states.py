@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
+from gas_archiver.repository import StorageRepository
 from gas_archiver.service import Archiver
 from gas_archiver.storage import Content, ExpeditedRetrievalUnavailable, ObjectInfo, RestoreState
 from gas_core.accounts import Account
-from gas_core.events import Envelope, Tier
-from gas_core.jobs import JobPage, JobRecord, JobStatus, StorageState
+from gas_core.events import Envelope
+from gas_core.jobs import JobRecord, JobStatus, StorageState
 from gas_core.messaging import RetryLater
+from gas_core.tiers import Tier
 
 
 class Crash(BaseException):  # a process dying is not an error the code may handle
@@ -56,7 +60,7 @@ class FakeStore:
     crashes: Crashes
     objects: dict[tuple[str, str], StoredObject] = field(default_factory=dict)
     expedited_available: bool = True
-    restore_tiers: list[str] = field(default_factory=list)
+    retrievals: list[str] = field(default_factory=list)
     during_copy: list[object] = field(default_factory=list)
     clock: datetime = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -123,11 +127,11 @@ class FakeStore:
         self.crashes.step()
         self.objects.pop((bucket, key), None)
 
-    async def request_restore(self, bucket: str, key: str, *, days: int, tier: str) -> None:
+    async def request_restore(self, bucket: str, key: str, *, days: int, retrieval: str) -> None:
         self.crashes.step()
-        if tier == "Expedited" and not self.expedited_available:
+        if retrieval == "Expedited" and not self.expedited_available:
             raise ExpeditedRetrievalUnavailable("GlacierExpeditedRetrievalNotAvailable")
-        self.restore_tiers.append(tier)
+        self.retrievals.append(retrieval)
         stored = self.objects[(bucket, key)]
         if stored.restore is RestoreState.NOT_REQUESTED:
             stored.restore = RestoreState.ONGOING
@@ -142,21 +146,11 @@ class FakeJobs:
         self.crashes.step()
         return self.jobs.get(job_id)
 
-    async def list_for_user(
-        self,
-        *,
-        user_id: str,
-        status: JobStatus | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-    ) -> JobPage:
+    async def completed_for_user(self, user_id: str) -> AsyncIterator[JobRecord]:
         self.crashes.step()
-        items = [
-            job
-            for job in self.jobs.values()
-            if job.user_id == user_id and (status is None or job.status is status)
-        ]
-        return JobPage(items=items, next_cursor=None)
+        for job in list(self.jobs.values()):
+            if job.user_id == user_id and job.status is JobStatus.COMPLETED:
+                yield job
 
     async def _move(self, job_id: str, current: StorageState, new: StorageState) -> bool:
         self.crashes.step()
@@ -262,7 +256,7 @@ def world(
     accounts = FakeAccounts({USER: tier})
     events = FakeEvents()
     archiver = Archiver(
-        jobs=jobs,
+        jobs=cast(StorageRepository, jobs),
         store=store,
         accounts=accounts,
         events=events,
@@ -406,12 +400,12 @@ async def test_restores_ask_for_expedited_and_fall_back_to_standard_when_refused
     w.store.expedited_available = False
     await w.archiver.on_tier_changed(user_id=USER, new_tier=Tier.PREMIUM)
     assert w.job.storage is StorageState.RESTORING
-    assert w.store.restore_tiers == ["Standard"]
+    assert w.store.retrievals == ["Standard"]
 
     fast = world()
     await fast.archiver.on_job_completed("job1")
     await fast.archiver.on_tier_changed(user_id=USER, new_tier=Tier.PREMIUM)
-    assert fast.store.restore_tiers == ["Expedited"]
+    assert fast.store.retrievals == ["Expedited"]
 
 
 async def test_deep_archive_is_restored_with_standard_retrieval() -> None:
@@ -420,7 +414,7 @@ async def test_deep_archive_is_restored_with_standard_retrieval() -> None:
     cold = w.cold()
     assert cold is not None and cold.storage_class == "DEEP_ARCHIVE"
     await w.archiver.on_tier_changed(user_id=USER, new_tier=Tier.PREMIUM)
-    assert w.store.restore_tiers == ["Standard"]
+    assert w.store.retrievals == ["Standard"]
 
 
 async def test_nothing_is_copied_back_before_the_thaw_is_done() -> None:

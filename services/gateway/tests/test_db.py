@@ -1,4 +1,3 @@
-# ruff: noqa: F401, F811 - fixtures imported from gas_gateway.testing are used as parameters
 """Migrations against a real PostgreSQL database."""
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ import asyncpg
 import pytest
 
 from gas_gateway.db import migrate, migrations
-from gas_gateway.testing import gateway_database
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,23 @@ from typing import Any
 import httpx
 import pytest
 
+from gas_annotator.repository import RunRepository
+from gas_archiver.repository import StorageRepository
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
-from gas_core.events import Tier
-from gas_core.jobs import JobRepository, utc_timestamp
-from gas_core.localstack import wait_until
+from gas_core.jobs import utc_timestamp
 from gas_core.messaging import queue_url
-from gas_core.testing import ServiceProcess, Stack, StartService, get_job, with_jobs
+from gas_core.tiers import Tier
+from gas_jobs.repository import JobRepository
+from gas_testing.localstack import wait_until
+from gas_testing.plugin import (
+    ServiceProcess,
+    Stack,
+    StartService,
+    get_job,
+    repository_on,
+    with_jobs,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -170,12 +180,15 @@ def test_the_result_link_explains_why_a_result_cannot_be_downloaded(
     assert waiting.status_code == 409
     assert "queued" in waiting.json()["detail"]
 
+    # What the annotator and then the archiver do with the job.
     async def complete_then_archive(*, restore: bool) -> None:
-        async with aws_clients(stack.aws) as clients:
-            repo = JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
+        async with (
+            repository_on(stack, RunRepository) as run,
+            repository_on(stack, StorageRepository) as storage,
+        ):
             if not restore:
-                assert await repo.claim(job_id=job_id, runner="test", lease_seconds=60)
-                assert await repo.complete(
+                assert await run.claim(job_id=job_id, runner="test", lease_seconds=60)
+                assert await run.complete(
                     job_id=job_id,
                     runner="test",
                     results_bucket=stack.settings.results_bucket,
@@ -185,10 +198,10 @@ def test_the_result_link_explains_why_a_result_cannot_be_downloaded(
                     provenance=None,
                     completed_at=utc_timestamp(),
                 )
-                assert await repo.start_archiving(job_id=job_id)
-                assert await repo.mark_archived(job_id=job_id)
+                assert await storage.start_archiving(job_id=job_id)
+                assert await storage.mark_archived(job_id=job_id)
             else:
-                assert await repo.start_restoring(job_id=job_id)
+                assert await storage.start_restoring(job_id=job_id)
 
     asyncio.run(complete_then_archive(restore=False))
     archived = alice.request("GET", f"/jobs/{job_id}/result")
@@ -214,6 +227,7 @@ def test_a_job_whose_submit_stopped_before_publishing_is_still_annotated(
     # What a submit that crashed right after its queue commit leaves behind.
     queued = with_jobs(
         stack,
+        JobRepository,
         lambda repo: repo.queue(
             job_id=job_id, input_size_bytes=len(VCF), queued_at=utc_timestamp()
         ),

@@ -13,10 +13,10 @@ from gas_core.events import (
     JobCompletedPayload,
     JobFailed,
     JobFailedPayload,
-    Tier,
     TierChangedPayload,
 )
 from gas_core.messaging import RetryLater
+from gas_core.tiers import Tier
 from gas_notifier.ledger import Claim
 from gas_notifier.mail import Mail
 from gas_notifier.service import compose, notify

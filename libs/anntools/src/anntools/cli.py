@@ -1,14 +1,15 @@
-"""Command line: ``anntools annotate`` and ``anntools bundle build|export|verify|info``."""
+"""Command line: ``anntools annotate`` and ``anntools bundle build|ensure|export|verify|info``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from anntools.annotate import annotate_file
-from anntools.bundle import build_bundle, export_tracks, load_bundle, verify_bundle
+from anntools.bundle import build_bundle, ensure_bundle, export_tracks, load_bundle, verify_bundle
 from anntools.errors import AnnToolsError, BundleError, InputError
 from anntools.genome import BUILDS
 
@@ -31,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     source = annotate.add_mutually_exclusive_group()
     source.add_argument(
-        "--build", choices=BUILDS, help="reference build (bundle built into the cache on first use)"
+        "--build",
+        choices=BUILDS,
+        help="reference build (its bundle from the cache; see 'anntools bundle ensure')",
     )
     source.add_argument("--bundle", type=Path, help="an existing bundle directory")
     annotate.add_argument(
@@ -48,6 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, required=True)
     build.add_argument(
         "--config", type=Path, help="track configuration (TOML) to use instead of the built-in one"
+    )
+    ensure = bundle_commands.add_parser(
+        "ensure", help="print the cached bundle of each build, building the missing ones"
+    )
+    ensure.add_argument("--build", choices=BUILDS, action="append", required=True)
+    ensure.add_argument(
+        "--cache-dir", type=Path, help="bundle cache (default $ANNTOOLS_CACHE or ~/.cache/anntools)"
+    )
+    ensure.add_argument(
+        "--builder",
+        type=shlex.split,
+        help="command running anntools where the data packages are installed (e.g. 'uv run "
+        "--frozen --project tools/bundle-builder anntools'); default: build in this process",
     )
     export = bundle_commands.add_parser("export", help="write the tracks as BED/VCF")
     export.add_argument("--bundle", type=Path, required=True)
@@ -86,6 +102,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.bundle_command == "build":
         path = build_bundle(args.build, args.out, config_path=args.config, log=_echo)
         _echo(f"bundle written to {path}")
+    elif args.bundle_command == "ensure":
+        for build in args.build:
+            print(ensure_bundle(build, args.cache_dir, log=_echo, builder=args.builder), flush=True)
     elif args.bundle_command == "export":
         for path in export_tracks(args.bundle, args.out, style=args.chrom_style):
             _echo(f"wrote {path}")

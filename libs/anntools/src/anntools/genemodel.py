@@ -219,7 +219,7 @@ def canonical_exons_from_order(
             return chromosomes[row], names[row], int(starts[anchor]), int(ends[row])
         return chromosomes[row], names[row], int(starts[row]), int(ends[anchor])
 
-    for first, last, is_exact in zip(run_first, run_last, exact, strict=True):
+    for first, last, is_exact in zip(run_first.tolist(), run_last.tolist(), exact, strict=True):
         if is_exact:
             continue
         anchor = first

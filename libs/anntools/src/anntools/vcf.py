@@ -19,6 +19,9 @@ from anntools.errors import InputError
 
 FIXED_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 CHUNK_BYTES = 256 << 10
+# A longer line is refused: no VCF record or header line needs it, and holding one costs memory.
+MAX_LINE_BYTES = 10 << 20
+UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_POS_DIGITS = 10
 _TAB, _NEWLINE, _COMMA = 9, 10, 44
 
@@ -41,9 +44,15 @@ class Header:
 class VcfReader:
     """Streams a plain or gzip/BGZF-compressed VCF: the header first, then chunks of lines."""
 
-    def __init__(self, path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        chunk_bytes: int = CHUNK_BYTES,
+        max_line_bytes: int = MAX_LINE_BYTES,
+    ) -> None:
         self.path = Path(path)
         self.chunk_bytes = chunk_bytes
+        self.max_line_bytes = max_line_bytes
         try:
             self._raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         except FileNotFoundError as error:
@@ -116,7 +125,7 @@ class VcfReader:
             )
 
     def _read_header(self) -> Header:
-        buffer = self._read()
+        buffer = self._read().removeprefix(UTF8_BOM)  # editors on Windows add one; it is no data
         if not buffer:
             raise InputError("the input file is empty; upload a VCF with a header and variants")
         if not buffer.startswith(b"##fileformat=VCF"):
@@ -129,14 +138,8 @@ class VcfReader:
         line_number = 0
         while True:
             newline = buffer.find(b"\n")
-            while newline < 0:
-                more = self._read()
-                if not more:
-                    newline = len(buffer)
-                    buffer += b"\n"
-                    break
-                buffer += more
-                newline = buffer.find(b"\n")
+            if newline < 0:
+                buffer, newline = self._complete_line(buffer, line_number + 1)
             raw_line, buffer = buffer[:newline], buffer[newline + 1 :]
             line_number += 1
             line = _decode(raw_line, line_number).rstrip("\r")
@@ -170,6 +173,32 @@ class VcfReader:
                 line=line_number,
             )
 
+    def _complete_line(self, start: bytes, line: int) -> tuple[bytes, int]:
+        """Read on until the line that ``start`` begins has ended; return the text read and
+        where that line's newline is (one is added at the end of the file)."""
+        parts = [start]
+        length = len(start)
+        while True:
+            more = self._read()
+            if not more:
+                parts.append(b"\n")
+                return b"".join(parts), length
+            newline = more.find(b"\n")
+            if newline >= 0:
+                parts.append(more)
+                return b"".join(parts), length + newline
+            length += len(more)
+            self._check_line_length(length, line)
+            parts.append(more)
+
+    def _check_line_length(self, length: int, line: int) -> None:
+        if length > self.max_line_bytes:
+            raise InputError(
+                f"the line is longer than {self.max_line_bytes >> 20} MiB without a line "
+                "break; a VCF line is one record (is the file damaged or not a VCF?)",
+                line=line,
+            )
+
     def chunks(self) -> Iterator[tuple[bytes, int]]:
         """Yield (whole lines ending in '\\n', line number of the first line), about
         ``chunk_bytes`` at a time."""
@@ -179,13 +208,23 @@ class VcfReader:
         while not finished:
             parts = [carry]
             size = len(carry)
-            while True:  # at least one block, so a line longer than a chunk still grows
+            open_line = len(carry) - (carry.rfind(b"\n") + 1)  # bytes after the last newline
+            lines_before = self._next_line + carry.count(b"\n")
+            while True:  # whole lines of at least chunk_bytes, each block looked at once
                 block = self._read()
                 if not block:
                     finished = True
                     break
                 parts.append(block)
                 size += len(block)
+                newline = block.rfind(b"\n")
+                if newline < 0:
+                    open_line += len(block)
+                    self._check_line_length(open_line, lines_before)
+                    continue
+                lines_before += block.count(b"\n")
+                open_line = len(block) - newline - 1
+                self._check_line_length(open_line, lines_before)
                 if size >= self.chunk_bytes:
                     break
             buffer = b"".join(parts)
@@ -258,8 +297,27 @@ def split_columns(text: bytes, first_line: int, column_count: int) -> ChunkColum
     tabs[:, :wanted] = tab_positions[first_tab[:, None] + np.arange(wanted)]
     if wanted < 8:
         tabs[:, 7] = line_ends
+    _refuse_empty_fields(line_starts, tabs, first_line)
     positions = _parse_positions(text, data, tabs[:, 0], tabs[:, 1], first_line)
     return ChunkColumns(text, data, line_starts, line_ends, tabs, positions)
+
+
+def _refuse_empty_fields(line_starts: NDArray[Any], tabs: NDArray[Any], first_line: int) -> None:
+    """CHROM, REF and ALT must hold something (VCF writes '.' for a missing value)."""
+    widths = {
+        "CHROM": tabs[:, 0] - line_starts,
+        "REF": tabs[:, 3] - tabs[:, 2] - 1,
+        "ALT": tabs[:, 4] - tabs[:, 3] - 1,
+    }
+    empty = {name: np.flatnonzero(width < 1) for name, width in widths.items()}
+    found = [(int(rows[0]), name) for name, rows in empty.items() if len(rows)]
+    if found:
+        row, name = min(found)
+        hint = " ('.' if the record has no alternate allele)" if name == "ALT" else ""
+        raise InputError(
+            f"the {name} column is empty; every record needs its {name} value{hint}",
+            line=first_line + row,
+        )
 
 
 def _parse_positions(

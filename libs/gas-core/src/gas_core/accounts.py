@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from gas_core.auth import mint_service_token
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 
 
 class Account(BaseModel):

@@ -20,7 +20,7 @@ from typing import Any
 import jwt
 from pydantic import SecretStr
 
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 
 ISSUER = "gas-gateway"
 AUDIENCE = "gas-internal"

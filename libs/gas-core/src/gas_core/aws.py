@@ -1,15 +1,30 @@
-"""One factory for every AWS client, honouring endpoint, region, path-style and credentials."""
+"""One factory for every AWS client, honouring endpoint, region, path-style and credentials.
+
+Clients are typed with the types-aiobotocore stubs, a development dependency: they are
+imported for the type checker only, so a runtime install needs none of them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, Literal
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Literal, overload
 
 import aioboto3
 from botocore.config import Config
 
 from gas_core.settings import AwsSettings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_ses import SESClient
+    from types_aiobotocore_sns import SNSClient
+    from types_aiobotocore_sqs import SQSClient
+
+    AwsClient = DynamoDBClient | S3Client | SESClient | SNSClient | SQSClient
+
+ServiceName = Literal["dynamodb", "s3", "ses", "sns", "sqs"]
 
 
 class AwsClients:
@@ -27,7 +42,7 @@ class AwsClients:
             region_name=settings.region,
         )
         self._stack = AsyncExitStack()
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[ServiceName, AwsClient] = {}
 
     def _config(self, service: str) -> Config:
         addressing: Literal["path", "auto"] = "path" if self._settings.s3_path_style else "auto"
@@ -38,16 +53,28 @@ class AwsClients:
             max_pool_connections=50,
         )
 
-    def _open(self, service: str) -> Any:
+    def _open(self, service: ServiceName) -> AbstractAsyncContextManager[AwsClient]:
         """An un-entered client context manager; `client` enters it once and keeps it."""
-        return self._session.client(
+        opened: AbstractAsyncContextManager[AwsClient] = self._session.client(  # aioboto3: untyped
             service,
             endpoint_url=self._settings.endpoint_url,
             region_name=self._settings.region,
             config=self._config(service),
         )
+        return opened
 
-    async def client(self, service: str) -> Any:
+    @overload
+    async def client(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+    @overload
+    async def client(self, service: Literal["s3"]) -> S3Client: ...
+    @overload
+    async def client(self, service: Literal["ses"]) -> SESClient: ...
+    @overload
+    async def client(self, service: Literal["sns"]) -> SNSClient: ...
+    @overload
+    async def client(self, service: Literal["sqs"]) -> SQSClient: ...
+    async def client(self, service: ServiceName) -> AwsClient:
+        """The process's one client for ``service``, opened on first use."""
         if service not in self._clients:
             self._clients[service] = await self._stack.enter_async_context(self._open(service))
         return self._clients[service]

@@ -9,20 +9,16 @@ rejected loudly so a producer upgrade cannot be silently misread.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from gas_core.tiers import Tier
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class Tier(StrEnum):
-    FREE = "free"
-    PREMIUM = "premium"
 
 
 class _Model(BaseModel):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_sqs import SQSClient
 
 ReadinessCheck = Callable[[], Awaitable[object]]
 
@@ -43,21 +48,21 @@ async def _run_check(check: ReadinessCheck, *, timeout_seconds: float) -> str:
     return "ok"
 
 
-def queue_check(sqs: Any, queue_name: str) -> ReadinessCheck:
+def queue_check(sqs: SQSClient, queue_name: str) -> ReadinessCheck:
     async def check() -> object:
         return await sqs.get_queue_url(QueueName=queue_name)
 
     return check
 
 
-def table_check(dynamodb: Any, table_name: str) -> ReadinessCheck:
+def table_check(dynamodb: DynamoDBClient, table_name: str) -> ReadinessCheck:
     async def check() -> object:
         return await dynamodb.describe_table(TableName=table_name)
 
     return check
 
 
-def bucket_check(s3: Any, bucket: str) -> ReadinessCheck:
+def bucket_check(s3: S3Client, bucket: str) -> ReadinessCheck:
     async def check() -> object:
         return await s3.head_bucket(Bucket=bucket)
 

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from gas_core.aws import AwsClients
 from gas_core.settings import StackSettings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import CORSRuleTypeDef, NotificationConfigurationTypeDef
+    from types_aiobotocore_ses import SESClient
+    from types_aiobotocore_sns import SNSClient
+    from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_sqs.literals import QueueAttributeNameType
 
 MAX_RECEIVE_COUNT = 5
 JOBS_BY_USER_INDEX = "by-user"
@@ -111,7 +120,7 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-async def _ensure_bucket(s3: Any, bucket: str, report: InfraReport) -> None:
+async def _ensure_bucket(s3: S3Client, bucket: str, report: InfraReport) -> None:
     try:
         await s3.head_bucket(Bucket=bucket)
     except ClientError as error:
@@ -127,8 +136,10 @@ async def _ensure_bucket(s3: Any, bucket: str, report: InfraReport) -> None:
         report.unchanged.append(f"s3 bucket {bucket}")
 
 
-async def _ensure_cors(s3: Any, bucket: str, origins: tuple[str, ...], report: InfraReport) -> None:
-    wanted = [
+async def _ensure_cors(
+    s3: S3Client, bucket: str, origins: tuple[str, ...], report: InfraReport
+) -> None:
+    wanted: list[CORSRuleTypeDef] = [
         {
             "AllowedOrigins": sorted(origins),
             "AllowedMethods": ["GET", "POST", "PUT"],
@@ -143,7 +154,9 @@ async def _ensure_cors(s3: Any, bucket: str, origins: tuple[str, ...], report: I
         if _error_code(error) != "NoSuchCORSConfiguration":
             raise
         current = []
-    comparable = [{k: v for k, v in rule.items() if k != "ID"} for rule in current]
+    comparable: list[dict[str, Any]] = [
+        {k: v for k, v in rule.items() if k != "ID"} for rule in current
+    ]
     for rule in comparable:
         rule["AllowedOrigins"] = sorted(rule.get("AllowedOrigins", []))
     if comparable == wanted:
@@ -162,7 +175,7 @@ class _Queue:
 
 
 async def _ensure_plain_queue(
-    sqs: Any, name: str, attributes: dict[str, str], report: InfraReport
+    sqs: SQSClient, name: str, attributes: dict[QueueAttributeNameType, str], report: InfraReport
 ) -> _Queue:
     try:
         url = str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
@@ -191,9 +204,9 @@ def _same_attribute(current: str | None, wanted: str) -> bool:
     return current == wanted
 
 
-async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> _Queue:
+async def _ensure_queue_with_dlq(sqs: SQSClient, name: str, report: InfraReport) -> _Queue:
     dlq = await _ensure_plain_queue(
-        sqs, f"{name}-dlq", {"MessageRetentionPeriod": "1209600"}, report
+        sqs, StackSettings.dead_letter_queue(name), {"MessageRetentionPeriod": "1209600"}, report
     )
     redrive = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
     return await _ensure_plain_queue(
@@ -209,7 +222,7 @@ async def _ensure_queue_with_dlq(sqs: Any, name: str, report: InfraReport) -> _Q
 
 
 async def _ensure_queue_policy(
-    sqs: Any, queue: _Queue, source_arns: list[str], report: InfraReport
+    sqs: SQSClient, queue: _Queue, source_arns: list[str], report: InfraReport
 ) -> None:
     policy = {
         "Version": "2012-10-17",
@@ -231,7 +244,7 @@ async def _ensure_queue_policy(
     (report.updated if queue.policy else report.created).append(f"sqs policy {queue.name}")
 
 
-async def _list_topics(sns: Any) -> set[str]:
+async def _list_topics(sns: SNSClient) -> set[str]:
     arns: set[str] = set()
     paginator = sns.get_paginator("list_topics")
     async for page in paginator.paginate():
@@ -239,7 +252,7 @@ async def _list_topics(sns: Any) -> set[str]:
     return arns
 
 
-async def _ensure_topic(sns: Any, name: str, existing: set[str], report: InfraReport) -> str:
+async def _ensure_topic(sns: SNSClient, name: str, existing: set[str], report: InfraReport) -> str:
     found = next((arn for arn in existing if arn.rsplit(":", 1)[-1] == name), None)
     if found:
         report.unchanged.append(f"sns topic {name}")
@@ -250,7 +263,7 @@ async def _ensure_topic(sns: Any, name: str, existing: set[str], report: InfraRe
 
 
 async def _ensure_subscription(
-    sns: Any,
+    sns: SNSClient,
     topic_arn: str,
     queue_arn: str,
     filter_policy: dict[str, list[str]] | None,
@@ -275,7 +288,7 @@ async def _ensure_subscription(
 
 
 async def _reconcile_subscription(
-    sns: Any,
+    sns: SNSClient,
     subscription_arn: str,
     filter_policy: dict[str, list[str]] | None,
     label: str,
@@ -304,9 +317,9 @@ async def _reconcile_subscription(
 
 
 async def _ensure_restore_notifications(
-    s3: Any, bucket: str, queue_arn: str, report: InfraReport
+    s3: S3Client, bucket: str, queue_arn: str, report: InfraReport
 ) -> None:
-    wanted = {
+    wanted: NotificationConfigurationTypeDef = {
         "QueueConfigurations": [
             {
                 "Id": "gas-restore-completed",
@@ -327,7 +340,7 @@ async def _ensure_restore_notifications(
     (report.updated if queues else report.created).append(f"s3 restore notifications {bucket}")
 
 
-async def _ensure_jobs_table(dynamodb: Any, table: str, report: InfraReport) -> None:
+async def _ensure_jobs_table(dynamodb: DynamoDBClient, table: str, report: InfraReport) -> None:
     await _ensure_table(
         dynamodb,
         table,
@@ -353,7 +366,9 @@ async def _ensure_jobs_table(dynamodb: Any, table: str, report: InfraReport) -> 
     )
 
 
-async def _ensure_sent_mail_table(dynamodb: Any, table: str, report: InfraReport) -> None:
+async def _ensure_sent_mail_table(
+    dynamodb: DynamoDBClient, table: str, report: InfraReport
+) -> None:
     await _ensure_table(
         dynamodb,
         table,
@@ -366,7 +381,9 @@ async def _ensure_sent_mail_table(dynamodb: Any, table: str, report: InfraReport
     await _ensure_ttl(dynamodb, table, SENT_MAIL_TTL_ATTRIBUTE, report)
 
 
-async def _ensure_ttl(dynamodb: Any, table: str, attribute: str, report: InfraReport) -> None:
+async def _ensure_ttl(
+    dynamodb: DynamoDBClient, table: str, attribute: str, report: InfraReport
+) -> None:
     current = (await dynamodb.describe_time_to_live(TableName=table))["TimeToLiveDescription"]
     if current.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"} and (
         current.get("AttributeName") == attribute
@@ -380,7 +397,7 @@ async def _ensure_ttl(dynamodb: Any, table: str, attribute: str, report: InfraRe
 
 
 async def _ensure_table(
-    dynamodb: Any, table: str, definition: dict[str, Any], report: InfraReport
+    dynamodb: DynamoDBClient, table: str, definition: dict[str, Any], report: InfraReport
 ) -> None:
     try:
         await dynamodb.describe_table(TableName=table)
@@ -396,7 +413,7 @@ async def _ensure_table(
     report.created.append(f"dynamodb table {table}")
 
 
-async def _ensure_sender_identity(ses: Any, sender: str, report: InfraReport) -> None:
+async def _ensure_sender_identity(ses: SESClient, sender: str, report: InfraReport) -> None:
     identities = (await ses.list_identities(IdentityType="EmailAddress"))["Identities"]
     if sender in identities:
         report.unchanged.append(f"ses identity {sender}")

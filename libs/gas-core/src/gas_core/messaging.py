@@ -19,14 +19,24 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from gas_core.events import Envelope, Event, parse_event
 from gas_core.logging import job_context
+from gas_core.metrics import MESSAGE_SECONDS, MESSAGES
+from gas_core.tracing import JOB_ID, extract, inject, tracer
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sns import SNSClient
+    from types_aiobotocore_sns.type_defs import MessageAttributeValueTypeDef
+    from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_sqs.type_defs import MessageTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +46,27 @@ class Publisher(Protocol):
 
 
 class SnsPublisher:
-    def __init__(self, sns: Any, topic_arn: str) -> None:
+    def __init__(self, sns: SNSClient, topic_arn: str) -> None:
         self._sns = sns
         self._topic_arn = topic_arn
 
     async def publish(self, event: Envelope) -> None:
-        attributes = {
-            key: {"DataType": "String", "StringValue": value}
-            for key, value in event.attributes().items()
-        }
-        await self._sns.publish(
-            TopicArn=self._topic_arn,
-            Message=event.model_dump_json(),
-            MessageAttributes=attributes,
-        )
+        kind = event.attributes()["type"]
+        with tracer.start_as_current_span(
+            f"publish {kind}",
+            kind=SpanKind.PRODUCER,
+            attributes={JOB_ID: event.job_id or "", "messaging.destination.name": self._topic_arn},
+        ):
+            values = dict(event.attributes())
+            inject(values)
+            attributes: dict[str, MessageAttributeValueTypeDef] = {
+                key: {"DataType": "String", "StringValue": value} for key, value in values.items()
+            }
+            await self._sns.publish(
+                TopicArn=self._topic_arn,
+                Message=event.model_dump_json(),
+                MessageAttributes=attributes,
+            )
         log.info(
             "published %s", event.attributes()["type"], extra={"event_id": str(event.event_id)}
         )
@@ -88,11 +105,11 @@ class ConsumerOptions:
     stop_grace_seconds: float = 25.0
 
 
-async def queue_url(sqs: Any, name: str) -> str:
+async def queue_url(sqs: SQSClient, name: str) -> str:
     return str((await sqs.get_queue_url(QueueName=name))["QueueUrl"])
 
 
-async def topic_arn(sns: Any, name: str) -> str:
+async def topic_arn(sns: SNSClient, name: str) -> str:
     """The ARN of an existing topic, found by name (services never create topics)."""
     paginator = sns.get_paginator("list_topics")
     async for page in paginator.paginate():
@@ -109,7 +126,7 @@ class SqsConsumer(Generic[T]):
     @overload
     def __init__(
         self: SqsConsumer[Event],
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         handler: Handler,
         options: ConsumerOptions | None = None,
@@ -118,7 +135,7 @@ class SqsConsumer(Generic[T]):
     @overload
     def __init__(
         self,
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         handler: Callable[[T, Delivery], Awaitable[None]],
         options: ConsumerOptions | None = None,
@@ -128,7 +145,7 @@ class SqsConsumer(Generic[T]):
 
     def __init__(
         self,
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         handler: Callable[[Any, Delivery], Awaitable[None]],
         options: ConsumerOptions | None = None,
@@ -137,6 +154,7 @@ class SqsConsumer(Generic[T]):
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
+        self._queue_name = queue_url.rsplit("/", 1)[-1]
         self._handler = handler
         self._parse = parse
         self._options = options or ConsumerOptions()
@@ -194,7 +212,7 @@ class SqsConsumer(Generic[T]):
     def _free_slots(self) -> int:
         return self._options.concurrency - len(self._tasks)
 
-    async def _receive(self, count: int) -> list[dict[str, Any]]:
+    async def _receive(self, count: int) -> list[MessageTypeDef]:
         receive = asyncio.ensure_future(
             self._sqs.receive_message(
                 QueueUrl=self._queue_url,
@@ -202,6 +220,7 @@ class SqsConsumer(Generic[T]):
                 WaitTimeSeconds=self._options.wait_seconds,
                 VisibilityTimeout=self._options.visibility_seconds,
                 MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageAttributeNames=["traceparent", "tracestate"],
             )
         )
         stopping = asyncio.ensure_future(self._stopping.wait())
@@ -216,7 +235,7 @@ class SqsConsumer(Generic[T]):
         stopping.cancel()
         return list(receive.result().get("Messages", []))
 
-    async def _handle(self, message: dict[str, Any]) -> None:
+    async def _handle(self, message: MessageTypeDef) -> None:
         receipt = message["ReceiptHandle"]
         delivery = Delivery(
             message_id=message["MessageId"],
@@ -227,13 +246,27 @@ class SqsConsumer(Generic[T]):
             try:
                 payload = self._parse(message["Body"])
             except ValueError as error:
+                MESSAGES.labels(self._queue_name, "unreadable").inc()
                 log.error(
                     "unreadable message %s left for the dead-letter queue: %s",
                     delivery.message_id,
                     _describe_error(error),
                 )
                 return
-            with job_context(getattr(payload, "job_id", None)):
+            job_id = getattr(payload, "job_id", None)
+            carrier = {
+                name: str(value.get("StringValue", ""))
+                for name, value in message.get("MessageAttributes", {}).items()
+            }
+            with (
+                job_context(job_id),
+                tracer.start_as_current_span(
+                    f"handle {getattr(payload, 'type', type(payload).__name__)}",
+                    context=extract(carrier),
+                    kind=SpanKind.CONSUMER,
+                    attributes={JOB_ID: job_id or "", "messaging.source.name": self._queue_name},
+                ),
+            ):
                 await self._handle_payload(payload, delivery)
         finally:
             self._slots.release()
@@ -241,12 +274,16 @@ class SqsConsumer(Generic[T]):
     async def _handle_payload(self, payload: T, delivery: Delivery) -> None:
         kind = getattr(payload, "type", type(payload).__name__)
         heartbeat = asyncio.create_task(self._extend_visibility(delivery.receipt_handle))
+        outcome = "failed"
+        started = time.perf_counter()
         try:
             await self._handler(payload, delivery)
         except asyncio.CancelledError:
+            outcome = "released"
             await self._release(delivery.receipt_handle)
             raise
         except RetryLater as retry:
+            outcome = "retried"
             level = logging.INFO if retry.scheduled else logging.WARNING
             log.log(level, "will look at %s again in %d s: %s", kind, retry.delay_seconds, retry)
             await self._release(delivery.receipt_handle, delay=retry.delay_seconds)
@@ -254,11 +291,14 @@ class SqsConsumer(Generic[T]):
             log.exception("handler failed for %s (delivery %d)", kind, delivery.receive_count)
             await self._release(delivery.receipt_handle, delay=_backoff(delivery.receive_count))
         else:
+            outcome = "done"
             await self._sqs.delete_message(
                 QueueUrl=self._queue_url, ReceiptHandle=delivery.receipt_handle
             )
         finally:
             heartbeat.cancel()
+            MESSAGES.labels(self._queue_name, outcome).inc()
+            MESSAGE_SECONDS.labels(self._queue_name).observe(time.perf_counter() - started)
 
     async def _extend_visibility(self, receipt: str) -> None:
         interval = max(1.0, self._options.visibility_seconds / 3)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Long enough for HS256 (RFC 7518 §3.2), and refused outside development like any placeholder.
@@ -111,6 +111,11 @@ class StackSettings(BaseSettings):
     def restore_queue(self) -> str:
         return self.name("archiver-restores")
 
+    @staticmethod
+    def dead_letter_queue(queue: str) -> str:
+        """Where ``queue``'s messages go after failing too often (created with it)."""
+        return f"{queue}-dlq"
+
 
 def refuse_placeholder(variable: str, value: SecretStr) -> None:
     if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
@@ -128,5 +133,10 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    tracing_exporter: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GAS_TRACING_EXPORTER"),
+        description="otlp, console or jsonl:<folder>; unset = no tracing (gas_core.tracing)",
+    )
     aws: AwsSettings = Field(default_factory=AwsSettings)
     stack: StackSettings = Field(default_factory=StackSettings)

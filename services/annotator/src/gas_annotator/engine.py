@@ -12,8 +12,9 @@ answers with one JSON object per stdout line:
 * ``{"input_error": "Line 7: ..."}`` when the file is unusable (retrying cannot help);
 * on any other error it prints the traceback to stderr and exits: an infrastructure failure.
 
-``bundle <json>`` builds a reference bundle and exits. Every child asks the kernel to kill
-it when its parent dies, so a SIGKILLed worker leaves no orphan still writing.
+The child asks the kernel to kill it when its parent dies, so a SIGKILLed worker leaves no
+orphan still writing. (Reference bundles are built by the bundle builder, see
+:mod:`gas_annotator.bundles`.)
 """
 
 from __future__ import annotations
@@ -75,16 +76,7 @@ def serve(_: list[str]) -> int:
     return 0
 
 
-def bundle(argv: list[str]) -> int:
-    from anntools import ensure_bundle
-
-    arguments = json.loads(argv[0])
-    path = ensure_bundle(arguments["build"], cache_dir=arguments.get("cache_dir"))
-    _say({"bundle_dir": str(path)})
-    return 0
-
-
-COMMANDS = {"serve": serve, "bundle": bundle}
+COMMANDS = {"serve": serve}
 
 
 def main() -> None:

@@ -170,22 +170,3 @@ class EnginePool:
 
     async def close(self) -> None:
         await asyncio.gather(*(engine.close() for engine in self._engines))
-
-
-async def build_bundle(*, build: str, cache_dir: Path | None) -> Path:
-    """Build a reference bundle in a one-off child (it takes a CPU for a while)."""
-    arguments = {"build": build, "cache_dir": str(cache_dir) if cache_dir else None}
-    process = await _spawn("bundle", json.dumps(arguments), env=None)
-    try:
-        stdout, stderr = await process.communicate()
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
-        raise
-    if process.returncode != 0:
-        raise EngineFailed(
-            f"building the {build} bundle failed ({process.returncode}): "
-            f"{stderr.decode(errors='replace')[-3000:]}"
-        )
-    return Path(json.loads(stdout.decode().splitlines()[-1])["bundle_dir"])

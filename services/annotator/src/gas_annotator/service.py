@@ -21,10 +21,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gas_annotator import runner
 from gas_annotator.bundles import Bundles
+from gas_annotator.repository import RunRepository
 from gas_core.events import (
     Event,
     JobCompleted,
@@ -33,8 +34,11 @@ from gas_core.events import (
     JobFailedPayload,
     JobRequested,
 )
-from gas_core.jobs import JobRecord, JobRepository, JobStatus, utc_timestamp
+from gas_core.jobs import JobRecord, JobStatus, job_file_key, utc_timestamp
 from gas_core.messaging import Delivery, Publisher, RetryLater
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +68,18 @@ def result_keys(job: JobRecord) -> tuple[str, str]:
     stem = job.input_filename
     for suffix in (".gz", ".bgz", ".vcf"):
         stem = stem.removesuffix(suffix)
-    folder = f"{job.user_id}/{job.job_id}"
-    return f"{folder}/{stem}.annot.vcf.gz", f"{folder}/{stem}.annot.log"
+    return (
+        job_file_key(user_id=job.user_id, job_id=job.job_id, filename=f"{stem}.annot.vcf.gz"),
+        job_file_key(user_id=job.user_id, job_id=job.job_id, filename=f"{stem}.annot.log"),
+    )
 
 
 class Annotator:
     def __init__(
         self,
         *,
-        repo: JobRepository,
-        s3: Any,
+        repo: RunRepository,
+        s3: S3Client,
         events: Publisher,
         bundles: Bundles,
         engines: runner.EnginePool,

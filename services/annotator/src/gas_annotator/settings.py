@@ -33,6 +33,11 @@ class Settings(ServiceSettings):
     reference_uri: str | None = Field(
         default=None,
         pattern=r"^s3://[a-z0-9.-]+(/.*)?$",
-        description="s3://bucket/prefix holding prebuilt bundles; unset = build locally",
+        description="s3://bucket/prefix holding prebuilt bundles; unset = build with bundle_builder",
+    )
+    bundle_builder: str = Field(
+        default="uv run --frozen --project tools/bundle-builder anntools",
+        description="without reference_uri: the command that runs anntools in the bundle "
+        "builder's environment to build a missing bundle (default: from the repository root)",
     )
     bundle_builds: tuple[str, ...] = ("GRCh37", "GRCh38")

@@ -25,8 +25,8 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
+from gas_archiver.repository import StorageRepository
 from gas_archiver.storage import (
     ExpeditedRetrievalUnavailable,
     ObjectInfo,
@@ -34,9 +34,10 @@ from gas_archiver.storage import (
     RestoreState,
 )
 from gas_core.accounts import AccountLookupFailed, Accounts
-from gas_core.events import JobArchived, JobRestored, StoragePayload, Tier
-from gas_core.jobs import JobPage, JobRecord, JobStatus, StorageState, utc_timestamp
+from gas_core.events import JobArchived, JobRestored, StoragePayload
+from gas_core.jobs import JobRecord, JobStatus, StorageState, utc_timestamp
 from gas_core.messaging import Publisher, RetryLater
+from gas_core.tiers import Tier
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +49,6 @@ MAX_STATE_READS = 5
 EVENT_ID_NAMESPACE = uuid.UUID("8f5b0c1e-5a43-4c61-9d55-3f1f3b7a2a10")
 
 
-class JobsRepo(Protocol):
-    async def get(self, job_id: str) -> JobRecord | None: ...
-    async def list_for_user(
-        self,
-        *,
-        user_id: str,
-        status: JobStatus | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-    ) -> JobPage: ...
-    async def start_archiving(self, *, job_id: str) -> bool: ...
-    async def mark_archived(self, *, job_id: str) -> bool: ...
-    async def cancel_archiving(self, *, job_id: str) -> bool: ...
-    async def start_restoring(self, *, job_id: str) -> bool: ...
-    async def mark_restored(self, *, job_id: str) -> bool: ...
-    async def restoring_job_ids(self) -> list[str]: ...
-    async def stalled_archive_job_ids(self, *, started_before: str) -> list[str]: ...
-
-
 class ArchiveNotVerified(Exception):
     """The cold copy does not match the hot one; nothing was committed or deleted."""
 
@@ -75,7 +57,7 @@ class Archiver:
     def __init__(
         self,
         *,
-        jobs: JobsRepo,
+        jobs: StorageRepository,
         store: ObjectStore,
         accounts: Accounts,
         events: Publisher,
@@ -211,22 +193,14 @@ class Archiver:
         if new_tier is not Tier.PREMIUM:
             log.info("user %s is now %s; nothing to restore", user_id, new_tier.value)
             return
-        cursor = None
         failed: list[str] = []
-        while True:
-            page = await self._jobs.list_for_user(
-                user_id=user_id, status=JobStatus.COMPLETED, limit=100, cursor=cursor
-            )
-            for job in page.items:
-                # One job that cannot be handled now must not hold back the others'.
-                try:
-                    await self._keep_available(job)
-                except Exception:
-                    log.exception("could not keep %s available; will try again", job.job_id)
-                    failed.append(job.job_id)
-            cursor = page.next_cursor
-            if not cursor:
-                break
+        async for job in self._jobs.completed_for_user(user_id):
+            # One job that cannot be handled now must not hold back the others'.
+            try:
+                await self._keep_available(job)
+            except Exception:
+                log.exception("could not keep %s available; will try again", job.job_id)
+                failed.append(job.job_id)
         if failed:
             raise RetryLater(f"{len(failed)} job(s) of the upgrade still to do: {failed[:5]}")
 
@@ -262,7 +236,10 @@ class Archiver:
         if cold.storage_class != "DEEP_ARCHIVE":
             try:
                 await self._store.request_restore(
-                    self._archive_bucket, job.result_key, days=self._restore_days, tier="Expedited"
+                    self._archive_bucket,
+                    job.result_key,
+                    days=self._restore_days,
+                    retrieval="Expedited",
                 )
                 return
             except ExpeditedRetrievalUnavailable:
@@ -270,7 +247,7 @@ class Archiver:
                     "no expedited retrieval capacity; restoring %s with Standard", job.job_id
                 )
         await self._store.request_restore(
-            self._archive_bucket, job.result_key, days=self._restore_days, tier="Standard"
+            self._archive_bucket, job.result_key, days=self._restore_days, retrieval="Standard"
         )
 
     async def on_restore_completed(self, *, bucket: str, key: str) -> None:

@@ -8,11 +8,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
 CHUNK_BYTES = 1024 * 1024
+# How fast S3 thaws a cold object (S3 calls it the retrieval "Tier"; that word means the
+# user's plan everywhere else in GAS, see gas_core.tiers).
+Retrieval = Literal["Expedited", "Standard", "Bulk"]
 
 
 class RestoreState(StrEnum):
@@ -57,13 +63,15 @@ class ObjectStore(Protocol):
         metadata: dict[str, str] | None = None,
     ) -> str: ...
     async def delete(self, bucket: str, key: str) -> None: ...
-    async def request_restore(self, bucket: str, key: str, *, days: int, tier: str) -> None: ...
+    async def request_restore(
+        self, bucket: str, key: str, *, days: int, retrieval: Retrieval
+    ) -> None: ...
 
 
 class S3ObjectStore:
     """:class:`ObjectStore` on S3 (or the moto server)."""
 
-    def __init__(self, s3: Any) -> None:
+    def __init__(self, s3: S3Client) -> None:
         self._s3 = s3
 
     async def head(self, bucket: str, key: str) -> ObjectInfo | None:
@@ -128,13 +136,15 @@ class S3ObjectStore:
     async def delete(self, bucket: str, key: str) -> None:
         await self._s3.delete_object(Bucket=bucket, Key=key)
 
-    async def request_restore(self, bucket: str, key: str, *, days: int, tier: str) -> None:
+    async def request_restore(
+        self, bucket: str, key: str, *, days: int, retrieval: Retrieval
+    ) -> None:
         """Ask S3 to thaw an archived object; a restore already under way counts as asked."""
         try:
             await self._s3.restore_object(
                 Bucket=bucket,
                 Key=key,
-                RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": tier}},
+                RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": retrieval}},
             )
         except ClientError as error:
             code = _code(error)

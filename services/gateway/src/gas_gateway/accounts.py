@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 
 TOKEN_SCHEME = "gas"
 TOKEN_PREFIX_CHARS = 8

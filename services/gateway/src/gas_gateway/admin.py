@@ -12,7 +12,7 @@ import asyncpg
 import click
 
 from gas_core.aws import aws_clients
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 from gas_gateway import accounts, service
 from gas_gateway.accounts import User
 from gas_gateway.db import create_pool, migrate

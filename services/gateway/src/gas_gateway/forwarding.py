@@ -10,6 +10,8 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from gas_core.tracing import inject
+
 log = logging.getLogger(__name__)
 
 REQUEST_HEADERS = ("accept", "accept-encoding", "content-type", "content-length", "x-request-id")
@@ -42,6 +44,7 @@ async def forward_to_jobs(
         return JSONResponse({"detail": "no such job path"}, status_code=404)
     headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}
     headers["authorization"] = f"Bearer {internal_token}"
+    inject(headers)  # the jobs service continues this request's trace
     # The body is relayed as the jobs service encoded it, so only ask for what the client takes.
     headers.setdefault("accept-encoding", "identity")
     has_body = "content-length" in headers or "transfer-encoding" in request.headers

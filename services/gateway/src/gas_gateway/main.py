@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AsyncExitStack
 
 import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from gas_core.aws import aws_clients
-from gas_core.health import health_router
-from gas_core.logging import configure_logging
-from gas_core.runtime import every, serve
+from gas_core.aws import AwsClients
+from gas_core.runtime import every
+from gas_core.service import Parts, run_service
 from gas_gateway import sessions, web
 from gas_gateway.api import api_router, auth_router, internal_router
 from gas_gateway.db import create_pool, migrate
 from gas_gateway.oidc import OidcClient
 from gas_gateway.outbox import OutboxRelay
-from gas_gateway.payments import TestModePayments
+from gas_gateway.payments import payment_provider
 from gas_gateway.security import cookies_for
 from gas_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 CLEANUP_INTERVAL_SECONDS = 600.0
+
+
+def main() -> None:
+    run_service("gateway", Settings(), build)
 
 
 def create_app(
@@ -40,14 +44,9 @@ def create_app(
     app.state.pool = pool
     app.state.http = http
     app.state.oidc = OidcClient(settings, http)
-    app.state.payments = TestModePayments()
+    app.state.payments = payment_provider(settings.payment_provider)
     app.state.outbox = outbox
     app.state.cookies = cookies_for(settings)
-
-    async def database() -> object:
-        return await pool.fetchval("SELECT 1")
-
-    app.include_router(health_router({"database": database}))
     app.include_router(auth_router)
     app.include_router(api_router)
     app.include_router(internal_router)
@@ -55,35 +54,31 @@ def create_app(
     return app
 
 
-async def run(settings: Settings) -> None:
+async def build(settings: Settings, clients: AwsClients, resources: AsyncExitStack) -> Parts:
     applied = await migrate(settings.database_url)
     if applied:
         log.info("database migrated", extra={"applied": applied})
     pool = await create_pool(settings.database_url)
-    try:
-        async with aws_clients(settings.aws) as clients, httpx.AsyncClient(timeout=30.0) as http:
-            outbox = OutboxRelay(pool, await clients.client("sns"))
-            app = create_app(settings, pool=pool, http=http, outbox=outbox)
+    resources.push_async_callback(pool.close)
+    http = await resources.enter_async_context(httpx.AsyncClient(timeout=30.0))
+    outbox = OutboxRelay(pool, await clients.client("sns"))
 
-            async def relay(stop: asyncio.Event) -> None:
-                await every(
-                    stop, settings.outbox_interval_seconds, outbox.try_publish, what="outbox relay"
-                )
+    async def relay(stop: asyncio.Event) -> None:
+        await every(stop, settings.outbox_interval_seconds, outbox.try_publish, what="outbox relay")
 
-            async def cleanup(stop: asyncio.Event) -> None:
-                await every(
-                    stop,
-                    CLEANUP_INTERVAL_SECONDS,
-                    lambda: sessions.delete_expired(pool),
-                    what="expired-session clean-up",
-                )
+    async def cleanup(stop: asyncio.Event) -> None:
+        await every(
+            stop,
+            CLEANUP_INTERVAL_SECONDS,
+            lambda: sessions.delete_expired(pool),
+            what="expired-session clean-up",
+        )
 
-            await serve(app, host=settings.host, port=settings.port, workers=(relay, cleanup))
-    finally:
-        await pool.close()
+    async def database() -> object:
+        return await pool.fetchval("SELECT 1")
 
-
-def main() -> None:
-    settings = Settings()
-    configure_logging("gateway", settings.log_level)
-    asyncio.run(run(settings))
+    return Parts(
+        app=create_app(settings, pool=pool, http=http, outbox=outbox),
+        workers=(relay, cleanup),
+        checks={"database": database},
+    )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 from gas_gateway.accounts import ApiToken, User
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 

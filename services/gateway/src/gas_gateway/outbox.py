@@ -8,11 +8,14 @@ event is published at least once. Several replicas share the work with SKIP LOCK
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gas_core.events import Envelope, parse_event
 from gas_core.messaging import SnsPublisher, topic_arn
 from gas_gateway.accounts import Db
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sns import SNSClient
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -25,7 +28,7 @@ async def enqueue(db: Db, *, topic: str, event: Envelope) -> None:
 
 
 class OutboxRelay:
-    def __init__(self, pool: Any, sns: Any) -> None:
+    def __init__(self, pool: Any, sns: SNSClient) -> None:
         self._pool = pool
         self._sns = sns
         self._topic_arns: dict[str, str] = {}

@@ -1,8 +1,10 @@
-"""Taking payment for an upgrade. The shipped provider is a test mode with documented cards."""
+"""Taking payment for an upgrade, by the provider the settings name: a test mode with
+documented cards (development and tests only), or none (upgrades are an operator's job)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 TEST_CARD_ACCEPTED = "4242 4242 4242 4242"
@@ -35,3 +37,26 @@ class TestModePayments:
             "",
             f"test mode accepts only the test card {TEST_CARD_ACCEPTED}; no real card is charged",
         )
+
+
+class UpgradesByOperator:
+    """No online payment: every upgrade request is refused with what to do instead."""
+
+    async def charge_upgrade(self, *, user_id: str, card_number: str) -> PaymentResult:
+        return PaymentResult(
+            False,
+            "",
+            "online upgrades are not enabled on this GAS deployment; ask its operators to "
+            "upgrade your account",
+        )
+
+
+class PaymentProviderName(StrEnum):
+    TEST = "test"
+    NONE = "none"
+
+
+def payment_provider(name: PaymentProviderName) -> PaymentProvider:
+    if name is PaymentProviderName.TEST:
+        return TestModePayments()
+    return UpgradesByOperator()

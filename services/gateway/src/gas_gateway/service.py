@@ -6,7 +6,8 @@ import logging
 
 import asyncpg
 
-from gas_core.events import AccountTierChanged, Tier, TierChangedPayload
+from gas_core.events import AccountTierChanged, TierChangedPayload
+from gas_core.tiers import Tier
 from gas_gateway import accounts
 from gas_gateway.accounts import ApiToken, Db, User
 from gas_gateway.oidc import Identity

@@ -7,6 +7,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gas_core.settings import Environment, ServiceSettings, refuse_placeholder
+from gas_gateway.payments import PaymentProviderName
 
 
 class Settings(ServiceSettings):
@@ -43,6 +44,13 @@ class Settings(ServiceSettings):
         "S3 endpoint of GAS_AWS_ENDPOINT_URL, else the region's S3 hosts.",
     )
 
+    payment_provider_setting: PaymentProviderName | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GAS_GATEWAY_PAYMENT_PROVIDER"),
+        description="'test' (documented test cards, refused in production) or 'none' "
+        "(operators upgrade accounts); unset = 'test' in development, else 'none'.",
+    )
+
     session_ttl_seconds: int = 12 * 3600
     outbox_interval_seconds: float = 5.0
 
@@ -52,7 +60,20 @@ class Settings(ServiceSettings):
             refuse_placeholder("GAS_GATEWAY_OIDC_CLIENT_SECRET", self.oidc_client_secret)
             if not (self.public_url_setting or "").startswith("https://"):
                 raise ValueError("GAS_GATEWAY_PUBLIC_URL must be https:// in production")
+            if self.payment_provider_setting is PaymentProviderName.TEST:
+                raise ValueError(
+                    "GAS_GATEWAY_PAYMENT_PROVIDER=test takes no real payment and is refused in "
+                    "production; set it to 'none' (operators upgrade accounts)"
+                )
         return self
+
+    @property
+    def payment_provider(self) -> PaymentProviderName:
+        if self.payment_provider_setting is not None:
+            return self.payment_provider_setting
+        if self.stack.environment is Environment.DEVELOPMENT:
+            return PaymentProviderName.TEST
+        return PaymentProviderName.NONE
 
     @property
     def public_url(self) -> str:

@@ -25,7 +25,7 @@ from gas_gateway.deps import SettingsDep
 from gas_gateway.settings import Settings
 
 BACKEND_PREFIXES = ("/api/", "/auth/", "/internal/")
-BACKEND_PATHS = frozenset({"/api", "/auth", "/internal", "/healthz", "/readyz"})
+BACKEND_PATHS = frozenset({"/api", "/auth", "/internal", "/healthz", "/readyz", "/metrics"})
 ASSET_CACHE = "public, max-age=31536000, immutable"  # Vite puts a content hash in each name
 
 config_router = APIRouter(prefix="/api", tags=["web app"])

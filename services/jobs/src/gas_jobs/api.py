@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse
 
-from gas_core.jobs import InvalidCursor, JobStatus
+from gas_core.jobs import JobStatus
 from gas_jobs import service
 from gas_jobs.deps import CurrentUser, JobsDep
 from gas_jobs.models import JobCreate, JobCreated, JobPublic, JobsPublic, ResultLink, UploadForm
+from gas_jobs.repository import InvalidCursor
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gas_core.auth import InternalIdentity
-from gas_core.events import JobRequested, JobRequestedPayload, Tier
-from gas_core.jobs import JobPage, JobRecord, JobRepository, JobStatus, StorageState, utc_timestamp
+from gas_core.events import JobRequested, JobRequestedPayload
+from gas_core.jobs import JobRecord, JobStatus, StorageState, job_file_key, utc_timestamp
 from gas_core.messaging import Publisher
 from gas_core.settings import StackSettings
+from gas_core.tiers import Tier
 from gas_jobs.models import Build
+from gas_jobs.repository import JobPage, JobRepository
 from gas_jobs.sniff import SNIFF_BYTES, vcf_problem
 from gas_jobs.storage import ObjectStore, PresignedPost
 
@@ -103,7 +105,7 @@ async def create_job(
         input_filename=safe_name,
         input_size_bytes=size_bytes,
         input_bucket=jobs.stack.inputs_bucket,
-        input_key=f"{user.user_id}/{job_id}/{safe_name}",
+        input_key=job_file_key(user_id=user.user_id, job_id=job_id, filename=safe_name),
         build=build,
     )
     await jobs.repo.create(job)

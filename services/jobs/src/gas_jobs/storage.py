@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
 
 NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 
@@ -17,7 +20,7 @@ class PresignedPost:
 
 
 class ObjectStore:
-    def __init__(self, s3: Any) -> None:
+    def __init__(self, s3: S3Client) -> None:
         self._s3 = s3
 
     async def presign_upload(

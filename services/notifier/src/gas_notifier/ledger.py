@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from gas_core.infra import SENT_MAIL_TTL_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
 
 KEEP_SECONDS = 30 * 24 * 3600
 
@@ -27,7 +30,7 @@ class Claim(StrEnum):
 
 
 class SentMailLedger:
-    def __init__(self, dynamodb: Any, table: str, *, lease_seconds: int) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, *, lease_seconds: int) -> None:
         self._dynamodb = dynamodb
         self._table = table
         self._lease_seconds = lease_seconds

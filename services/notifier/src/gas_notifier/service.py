@@ -6,8 +6,9 @@ import logging
 from typing import Protocol
 
 from gas_core.accounts import AccountLookupFailed, Accounts
-from gas_core.events import Event, JobCompleted, JobFailed, JobRestored, Tier
+from gas_core.events import Event, JobCompleted, JobFailed, JobRestored
 from gas_core.messaging import RetryLater
+from gas_core.tiers import Tier
 from gas_notifier import mail
 from gas_notifier.ledger import Claim
 from gas_notifier.ses import Mailer

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import formataddr
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gas_notifier.mail import Mail
+
+if TYPE_CHECKING:
+    from types_aiobotocore_ses import SESClient
 
 
 class Mailer(Protocol):
@@ -14,7 +17,7 @@ class Mailer(Protocol):
 
 
 class SesMailer:
-    def __init__(self, ses: Any, *, sender: str) -> None:
+    def __init__(self, ses: SESClient, *, sender: str) -> None:
         self._ses = ses
         self._sender = sender
 

@@ -4,6 +4,7 @@ private PostgreSQL cluster. Used by ``make dev`` and by the integration tests.""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import shutil
@@ -90,17 +91,35 @@ def spawn(
 
 
 class MotoServer:
-    def __init__(self, port: int | None = None, *, stdout: int | None = subprocess.DEVNULL) -> None:
+    """The moto server as a process; with ``state_file`` its state survives a restart."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        stdout: int | None = subprocess.DEVNULL,
+        state_file: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._stdout = stdout
+        self._state_file = state_file
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> MotoServer:
         if http_ok(f"{self.url}/moto-api/"):
             raise RuntimeError(f"port {self.port} already answers; stop that server first")
         self.process = spawn(
-            [sys.executable, "-m", "gas_core.motoserver", "-H", "127.0.0.1", "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "gas_testing.motoserver",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                *(["--state", str(self._state_file)] if self._state_file else []),
+            ],
             stdout=self._stdout,
         )
         wait_until(lambda: http_ok(f"{self.url}/moto-api/"), timeout=timeout, what="moto server")
@@ -114,24 +133,39 @@ class MotoServer:
             stop_process(self.process)
 
 
+# Where clusters live when they are run by another user: see PrivatePostgres.
+RELOCATED_CLUSTERS = Path("/var/lib/gas-dev/postgres")
+
+
 class PrivatePostgres:
-    """A throwaway PostgreSQL cluster in ``data_dir`` (initialised on first use).
+    """A PostgreSQL cluster of our own for the folder ``home``: initialised on first use, its
+    data kept across restarts until ``discard``.
 
     PostgreSQL refuses to run as root, so as root the cluster is owned by and run as the
-    ``postgres`` system user.
+    ``postgres`` system user. That user cannot enter a checkout under root's home or inside a
+    mode-700 temporary folder, so then the data lives where it can: in
+    ``/var/lib/gas-dev/postgres/<hash of home>`` — the same folder for the same ``home`` every
+    time. Otherwise the data lives in ``home`` itself.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
-        self.data_dir = data_dir.resolve()
+    def __init__(self, home: Path, port: int | None = None) -> None:
+        self.home = home.resolve()
         self.port = port or free_port()
         self._run_as = _unprivileged_user()
+        if self._run_as:
+            key = hashlib.sha256(str(self.home).encode()).hexdigest()[:16]
+            self.data_dir = RELOCATED_CLUSTERS / key
+        else:
+            self.data_dir = self.home
 
     @property
     def url(self) -> str:
         return f"postgresql://gas@127.0.0.1:{self.port}/gas"
 
     def _run(self, *args: str) -> None:
-        result = subprocess.run(self._command(*args), capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            self._command(*args), capture_output=True, text=True, check=False, cwd=self._cwd()
+        )
         if result.returncode != 0:
             raise RuntimeError(
                 f"PostgreSQL {args[0]} failed (exit {result.returncode}) for {self.data_dir}"
@@ -146,10 +180,18 @@ class PrivatePostgres:
             return ["runuser", "-u", self._run_as, "--", *command]
         return command
 
+    def _cwd(self) -> Path:
+        # Our own working directory may be one the server's user cannot enter.
+        return self.data_dir.parent
+
     def start(self, timeout: float = 60.0) -> PrivatePostgres:
         fresh = not (self.data_dir / "PG_VERSION").exists()
         if fresh:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if self._run_as:
+                for folder in (RELOCATED_CLUSTERS.parent, RELOCATED_CLUSTERS):
+                    folder.mkdir(exist_ok=True)
+                    folder.chmod(0o755)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             if self._run_as:
                 shutil.chown(self.data_dir, user=self._run_as)
             self._run("initdb", "-D", str(self.data_dir), "-U", "gas", "--auth=trust", "-E", "UTF8")
@@ -164,11 +206,19 @@ class PrivatePostgres:
         return self
 
     def stop(self) -> None:
+        if not self.data_dir.exists():
+            return
         subprocess.run(
             self._command("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"),
             check=False,
             capture_output=True,
+            cwd=self._cwd(),
         )
+
+    def discard(self) -> None:
+        """Stop the cluster and delete its data."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def _unprivileged_user() -> str | None:

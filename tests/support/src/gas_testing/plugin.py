@@ -8,7 +8,11 @@
 * ``start_service`` — runs a GAS service as a real process against a ``stack`` and waits
   until its ``/readyz`` is green;
 * ``queue_drained`` — whether a stack's queue has nothing left waiting, in flight or delayed;
-* ``with_jobs`` / ``get_job`` — the stack's jobs table, read or changed from a synchronous test.
+* ``received_events`` — the events waiting on a stack's queue;
+* ``publish`` — events sent to a stack's topic, as the services would;
+* ``repository_on`` / ``with_jobs`` / ``get_job`` — the stack's jobs table, read or changed
+  through a service's repository (``with_jobs`` from a synchronous test);
+* ``job_record`` / ``put_jobs`` — a job record in any state, written as its owners left it.
 """
 
 from __future__ import annotations
@@ -19,23 +23,37 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
 
 from gas_core.aws import aws_clients
-from gas_core.events import Envelope
+from gas_core.events import Envelope, Event, parse_event
 from gas_core.infra import infra_up
-from gas_core.jobs import JobRecord, JobRepository
-from gas_core.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
+from gas_core.jobs import (
+    JobRecord,
+    JobStatus,
+    JobTable,
+    job_file_key,
+    record_to_item,
+    utc_timestamp,
+)
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
 from gas_core.settings import AwsSettings, Environment, StackSettings
+from gas_core.tiers import Tier
+from gas_testing.localstack import MotoServer, PrivatePostgres, free_port, spawn, stop_process
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
+R = TypeVar("R", bound=JobTable)
 
 
 @dataclass
@@ -103,7 +121,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     cluster = PrivatePostgres(tmp_path_factory.mktemp("pg") / "data").start()
     yield cluster.url
-    cluster.stop()
+    cluster.discard()
 
 
 @dataclass
@@ -193,21 +211,87 @@ def queue_drained(stack: Stack, queue: str) -> bool:
     return asyncio.run(count()) == 0
 
 
-def with_jobs(stack: Stack, action: Callable[[JobRepository], Awaitable[T]]) -> T:
-    """Run ``action`` with a repository on the stack's jobs table."""
+def received_events(stack: Stack, queue: str, *, wait_seconds: int) -> list[Event]:
+    """The events waiting on the stack's ``queue`` (up to ten), waiting up to ``wait_seconds``
+    for the first."""
+
+    async def receive() -> list[Event]:
+        async with aws_clients(stack.aws) as clients:
+            sqs = await clients.client("sqs")
+            received = await sqs.receive_message(
+                QueueUrl=await queue_url(sqs, queue),
+                WaitTimeSeconds=wait_seconds,
+                MaxNumberOfMessages=10,
+            )
+            return [parse_event(message["Body"]) for message in received.get("Messages", [])]
+
+    return asyncio.run(receive())
+
+
+@asynccontextmanager
+async def repository_on(
+    stack: Stack, repository: Callable[[DynamoDBClient, str], R]
+) -> AsyncIterator[R]:
+    """``repository`` (a service's, e.g. ``StorageRepository``) on the stack's jobs table."""
+    async with aws_clients(stack.aws) as clients:
+        yield repository(await clients.client("dynamodb"), stack.settings.jobs_table)
+
+
+def with_jobs(
+    stack: Stack,
+    repository: Callable[[DynamoDBClient, str], R],
+    action: Callable[[R], Awaitable[T]],
+) -> T:
+    """Run ``action`` with ``repository`` on the stack's jobs table."""
 
     async def run() -> T:
-        async with aws_clients(stack.aws) as clients:
-            repo = JobRepository(await clients.client("dynamodb"), stack.settings.jobs_table)
+        async with repository_on(stack, repository) as repo:
             return await action(repo)
 
     return asyncio.run(run())
 
 
 def get_job(stack: Stack, job_id: str) -> JobRecord:
-    job = with_jobs(stack, lambda repo: repo.get(job_id))
+    job = with_jobs(stack, JobTable, lambda table: table.get(job_id))
     assert job is not None, f"job {job_id} vanished"
     return job
+
+
+def job_record(
+    *,
+    user_id: str = "alice",
+    status: JobStatus = JobStatus.CREATED,
+    submitted_at: datetime | None = None,
+    filename: str = "sample.vcf",
+    **fields: Any,
+) -> JobRecord:
+    """A new job's record as the jobs service creates it (free tier, 1234 bytes, GRCh37),
+    in ``status`` and with ``fields`` set on top."""
+    job_id = uuid.uuid4().hex
+    moment = utc_timestamp(submitted_at)
+    defaults: dict[str, Any] = {
+        "job_id": job_id,
+        "user_id": user_id,
+        "tier": Tier.FREE,
+        "status": status,
+        "submitted_at": moment,
+        "created_at": moment,
+        "input_filename": filename,
+        "input_size_bytes": 1234,
+        "input_bucket": "inputs",
+        "input_key": job_file_key(user_id=user_id, job_id=job_id, filename=filename),
+        "build": "GRCh37",
+    }
+    return JobRecord.model_validate({**defaults, **fields})
+
+
+async def put_jobs(stack: Stack, *jobs: JobRecord) -> None:
+    """Write ``jobs`` to the stack's table exactly as they are: the state the services that
+    own those transitions would have left them in."""
+    async with aws_clients(stack.aws) as clients:
+        dynamodb = await clients.client("dynamodb")
+        for job in jobs:
+            await dynamodb.put_item(TableName=stack.settings.jobs_table, Item=record_to_item(job))
 
 
 def publish(stack: Stack, topic: str, *events: Envelope) -> None:

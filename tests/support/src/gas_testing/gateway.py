@@ -1,7 +1,7 @@
-"""Fixtures for tests that run the gateway for real: the dev IdP as a node process, a fresh
-PostgreSQL database per test, and a browser-like login over HTTP.
-
-Import the fixtures into a test module: ``from gas_gateway.testing import dev_idp, ...``.
+"""pytest plugin for tests that run the gateway for real (loaded by the root conftest): the dev
+IdP as a node process (``dev_idp``), a fresh PostgreSQL database per test
+(``gateway_database``), the gateway started against both, a browser-like login over HTTP and
+accounts provisioned as an operator would.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ import asyncpg
 import httpx
 import pytest
 
-from gas_core.aws import aws_clients
-from gas_core.events import Event, Tier, parse_event
-from gas_core.localstack import free_port, http_ok, spawn, stop_process, wait_until
-from gas_core.messaging import queue_url
-from gas_core.testing import ServiceProcess, Stack, StartService
+from gas_core.tiers import Tier
 from gas_gateway import accounts
+from gas_testing.localstack import free_port, http_ok, spawn, stop_process, wait_until
+from gas_testing.plugin import ServiceProcess, Stack, StartService
 
-IDP_DIR = Path(__file__).resolve().parents[3] / "idp"
+IDP_DIR = Path(__file__).resolve().parents[4] / "services" / "idp"
 CLIENT_SECRET = "gas-test-client-secret"
 
 
@@ -106,6 +104,7 @@ def start_gateway(
         DATABASE_URL=database_url,
         GAS_GATEWAY_JOBS_URL=jobs_url,
         GAS_GATEWAY_OUTBOX_INTERVAL_SECONDS="0.5",
+        GAS_GATEWAY_PAYMENT_PROVIDER="test",
         **idp.gateway_env(),
         **env,
     )
@@ -142,19 +141,3 @@ def provision_user(database_url: str, *, email: str, tier: Tier) -> tuple[str, s
         return user.id, token
 
     return asyncio.run(provision())
-
-
-def archiver_events(stack: Stack, *, wait_seconds: int) -> list[Event]:
-    """The events waiting on the archiver's queue, which gets every account event."""
-
-    async def receive() -> list[Event]:
-        async with aws_clients(stack.aws) as clients:
-            sqs = await clients.client("sqs")
-            received = await sqs.receive_message(
-                QueueUrl=await queue_url(sqs, stack.settings.archiver_queue),
-                WaitTimeSeconds=wait_seconds,
-                MaxNumberOfMessages=10,
-            )
-            return [parse_event(message["Body"]) for message in received.get("Messages", [])]
-
-    return asyncio.run(receive())

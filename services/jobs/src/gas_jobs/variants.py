@@ -1,0 +1,207 @@
+"""Queries over a result's columnar copy: filter, sort, page, and export what matches.
+
+The annotator writes the copy (``anntools.columnar``) beside the annotated VCF; this module
+only reads it. A table is the copy without its ``line`` column (the whole VCF record), which
+only an export reads, from the file, for the rows it sends.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from anntools.columnar import read_header
+from anntools.fields import REGION_CLASSES
+
+VIEW_COLUMNS = (
+    "chrom", "pos", "id", "ref", "alt", "qual", "filter",
+    "gene", "region", "clinvar", "cytoband", "in_dbsnp",
+)  # fmt: skip
+EXPORT_BATCH_ROWS = 20_000
+
+
+class SortKey(StrEnum):
+    POSITION = "position"
+    POSITION_DESC = "-position"
+    GENE = "gene"
+    GENE_DESC = "-gene"
+    REGION = "region"
+    REGION_DESC = "-region"
+    ID = "id"
+    ID_DESC = "-id"
+
+
+class ExportFormat(StrEnum):
+    VCF = "vcf"
+    TSV = "tsv"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class VariantFilter:
+    """What a viewer asks for; every field narrows the rows, ``None`` leaves it open."""
+
+    chrom: str | None = None
+    start: int | None = None
+    end: int | None = None
+    gene: str | None = None
+    regions: tuple[str, ...] = ()
+    in_dbsnp: bool | None = None
+    clinvar: str | None = None
+    text: str | None = None
+
+    def expression(self) -> ds.Expression | None:
+        parts: list[ds.Expression] = []
+        if self.chrom:
+            bare = self.chrom.removeprefix("chr")
+            parts.append(ds.field("chrom").isin([bare, f"chr{bare}"]))
+        if self.start is not None:
+            parts.append(ds.field("pos") >= self.start)
+        if self.end is not None:
+            parts.append(ds.field("pos") <= self.end)
+        if self.regions:
+            parts.append(ds.field("region").isin(list(self.regions)))
+        if self.in_dbsnp is not None:
+            parts.append(ds.field("in_dbsnp") == self.in_dbsnp)
+        if not parts:
+            return None
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part
+        return combined
+
+    def text_masks(self, table: pa.Table) -> list[pa.Array]:
+        """Filters that need string matching (not expressible as dataset expressions in
+        every supported pyarrow), as boolean masks over ``table``."""
+        masks: list[pa.Array] = []
+        if self.gene:
+            gene = re.escape(self.gene.strip())
+            masks.append(
+                pc.match_substring_regex(table["gene"], f"(^|,){gene}(,|$)", ignore_case=True)
+            )
+        if self.clinvar:
+            masks.append(pc.match_substring(table["clinvar"], self.clinvar, ignore_case=True))
+        if self.text:
+            masks.append(pc.match_substring(table["id"], self.text.strip(), ignore_case=True))
+        return [pc.fill_null(mask, False) for mask in masks]
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    count: int
+
+
+class VariantTable:
+    """One result's columnar copy, loaded once (without the record lines) and queried often."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header = read_header(path)
+        self.table = pq.read_table(path, columns=["row", *VIEW_COLUMNS], memory_map=True)
+
+    def matching(self, where: VariantFilter, sort: SortKey) -> pa.Table:
+        table = self.table
+        expression = where.expression()
+        if expression is not None:
+            table = ds.dataset(table).to_table(filter=expression)
+        for mask in where.text_masks(table):
+            table = table.filter(mask)
+        return _sorted(table, sort)
+
+    def page(self, where: VariantFilter, *, sort: SortKey, limit: int, offset: int) -> Page:
+        table = self.matching(where, sort)
+        rows = table.slice(offset, limit).select(list(VIEW_COLUMNS)).to_pylist()
+        return Page(rows=rows, count=table.num_rows)
+
+    def export(self, where: VariantFilter, *, sort: SortKey, fmt: ExportFormat) -> Iterator[bytes]:
+        """The matching rows as a file, in pieces of ``EXPORT_BATCH_ROWS`` rows."""
+        table = self.matching(where, sort)
+        if fmt is ExportFormat.VCF:
+            yield self.header.encode()
+            yield from self._record_lines(table["row"])
+        elif fmt is ExportFormat.TSV:
+            yield ("\t".join(VIEW_COLUMNS) + "\n").encode()
+            for start in range(0, table.num_rows, EXPORT_BATCH_ROWS):
+                batch = table.slice(start, EXPORT_BATCH_ROWS)
+                cells = [
+                    pc.fill_null(pc.cast(batch[column], pa.string()), ".")
+                    for column in VIEW_COLUMNS
+                ]
+                yield _joined(pc.binary_join_element_wise(*cells, "\t"))
+        else:
+            yield b"["
+            for start in range(0, table.num_rows, EXPORT_BATCH_ROWS):
+                objects = _json_objects(table.slice(start, EXPORT_BATCH_ROWS))
+                yield (b",\n" if start else b"\n") + _joined(objects, ",\n").removesuffix(b",\n")
+            yield b"\n]\n"
+
+    def _record_lines(self, rows: pa.ChunkedArray) -> Iterator[bytes]:
+        """The VCF records of ``rows``, always in file order (VCF consumers and tabix need
+        coordinate-sorted records, whatever order the viewer shows), one row group at a time."""
+        wanted = np.sort(rows.to_numpy())
+        parquet = pq.ParquetFile(self.path, memory_map=True)
+        first = 0
+        for group in range(parquet.num_row_groups):
+            size = parquet.metadata.row_group(group).num_rows
+            lo, hi = np.searchsorted(wanted, [first, first + size])
+            if hi > lo:
+                lines = parquet.read_row_group(group, columns=["line"])["line"]
+                yield _joined(pc.take(lines, pa.array(wanted[lo:hi] - first)))
+            first += size
+
+
+def _joined(lines: pa.Array, separator: str = "\n") -> bytes:
+    if len(lines) == 0:
+        return b""
+    return (separator.join(lines.to_pylist()) + separator).encode()
+
+
+def _json_objects(batch: pa.Table) -> pa.Array:
+    """Each row as a JSON object, built column-wise (a per-row json.dumps is ~5x slower)."""
+    parts: list[pa.Array | str] = []
+    for index, column in enumerate(VIEW_COLUMNS):
+        values = batch[column]
+        if pa.types.is_string(values.type):
+            escaped = pc.replace_substring(values, "\\", "\\\\")
+            escaped = pc.replace_substring(escaped, '"', '\\"')
+            escaped = pc.replace_substring_regex(escaped, "[\\x00-\\x1f]", " ")
+            encoded = pc.binary_join_element_wise('"', escaped, '"', "")
+        else:
+            encoded = pc.cast(values, pa.string())
+        parts += [
+            ("{" if index == 0 else ",") + json.dumps(column) + ":",
+            pc.fill_null(encoded, "null"),
+        ]
+    return pc.binary_join_element_wise(*parts, "}", "")
+
+
+_REGION_RANK = {name: rank for rank, name in enumerate(REGION_CLASSES)}
+
+
+def _sorted(table: pa.Table, sort: SortKey) -> pa.Table:
+    descending = sort.value.startswith("-")
+    order = "descending" if descending else "ascending"
+    key = sort.value.removeprefix("-")
+    if key == "position":
+        return table if not descending else table.sort_by([("row", order)])
+    if key == "region":
+        ranks = pc.fill_null(
+            pc.index_in(table["region"], value_set=pa.array(list(_REGION_RANK))),
+            len(_REGION_RANK),
+        )
+        ranked = table.append_column("_rank", ranks)
+        ranked = ranked.sort_by([("_rank", order), ("row", "ascending")])
+        return ranked.select(table.column_names)
+    return table.sort_by([(key, order), ("row", "ascending")])
