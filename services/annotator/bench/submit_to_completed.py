@@ -28,36 +28,26 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
 from gas_core.settings import AwsSettings, Environment, StackSettings
 from gas_core.tiers import Tier
+from gas_testing.data import known_snps
 from gas_testing.localstack import MotoServer, free_port, http_ok, spawn, stop_process, wait_until
 
 VARIANTS = 1000
 
 
 def workload(path: Path) -> bytes:
-    from anntools import ensure_bundle, load_bundle
-
-    bundle = load_bundle(ensure_bundle("GRCh37"))
-    known = next(track for track in bundle.known_tracks if track.set_id)
-    rows = np.flatnonzero(known.id_valid)[:VARIANTS]
-    positions = np.asarray(known.positions, dtype=np.int64)[rows]
-    chromosomes = np.searchsorted(bundle.genome.offsets, positions, side="right") - 1
-    starts = positions - bundle.genome.offsets[chromosomes]
     lines = [
         "##fileformat=VCFv4.2\n##reference=GRCh37\n",
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
     ]
     lines += [
-        f"{bundle.genome.names[chromosome]}\t{start + 1}\t.\t{pair}\t50\tPASS\t.\n"
-        for chromosome, start, pair in zip(
-            chromosomes.tolist(), starts.tolist(), known.alleles.take(rows).to_pylist(), strict=True
-        )
+        f"{snp.chrom}\t{snp.pos}\t.\t{snp.ref}\t{snp.alt}\t50\tPASS\t.\n"
+        for snp in known_snps("GRCh37")[:VARIANTS]
     ]
     path.write_text("".join(lines))
     return path.read_bytes()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from gas_core.service import add_operations
 from gas_gateway.main import create_app
 from gas_gateway.settings import Settings
 
@@ -21,6 +22,7 @@ def client_for(dist: Path, **settings: object) -> TestClient:
         http=None,  # type: ignore[arg-type]
         outbox=None,  # type: ignore[arg-type]
     )
+    add_operations(app, {})  # as run_service does: /healthz, /readyz, /metrics
     return TestClient(app)
 
 
@@ -74,10 +76,13 @@ def test_missing_files_and_paths_out_of_the_build_are_not_found(dist: Path, path
     assert "not for the web" not in response.text
 
 
-@pytest.mark.parametrize("path", ["/api/nothing-here", "/auth/nothing-here", "/healthz", "/readyz"])
-def test_the_backend_paths_are_left_to_the_backend(dist: Path, path: str) -> None:
-    response = client_for(dist).get(path)  # health routes come with the service runner
-    assert response.status_code == 404
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/api/nothing-here", 404), ("/auth/nothing-here", 404), ("/healthz", 200), ("/readyz", 200)],
+)
+def test_the_backend_paths_are_left_to_the_backend(dist: Path, path: str, status: int) -> None:
+    response = client_for(dist).get(path)
+    assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     assert "content-security-policy" not in response.headers
 

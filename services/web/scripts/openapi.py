@@ -23,20 +23,19 @@ def without_forwarded_jobs(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def schemas() -> dict[str, dict[str, Any]]:
-    from fastapi import FastAPI
-
     from gas_gateway.main import create_app as create_gateway
     from gas_gateway.settings import Settings as GatewaySettings
-    from gas_jobs.api import router as jobs_router
+    from gas_jobs.main import create_app as create_jobs
 
     # The schema needs no database, HTTP client or AWS: nothing is called while it is built.
     gateway = create_gateway(GatewaySettings(), pool=None, http=None, outbox=None)  # type: ignore[arg-type]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the duplicate operation ids dropped below
         gateway_schema = gateway.openapi()
-    jobs = FastAPI(title="gas-jobs")  # as gas_jobs.main.build mounts the job routes
-    jobs.include_router(jobs_router)
-    return {"gateway": without_forwarded_jobs(gateway_schema), "jobs": jobs.openapi()}
+    return {
+        "gateway": without_forwarded_jobs(gateway_schema),
+        "jobs": create_jobs().openapi(),
+    }
 
 
 def render(schema: dict[str, Any]) -> str:

@@ -83,11 +83,16 @@ async def _run(name: str, settings: S, build: Build[S]) -> None:
             workers.append(partial(watch_queue_depths, sqs, watched))
         checks.update(parts.checks)
         workers.extend(parts.workers)
-        # First, so that no catch-all route of the app (the web app's) can shadow them.
-        app.router.routes[0:0] = [*health_router(checks).routes, *metrics_router().routes]
-        app.add_middleware(HttpTracing)
-        app.add_middleware(HttpMetrics)
+        add_operations(app, checks)
         await serve(app, host=settings.host, port=settings.port, workers=tuple(workers))
+
+
+def add_operations(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> None:
+    """``/healthz``, ``/readyz`` and ``/metrics``, ahead of the app's own routes so that no
+    catch-all of the app (the web app's) can shadow them, and the HTTP metrics and tracing."""
+    app.router.routes[0:0] = [*health_router(checks).routes, *metrics_router().routes]
+    app.add_middleware(HttpTracing)
+    app.add_middleware(HttpMetrics)
 
 
 def _watched_queues(parts: Parts) -> list[str]:

@@ -24,6 +24,13 @@ def main() -> None:
     run_service("jobs", Settings(), build)
 
 
+def create_app() -> FastAPI:
+    """The job API's routes; ``build`` gives them their state (the OpenAPI needs none)."""
+    app = FastAPI(title="gas-jobs")
+    app.include_router(router)
+    return app
+
+
 async def build(settings: Settings, clients: AwsClients, _: AsyncExitStack) -> Parts:
     stack = settings.stack
     dynamodb = await clients.client("dynamodb")
@@ -38,9 +45,8 @@ async def build(settings: Settings, clients: AwsClients, _: AsyncExitStack) -> P
         upload_url_seconds=settings.upload_url_seconds,
         download_url_seconds=settings.download_url_seconds,
     )
-    app = FastAPI(title="gas-jobs")
+    app = create_app()
     app.state.jobs = jobs
-    app.include_router(router)
 
     async def publish_stranded_requests(stop: asyncio.Event) -> None:
         await every(
