@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.e2e.conftest import WEB
+from tests.e2e.browser import WEB
 
 API = WEB / "src" / "api"
 

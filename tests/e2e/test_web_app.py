@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import ARTEFACTS, Pages
+from tests.e2e.browser import ARTEFACTS, Pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -211,7 +211,9 @@ def test_an_upload_shows_its_progress_and_can_be_cancelled(
     expect(progress).to_be_visible()
     expect(progress).not_to_have_attribute("aria-valuenow", "0", timeout=10_000)
     pages.check("submit-uploading", settle=False)
-    page.get_by_role("button", name="Cancel upload").click()
+    # The focus waits on Cancel, so a keyboard user cancels with Enter, and comes back to Upload.
+    expect(page.get_by_role("button", name="Cancel upload")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Upload cancelled. Nothing was submitted")
-    expect(page.get_by_role("button", name="Upload and annotate")).to_be_enabled()
+    expect(page.get_by_role("button", name="Upload and annotate")).to_be_focused()
     assert "/submit" in page.url

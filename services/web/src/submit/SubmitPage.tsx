@@ -1,4 +1,4 @@
-import { useRef, useState, type DragEvent, type FormEvent } from 'react'
+import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react'
 import { Link, useNavigate } from 'react-router'
 import { ApiError } from '../api/client'
 import { useConfig, useCreateJob, useSubmitJob } from '../api/hooks'
@@ -29,16 +29,30 @@ export function SubmitPage({ user }: { user: User }) {
   const [dragging, setDragging] = useState(false)
   const upload = useRef<UploadHandle | null>(null)
   const fileInput = useRef<HTMLInputElement>(null)
+  const uploadButton = useRef<HTMLButtonElement>(null)
+  const cancelButton = useRef<HTMLButtonElement>(null)
+  const latestFile = useRef<File | null>(null)
 
   const limit = user.tier === 'free' ? config.data?.free_size_limit_bytes : undefined
-  const busy = stage.name === 'uploading' || stage.name === 'submitting' || stage.name === 'reading'
+  // Reading a file is quick and may be replaced by another choice; only the upload locks the form.
+  const busy = stage.name === 'uploading' || stage.name === 'submitting'
+
+  // Keep a keyboard user's focus on what they can do next: cancel while uploading, then upload.
+  useEffect(() => {
+    if (stage.name === 'uploading') cancelButton.current?.focus()
+  }, [stage.name])
+  useEffect(() => {
+    if (notice) uploadButton.current?.focus()
+  }, [notice])
 
   const choose = async (file: File | undefined) => {
     if (!file || busy) return
+    latestFile.current = file
     setProblem(null)
     setNotice(null)
     setStage({ name: 'reading', file })
     const overview = await readVcf(file)
+    if (latestFile.current !== file) return // another file was chosen meanwhile
     setBuild(overview.build.build ?? 'detect')
     setStage({ name: 'ready', file, overview })
   }
@@ -202,11 +216,16 @@ export function SubmitPage({ user }: { user: User }) {
         )}
 
         <div className="d-flex gap-2">
-          <button type="submit" className="btn btn-primary" disabled={!canUpload}>
+          <button ref={uploadButton} type="submit" className="btn btn-primary" disabled={!canUpload}>
             Upload and annotate
           </button>
           {stage.name === 'uploading' && (
-            <button type="button" className="btn btn-outline-secondary" onClick={() => upload.current?.cancel()}>
+            <button
+              ref={cancelButton}
+              type="button"
+              className="btn btn-outline-secondary"
+              onClick={() => upload.current?.cancel()}
+            >
               Cancel upload
             </button>
           )}
