@@ -32,11 +32,16 @@ class InputRefused:
 
 
 @dataclass(frozen=True)
+class TooLarge:
+    """The file holds more VCF text (decompressed) than the job's tier allows."""
+
+
+@dataclass(frozen=True)
 class Annotated:
     summary: dict[str, Any]
 
 
-EngineOutcome = Annotated | InputRefused
+EngineOutcome = Annotated | InputRefused | TooLarge
 
 
 async def _spawn(*args: str, env: dict[str, str] | None) -> asyncio.subprocess.Process:
@@ -93,6 +98,9 @@ class WarmEngine:
                     break
                 elif "input_error" in message:
                     outcome = InputRefused(reason=str(message["input_error"]))
+                    break
+                elif "too_large" in message:
+                    outcome = TooLarge()
                     break
         except BaseException:
             await self.close()
@@ -151,6 +159,7 @@ class EnginePool:
         log_path: Path,
         build: str | None,
         bundle_dir: Path | None,
+        max_text_bytes: int,
         on_progress: ProgressSink,
     ) -> EngineOutcome:
         engine = await self._idle.get()
@@ -162,6 +171,7 @@ class EnginePool:
                     "log_path": str(log_path),
                     "build": build,
                     "bundle_dir": str(bundle_dir) if bundle_dir else None,
+                    "max_text_bytes": max_text_bytes,
                 },
                 on_progress,
             )
