@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -139,7 +141,27 @@ async def get_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobReco
 async def queue_position(jobs: Jobs, *, job: JobRecord) -> int | None:
     if job.status is not JobStatus.QUEUED or not job.queued_at:
         return None
-    return await jobs.repo.count_queued_before(queued_at=job.queued_at) + 1
+    return fair_queue_position(
+        await jobs.repo.waiting(), user_id=job.user_id, queued_at=job.queued_at
+    )
+
+
+def fair_queue_position(waiting: Iterable[tuple[str, str]], *, user_id: str, queued_at: str) -> int:
+    """Where a job stands (1 = next) when users take turns, as the annotator's per-user
+    share of slots makes them: every earlier job of the same user is ahead of it, and of
+    each other user's waiting jobs as many as this user has ahead, plus their next one if
+    it was queued first. A burst of one user therefore does not push back another's job."""
+    queued: dict[str, list[str]] = defaultdict(list)
+    for owner, at in waiting:
+        queued[owner].append(at)
+    mine = sum(at < queued_at for at in queued.pop(user_id, []))
+    ahead = mine
+    for times in queued.values():
+        times.sort()
+        ahead += min(len(times), mine)
+        if len(times) > mine and times[mine] < queued_at:
+            ahead += 1
+    return ahead + 1
 
 
 async def submit_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobRecord:
