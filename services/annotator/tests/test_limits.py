@@ -10,8 +10,6 @@ import zlib
 from pathlib import Path
 from typing import Any, cast
 
-import pytest
-
 from gas_annotator.engine import text_bytes_exceed
 from gas_annotator.repository import RunRepository
 from gas_annotator.service import Annotator, RunSettings
@@ -55,6 +53,7 @@ def test_a_user_holds_at_most_all_but_one_slot() -> None:
     share = UserShare(slots=3)
     assert share.take("a") and share.take("a") and not share.take("a")
     assert share.take("b")
+    assert not share.take("c"), "every slot is taken"
     share.give_back("a")
     assert share.take("a")
 
@@ -136,18 +135,20 @@ async def test_a_users_request_beyond_their_share_is_handed_back_while_others_ru
         ),
     )
     delivery = Delivery(message_id="m", receive_count=1, receipt_handle="r")
-    first, second, other = queued(repo, "ann"), queued(repo, "ann"), queued(repo, "bob")
+    first, second, third = (queued(repo, "ann") for _ in range(3))
+    other = queued(repo, "bob")
     running = asyncio.create_task(annotator.handle(first, delivery))
     await asyncio.sleep(0)
-    await annotator.handle(second, delivery)  # returns at once: the message is deleted
-    assert resent.sent == [(second.job_id, 3)]
+    waiting = asyncio.create_task(annotator.handle(second, delivery))  # the one that waits
+    await asyncio.sleep(0)
+    await annotator.handle(third, delivery)  # returns at once: the message is deleted
+    assert resent.sent == [(third.job_id, 3)]
     bobs = asyncio.create_task(annotator.handle(other, delivery))
     await asyncio.sleep(0)
-    assert repo.claimed == [first.job_id, other.job_id]
+    assert repo.claimed == [first.job_id, other.job_id], "bob runs beside ann, ann waits"
+
     repo.release.set()
-    outcomes = await asyncio.gather(running, bobs, return_exceptions=True)
-    assert [type(outcome) for outcome in outcomes] == [RetryLater, RetryLater]
-    with pytest.raises(RetryLater):  # ann's slot is free again: the request is claimed
-        await annotator.handle(second, delivery)
-    assert repo.claimed[-1] == second.job_id
+    outcomes = await asyncio.gather(running, bobs, waiting, return_exceptions=True)
+    assert [type(outcome) for outcome in outcomes] == [RetryLater] * 3
+    assert repo.claimed[2:] == [second.job_id], "ann's next job started when her first ended"
     assert len(resent.sent) == 1

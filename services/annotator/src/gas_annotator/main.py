@@ -62,7 +62,9 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
         ),
     )
     requests = ConsumerOptions(
-        concurrency=settings.jobs_per_process,
+        # One more than the slots: that request waits in the worker for the next slot its
+        # user may take (gas_annotator.share).
+        concurrency=settings.jobs_per_process + 1,
         batch_size=1,
         wait_seconds=settings.receive_wait_seconds,
         visibility_seconds=settings.visibility_seconds,

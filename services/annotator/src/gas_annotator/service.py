@@ -163,16 +163,17 @@ class Annotator:
         if job.status is JobStatus.CREATED:
             raise RetryLater("the job's submit has not committed yet", delay_seconds=5)
         if not self._share.take(job.user_id):
-            # Deleted and sent again rather than RetryLater: see gas_annotator.share.
-            await self._requests.send_later(
-                event, delay_seconds=self._settings.user_share_wait_seconds
-            )
-            log.info(
-                "the user already runs %d job(s) here; request handed back for %d s",
-                self._share.limit,
-                self._settings.user_share_wait_seconds,
-            )
-            return
+            if self._share.someone_waits:
+                # Deleted and sent again rather than RetryLater: see gas_annotator.share.
+                await self._requests.send_later(
+                    event, delay_seconds=self._settings.user_share_wait_seconds
+                )
+                log.info(
+                    "no slot for the user's job here now; request handed back for %d s",
+                    self._settings.user_share_wait_seconds,
+                )
+                return
+            await self._share.wait_and_take(job.user_id)
         try:
             await self._claim_and_run(job, delivery)
         finally:
