@@ -106,6 +106,8 @@ def annotate(arguments: dict[str, Any]) -> None:
 
 
 def serve(_: list[str]) -> int:
+    import anntools  # noqa: F401 - its import takes a second or two: pay it before the first job
+
     for line in sys.stdin:
         if line.strip():
             annotate(json.loads(line))

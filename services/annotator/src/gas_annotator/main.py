@@ -40,6 +40,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
         max_jobs_per_engine=settings.engine_max_jobs,
     )
     resources.push_async_callback(engines.close)
+    await engines.start()
     annotator = Annotator(
         repo=RunRepository(dynamodb, stack.jobs_table),
         s3=await clients.client("s3"),

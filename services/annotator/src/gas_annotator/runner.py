@@ -110,6 +110,10 @@ class WarmEngine:
             await self.close()
         return outcome
 
+    async def start(self) -> None:
+        """Start the child now, so the first job does not wait for its imports."""
+        await self._running()
+
     async def _running(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:
             self._process = await _spawn("serve", env=self._env)
@@ -177,6 +181,9 @@ class EnginePool:
             )
         finally:
             self._idle.put_nowait(engine)
+
+    async def start(self) -> None:
+        await asyncio.gather(*(engine.start() for engine in self._engines))
 
     async def close(self) -> None:
         await asyncio.gather(*(engine.close() for engine in self._engines))
