@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import time
 import uuid
 import zlib
@@ -13,6 +14,7 @@ from typing import Any, cast
 from gas_annotator.engine import text_bytes_exceed
 from gas_annotator.repository import RunRepository
 from gas_annotator.service import Annotator, RunSettings
+from gas_annotator.settings import available_cpus, default_job_slots
 from gas_annotator.share import UserShare, jobs_per_user
 from gas_core.events import JobRequested, Tier
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
@@ -152,3 +154,8 @@ async def test_a_users_request_beyond_their_share_is_handed_back_while_others_ru
     assert [type(outcome) for outcome in outcomes] == [RetryLater] * 3
     assert repo.claimed[2:] == [second.job_id], "ann's next job started when her first ended"
     assert len(resent.sent) == 1
+
+
+def test_the_default_slots_follow_the_cpus_and_leave_room_for_a_second_user() -> None:
+    assert default_job_slots() == max(2, available_cpus())
+    assert 1 <= available_cpus() <= (os.cpu_count() or 1)
