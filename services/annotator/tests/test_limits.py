@@ -50,14 +50,39 @@ def test_broken_gzip_is_left_for_the_reader_to_name(tmp_path: Path) -> None:
     assert not text_bytes_exceed(broken, 10**6)
 
 
-def test_a_user_holds_at_most_all_but_one_slot() -> None:
+async def test_a_user_holds_at_most_all_but_one_slot() -> None:
     assert [jobs_per_user(slots) for slots in (1, 2, 4)] == [1, 1, 3]
-    share = UserShare(slots=3)
+    share = UserShare(slots=3, waiting_places=2)
     assert share.take("a") and share.take("a") and not share.take("a")
     assert share.take("b")
     assert not share.take("c"), "every slot is taken"
     share.give_back("a")
     assert share.take("a")
+
+
+async def test_waiting_requests_take_turns_by_user() -> None:
+    share = UserShare(slots=2, waiting_places=4)
+    assert share.take("ann") and not share.take("ann")
+    ann_next = asyncio.ensure_future(share.wait_and_take("ann"))
+    ann_later = asyncio.ensure_future(share.wait_and_take("ann"))
+    await asyncio.sleep(0)
+    assert share.may_wait("ann") and share.may_wait("bob")
+    ann_last = asyncio.ensure_future(share.wait_and_take("ann"))
+    await asyncio.sleep(0)
+    assert not share.may_wait("ann"), "one place stays for another user"
+    assert share.take("bob"), "bob takes the slot ann may not"
+    cat = asyncio.ensure_future(share.wait_and_take("cat"))
+    await asyncio.sleep(0)
+    share.give_back("bob")  # the free slot goes to cat (no job running), not to ann's next
+    await asyncio.sleep(0)
+    assert cat.done() and not ann_next.done()
+    share.give_back("ann")
+    await asyncio.sleep(0)
+    assert ann_next.done() and not ann_later.done()
+    ann_later.cancel()
+    share.give_back("ann")
+    await asyncio.sleep(0)
+    assert ann_last.done(), "a cancelled waiter gives up its turn"
 
 
 class BlockingClaims:
@@ -131,6 +156,7 @@ async def test_a_users_request_beyond_their_share_is_handed_back_while_others_ru
             progress_interval_seconds=1,
             work_dir=None,
             job_slots=2,
+            waiting_places=2,
             size_limits={Tier.FREE: 1024, Tier.PREMIUM: 1024**3},
             time_limits={Tier.FREE: 60, Tier.PREMIUM: 3600},
             user_share_wait_seconds=3,

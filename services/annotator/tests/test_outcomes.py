@@ -86,6 +86,7 @@ def annotator(repo: OneJob, events: Recorder) -> Annotator:
             progress_interval_seconds=1,
             work_dir=None,
             job_slots=2,
+            waiting_places=2,
             size_limits={Tier.FREE: 1024, Tier.PREMIUM: 1024**3},
             time_limits={Tier.FREE: 60, Tier.PREMIUM: 3600},
             user_share_wait_seconds=3,

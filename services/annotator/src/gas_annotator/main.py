@@ -54,6 +54,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
             progress_interval_seconds=settings.progress_interval_seconds,
             work_dir=settings.work_dir,
             job_slots=settings.jobs_per_process,
+            waiting_places=settings.waiting_requests,
             size_limits={tier: stack.size_limit_bytes(tier) for tier in Tier},
             time_limits={
                 Tier.FREE: settings.free_job_seconds,
@@ -63,9 +64,8 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
         ),
     )
     requests = ConsumerOptions(
-        # One more than the slots: that request waits in the worker for the next slot its
-        # user may take (gas_annotator.share).
-        concurrency=settings.jobs_per_process + 1,
+        # Beyond the slots, requests wait in the worker for a slot (gas_annotator.share).
+        concurrency=settings.jobs_per_process + settings.waiting_requests,
         batch_size=1,
         wait_seconds=settings.receive_wait_seconds,
         visibility_seconds=settings.visibility_seconds,

@@ -71,6 +71,7 @@ class RunSettings:
     progress_interval_seconds: float
     work_dir: Path | None
     job_slots: int
+    waiting_places: int  # requests that may wait in the worker for a slot
     size_limits: Mapping[Tier, int]  # decompressed VCF text per job
     time_limits: Mapping[Tier, float]  # wall-clock seconds of one job's annotation
     user_share_wait_seconds: int
@@ -141,7 +142,7 @@ class Annotator:
     ) -> None:
         self._engines = engines
         self._requests = requests
-        self._share = UserShare(slots=settings.job_slots)
+        self._share = UserShare(slots=settings.job_slots, waiting_places=settings.waiting_places)
         self._repo = repo
         self._s3 = s3
         self._events = events
@@ -163,7 +164,7 @@ class Annotator:
         if job.status is JobStatus.CREATED:
             raise RetryLater("the job's submit has not committed yet", delay_seconds=5)
         if not self._share.take(job.user_id):
-            if self._share.someone_waits:
+            if not self._share.may_wait(job.user_id):
                 # Deleted and sent again rather than RetryLater: see gas_annotator.share.
                 await self._requests.send_later(
                     event, delay_seconds=self._settings.user_share_wait_seconds

@@ -36,12 +36,19 @@ class Settings(ServiceSettings):
         le=64,
         description="job slots (and warm engine processes); default: CPUs of the pod, at least 2",
     )
+    waiting_requests: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="requests a worker holds beyond its slots, waiting for one; one user may "
+        "fill all but one of these places",
+    )
     user_share_wait_seconds: int = Field(
         default=3,
         ge=1,
         le=900,
-        description="a request of a user who holds every slot a user may hold in this worker "
-        "is handed back for this long, so other users' jobs take the free slot",
+        description="a request that can neither start nor wait here is sent back to the "
+        "queue with this delay, so other users' requests behind it are received",
     )
     free_job_seconds: float = Field(
         default=300, gt=0, description="wall-clock cap on one free job's annotation"

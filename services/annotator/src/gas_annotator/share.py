@@ -2,19 +2,23 @@
 
 A user may run at most ``slots - 1`` jobs at once in one worker (one, when the worker has a
 single slot), so a burst of one user's jobs always leaves a slot for someone else's. The
-worker receives one message more than it has slots: that one may wait in the worker for a
-slot its user may take (so a lone user's next job starts the moment the last one ends).
-Any other request that cannot start is not held (it would burn its visibility timeout)
-and not released with a visibility change (every receive counts towards the dead-letter
-queue's ``maxReceiveCount``, so a long burst would dead-letter its own jobs): a fresh copy
-is sent to the queue with a short delay and the received one is deleted. The job stays
-QUEUED with its original ``queued_at`` throughout.
+worker receives more requests than it has slots: the extra ones wait in the worker (their
+visibility kept extended) for a slot their user may take, and when a slot frees it goes to
+the waiting request whose user runs the fewest jobs, so users take turns. One user may fill
+all but one of the waiting places, so another user's request always finds one.
+
+A request that finds no place is not held (it would burn its visibility timeout) and not
+released with a visibility change (every receive counts towards the dead-letter queue's
+``maxReceiveCount``, so a long burst would dead-letter its own jobs): a fresh copy is sent
+to the queue with a short delay and the received one is deleted. The job stays QUEUED with
+its original ``queued_at`` throughout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from gas_core.events import JobRequested
@@ -29,46 +33,71 @@ def jobs_per_user(slots: int) -> int:
     return max(1, slots - 1)
 
 
-class UserShare:
-    """Which users run how many jobs in this worker, and the one request waiting for a slot."""
+@dataclass(eq=False)
+class _Waiter:
+    user_id: str
+    granted: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
-    def __init__(self, *, slots: int) -> None:
+
+class UserShare:
+    """Which users run how many jobs in this worker, and the requests waiting for a slot."""
+
+    def __init__(self, *, slots: int, waiting_places: int) -> None:
         self.slots = slots
         self.limit = jobs_per_user(slots)
+        self.waiting_places = waiting_places
         self._running: collections.Counter[str] = collections.Counter()
-        self._changed = asyncio.Event()
-        self._waiting = False
+        self._waiters: list[_Waiter] = []  # in arrival order
 
     def _may_run(self, user_id: str) -> bool:
         return self._running.total() < self.slots and self._running[user_id] < self.limit
 
     def take(self, user_id: str) -> bool:
-        """Count a job of ``user_id`` as running, if a slot is free and within their share."""
+        """Count a job of ``user_id`` as running, if a slot is free and within their share.
+        (A waiting request that could take a free slot has already been given it.)"""
         if not self._may_run(user_id):
             return False
         self._running[user_id] += 1
         return True
 
-    @property
-    def someone_waits(self) -> bool:
-        return self._waiting
+    def may_wait(self, user_id: str) -> bool:
+        mine = sum(waiter.user_id == user_id for waiter in self._waiters)
+        return len(self._waiters) < self.waiting_places and mine < max(1, self.waiting_places - 1)
 
     async def wait_and_take(self, user_id: str) -> None:
-        """Be the request that waits here until ``user_id`` may run a job, then take it."""
-        self._waiting = True
+        """Wait here until a slot is given to this request (then it counts as running)."""
+        waiter = _Waiter(user_id)
+        self._waiters.append(waiter)
         try:
-            while not self._may_run(user_id):
-                self._changed.clear()
-                await self._changed.wait()
-            self._running[user_id] += 1
-        finally:
-            self._waiting = False
+            await waiter.granted
+        except BaseException:
+            granted = waiter.granted.done() and not waiter.granted.cancelled()
+            if granted:  # given a slot just as it was cancelled: hand it on
+                self.give_back(user_id)
+            elif waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
 
     def give_back(self, user_id: str) -> None:
         self._running[user_id] -= 1
         if self._running[user_id] <= 0:
             del self._running[user_id]
-        self._changed.set()
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """Give free slots to waiting requests, the user running the fewest jobs first."""
+        # A cancelled request's future is done before its task gets to leave the list.
+        self._waiters = [waiter for waiter in self._waiters if not waiter.granted.done()]
+        while self._running.total() < self.slots:
+            eligible = [w for w in self._waiters if self._running[w.user_id] < self.limit]
+            if not eligible:
+                return
+            chosen = min(eligible, key=lambda waiter: self._running[waiter.user_id])
+            self._waiters.remove(chosen)
+            self._running[chosen.user_id] += 1
+            chosen.granted.set_result(None)
 
 
 class RequestQueue(Protocol):
