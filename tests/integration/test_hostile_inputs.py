@@ -366,3 +366,29 @@ def test_a_job_over_the_time_cap_is_stopped_once_and_the_worker_goes_on(
     after = paula.wait_for(paula.submit(vcf(known_snps, 1000)))
     assert after["status"] == "COMPLETED", after
     print(f"\ntime cap 3 s: the job was FAILED {stopped_seconds:.2f} s after submit")
+
+
+def test_a_lone_users_burst_of_small_jobs_all_complete(
+    stack: Stack,
+    start_service: StartService,
+    start_annotator: Callable[..., ServiceProcess],
+    known_snps: list[str],
+) -> None:
+    """The per-user share's cost: a lone user runs on all but one slot, and requests beyond
+    the waiting places come back in waves. The throughput is printed."""
+    jobs = start_service("jobs", stack)
+    start_annotator()
+    ann = Client(jobs, stack, "ann", Tier.FREE)
+    small = vcf(known_snps, 1000)
+    job_ids = [ann.upload(small, f"small-{n}.vcf") for n in range(30)]
+    started = time.monotonic()
+    for job_id in job_ids:
+        assert ann.request("POST", f"/jobs/{job_id}/submit").status_code == 200
+    submitted = time.monotonic() - started
+    finished = [ann.wait_for(job_id) for job_id in job_ids]
+    seconds = time.monotonic() - started
+    assert all(job["status"] == "COMPLETED" for job in finished)
+    print(
+        f"\nlone burst: 30 x 1k-variant jobs of one user submitted in {submitted:.1f} s, all "
+        f"COMPLETED {seconds:.1f} s after the first submit ({30 / seconds:.1f} jobs/s)"
+    )
