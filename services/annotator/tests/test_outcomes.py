@@ -80,11 +80,17 @@ def annotator(repo: OneJob, events: Recorder) -> Annotator:
         events=events,
         bundles=cast(Any, None),
         engines=cast(Any, None),
+        requests=cast(Any, None),
         settings=RunSettings(
             results_bucket="results",
             lease_seconds=LEASE_SECONDS,
             progress_interval_seconds=1,
             work_dir=None,
+            job_slots=2,
+            waiting_places=2,
+            size_limits={Tier.FREE: 1024, Tier.PREMIUM: 1024**3},
+            time_limits={Tier.FREE: 60, Tier.PREMIUM: 3600},
+            user_share_wait_seconds=3,
         ),
     )
 

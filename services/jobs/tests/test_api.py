@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import random
 import time
 from typing import Any
 
@@ -242,3 +243,60 @@ def test_a_job_whose_submit_stopped_before_publishing_is_still_annotated(
     assert [request["job_id"] for request in requests] == [job_id]
     time.sleep(1.5)  # a few more sweeps: a published request is not sent again
     assert queued_requests(stack) == []
+
+
+def test_an_empty_upload_is_refused_with_what_to_do_and_the_job_ends(
+    stack: Stack, jobs_service: ServiceProcess
+) -> None:
+    alice = Client(jobs_service, stack, "alice", Tier.PREMIUM)
+    job_id = alice.create_and_upload(b"", declared=10)  # moto does not enforce the size range
+    refused = alice.request("POST", f"/jobs/{job_id}/submit")
+    assert refused.status_code == 422, refused.text
+    assert "empty (0 bytes)" in refused.json()["detail"]
+    assert "upload the VCF file again" in refused.json()["detail"]
+    job = alice.request("GET", f"/jobs/{job_id}").json()
+    assert (job["status"], job["error"]) == ("FAILED", refused.json()["detail"])
+    assert queued_requests(stack) == []
+
+
+def test_the_free_limit_counts_the_text_not_the_compressed_bytes(
+    stack: Stack, jobs_service: ServiceProcess
+) -> None:
+    alice = Client(jobs_service, stack, "alice", Tier.FREE)
+    packed = gzip.compress(VCF + b"1\t69512\t.\tA\tG\t50\tPASS\t.\n" * 500)
+    assert len(packed) < 2048  # under the limit as uploaded, ~14 KB of text inside
+    job_id = alice.create_and_upload(packed)
+    refused = alice.request("POST", f"/jobs/{job_id}/submit")
+    assert refused.status_code == 413, refused.text
+    assert "more than 2.0 KiB of VCF text once decompressed" in refused.json()["detail"]
+    assert "upgrade to premium" in refused.json()["detail"].lower()
+    assert alice.request("GET", f"/jobs/{job_id}").json()["status"] == "FAILED"
+    assert queued_requests(stack) == []
+
+
+def test_no_upload_makes_submit_answer_500(stack: Stack, jobs_service: ServiceProcess) -> None:
+    """A few hostile and odd uploads: each ends QUEUED (the annotator judges the rest) or
+    refused with a 4xx whose message is the job's error — never a server error."""
+    rng = random.Random(7)
+    uploads = [
+        b"\x00" * 100,
+        rng.randbytes(1500),
+        b"\x1f\x8b" + rng.randbytes(500),
+        gzip.compress(VCF)[:-9],  # truncated
+        gzip.compress(b""),
+        "##fileformat=VCFv4.2\n".encode("utf-16"),
+        b"\xef\xbb\xbf" + VCF,
+        b"PK\x03\x04" + rng.randbytes(200),
+        b"\n\n\n",
+    ]
+    for tier in (Tier.FREE, Tier.PREMIUM):
+        client = Client(jobs_service, stack, f"fuzz-{tier.value}", tier)
+        for upload in uploads:
+            job_id = client.create_and_upload(upload, declared=max(1, len(upload)))
+            answer = client.request("POST", f"/jobs/{job_id}/submit")
+            assert answer.status_code in (200, 413, 422), (upload[:20], answer.text)
+            job = client.request("GET", f"/jobs/{job_id}").json()
+            if answer.status_code == 200:
+                assert job["status"] == "QUEUED"
+            else:
+                assert (job["status"], job["error"]) == ("FAILED", answer.json()["detail"])

@@ -11,6 +11,7 @@ import pytest
 
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_jobs.repository import InvalidCursor, JobRepository
+from gas_jobs.service import fair_queue_position
 from gas_testing.plugin import Stack, job_record, put_jobs, repository_on
 
 pytestmark = pytest.mark.integration
@@ -103,9 +104,27 @@ async def test_queue_position_counts_earlier_waiting_jobs(
     first, _, third = [await queued_job(repo) for _ in range(3)]
     third_record = await repo.get(third.job_id)
     assert third_record is not None and third_record.queued_at
-    assert await repo.count_queued_before(queued_at=third_record.queued_at) == 2
+
+    async def position() -> int:
+        assert third_record is not None and third_record.queued_at
+        return fair_queue_position(
+            await repo.waiting(), user_id=third_record.user_id, queued_at=third_record.queued_at
+        )
+
+    assert await position() == 3
     # A worker took the first job (the annotator's claim): it no longer waits ahead.
     first_record = await repo.get(first.job_id)
     assert first_record is not None
     await put_jobs(stack, first_record.model_copy(update={"status": JobStatus.RUNNING}))
-    assert await repo.count_queued_before(queued_at=third_record.queued_at) == 1
+    assert await position() == 2
+
+
+def test_another_users_burst_does_not_push_a_job_back() -> None:
+    burst = [("ann", f"2026-01-01T00:00:{second:02d}") for second in range(20)]
+    late = "2026-01-01T00:01:00"
+    assert fair_queue_position(burst, user_id="bob", queued_at=late) == 2
+    assert fair_queue_position(burst, user_id="ann", queued_at=burst[5][1]) == 6
+    with_bob = [*burst, ("bob", late), ("bob", "2026-01-01T00:01:01")]
+    # Turns go ann, bob, ann, bob, ann: ann's 3rd job waits for four.
+    assert fair_queue_position(with_bob, user_id="ann", queued_at=burst[2][1]) == 5
+    assert fair_queue_position(with_bob, user_id="bob", queued_at="2026-01-01T00:01:01") == 4

@@ -50,7 +50,15 @@ class StackSettings(BaseSettings):
     prefix: str = Field(default="gas-dev", pattern=r"^[a-z0-9][a-z0-9-]{1,30}$")
     internal_jwt_secret: SecretStr = SecretStr(DEV_INTERNAL_JWT_SECRET)
     ses_sender: str = "gas-noreply@example.org"
-    free_size_limit_bytes: int = 150 * 1024
+    # Tier limits are on the VCF text a job holds once decompressed (the work it really is),
+    # not on the bytes uploaded: a gzip of a few KiB can hold millions of variants. The
+    # jobs service checks them at submit where it cheaply can; the annotator while it reads.
+    free_size_limit_bytes: int = Field(
+        default=150 * 1024, ge=1, description="free tier: most VCF text per job, decompressed"
+    )
+    premium_size_limit_bytes: int = Field(
+        default=50 * 1024**3, ge=1, description="premium tier: most VCF text per job, decompressed"
+    )
     free_window_seconds: int = 600
 
     @model_validator(mode="after")
@@ -58,6 +66,10 @@ class StackSettings(BaseSettings):
         if self.environment is not Environment.DEVELOPMENT:
             refuse_placeholder("GAS_INTERNAL_JWT_SECRET", self.internal_jwt_secret)
         return self
+
+    def size_limit_bytes(self, tier: str) -> int:
+        """The most decompressed VCF text a job of ``tier`` ("free" or "premium") may hold."""
+        return self.free_size_limit_bytes if tier == "free" else self.premium_size_limit_bytes
 
     def name(self, base: str) -> str:
         return f"{self.prefix}-{base}"

@@ -10,6 +10,8 @@ answers with one JSON object per stdout line:
 * ``{"progress": 0.42}`` while it works (at most once per whole percent);
 * ``{"summary": {...}}`` when the output is complete;
 * ``{"input_error": "Line 7: ..."}`` when the file is unusable (retrying cannot help);
+* ``{"too_large": true}`` when the file holds more than the request's ``max_text_bytes`` of
+  VCF text once decompressed (counted before annotating, stopping at the limit);
 * on any other error it prints the traceback to stderr and exits: an infrastructure failure.
 
 The child asks the kernel to kill it when its parent dies, so a SIGKILLed worker leaves no
@@ -23,10 +25,12 @@ import ctypes
 import json
 import signal
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+_READ_BYTES = 1 << 20
 
 
 def _die_with_parent() -> None:
@@ -42,8 +46,40 @@ def _say(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def text_bytes_exceed(path: Path, limit: int) -> bool:
+    """Does ``path`` hold more than ``limit`` bytes of text once decompressed? Reads no
+    further than the limit (zlib's ``max_length``), so a gzip bomb costs at most ``limit``
+    bytes of inflating; a broken gzip stream is left for anntools to report with its line."""
+    with path.open("rb") as raw:
+        if raw.read(2) != b"\x1f\x8b":
+            return path.stat().st_size > limit
+        raw.seek(0)
+        total = 0
+        decompressor = zlib.decompressobj(31)
+        try:
+            while compressed := raw.read(_READ_BYTES):
+                data = compressed
+                while data:
+                    total += len(decompressor.decompress(data, _READ_BYTES))
+                    if total > limit:
+                        return True
+                    if decompressor.eof:  # the next gzip member (BGZF is many)
+                        data = decompressor.unused_data
+                        decompressor = zlib.decompressobj(31)
+                    else:
+                        data = decompressor.unconsumed_tail
+        except zlib.error:
+            return False
+        return total + len(decompressor.flush()) > limit
+
+
 def annotate(arguments: dict[str, Any]) -> None:
     from anntools import InputError, annotate_file
+
+    limit = arguments.get("max_text_bytes")
+    if limit is not None and text_bytes_exceed(Path(arguments["input_path"]), int(limit)):
+        _say({"too_large": True})
+        return
 
     reported = -1
 
@@ -70,6 +106,8 @@ def annotate(arguments: dict[str, Any]) -> None:
 
 
 def serve(_: list[str]) -> int:
+    import anntools  # noqa: F401 - its import takes a second or two: pay it before the first job
+
     for line in sys.stdin:
         if line.strip():
             annotate(json.loads(line))

@@ -10,9 +10,11 @@ from gas_annotator.repository import RunRepository
 from gas_annotator.runner import EnginePool
 from gas_annotator.service import Annotator, RunSettings
 from gas_annotator.settings import Settings
+from gas_annotator.share import SqsRequestQueue
 from gas_core.aws import AwsClients
+from gas_core.events import Tier
 from gas_core.health import table_check
-from gas_core.messaging import ConsumerOptions, SnsPublisher, topic_arn
+from gas_core.messaging import ConsumerOptions, SnsPublisher, queue_url, topic_arn
 from gas_core.service import Consume, Parts, run_service
 
 
@@ -24,6 +26,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
     stack = settings.stack
     sns = await clients.client("sns")
     dynamodb = await clients.client("dynamodb")
+    sqs = await clients.client("sqs")
     bundles = Bundles(
         s3=await clients.client("s3"),
         cache_dir=settings.bundle_cache_dir,
@@ -37,21 +40,32 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
         max_jobs_per_engine=settings.engine_max_jobs,
     )
     resources.push_async_callback(engines.close)
+    await engines.start()
     annotator = Annotator(
         repo=RunRepository(dynamodb, stack.jobs_table),
         s3=await clients.client("s3"),
         events=SnsPublisher(sns, await topic_arn(sns, stack.job_events_topic)),
         bundles=bundles,
         engines=engines,
+        requests=SqsRequestQueue(sqs, await queue_url(sqs, stack.annotator_queue)),
         settings=RunSettings(
             results_bucket=stack.results_bucket,
             lease_seconds=settings.lease_seconds,
             progress_interval_seconds=settings.progress_interval_seconds,
             work_dir=settings.work_dir,
+            job_slots=settings.jobs_per_process,
+            waiting_places=settings.waiting_requests,
+            size_limits={tier: stack.size_limit_bytes(tier) for tier in Tier},
+            time_limits={
+                Tier.FREE: settings.free_job_seconds,
+                Tier.PREMIUM: settings.premium_job_seconds,
+            },
+            user_share_wait_seconds=settings.user_share_wait_seconds,
         ),
     )
     requests = ConsumerOptions(
-        concurrency=settings.jobs_per_process,
+        # Beyond the slots, requests wait in the worker for a slot (gas_annotator.share).
+        concurrency=settings.jobs_per_process + settings.waiting_requests,
         batch_size=1,
         wait_seconds=settings.receive_wait_seconds,
         visibility_seconds=settings.visibility_seconds,

@@ -32,11 +32,16 @@ class InputRefused:
 
 
 @dataclass(frozen=True)
+class TooLarge:
+    """The file holds more VCF text (decompressed) than the job's tier allows."""
+
+
+@dataclass(frozen=True)
 class Annotated:
     summary: dict[str, Any]
 
 
-EngineOutcome = Annotated | InputRefused
+EngineOutcome = Annotated | InputRefused | TooLarge
 
 
 async def _spawn(*args: str, env: dict[str, str] | None) -> asyncio.subprocess.Process:
@@ -94,6 +99,9 @@ class WarmEngine:
                 elif "input_error" in message:
                     outcome = InputRefused(reason=str(message["input_error"]))
                     break
+                elif "too_large" in message:
+                    outcome = TooLarge()
+                    break
         except BaseException:
             await self.close()
             raise
@@ -101,6 +109,10 @@ class WarmEngine:
         if self._jobs >= self._max_jobs:
             await self.close()
         return outcome
+
+    async def start(self) -> None:
+        """Start the child now, so the first job does not wait for its imports."""
+        await self._running()
 
     async def _running(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:
@@ -151,6 +163,7 @@ class EnginePool:
         log_path: Path,
         build: str | None,
         bundle_dir: Path | None,
+        max_text_bytes: int,
         on_progress: ProgressSink,
     ) -> EngineOutcome:
         engine = await self._idle.get()
@@ -162,11 +175,15 @@ class EnginePool:
                     "log_path": str(log_path),
                     "build": build,
                     "bundle_dir": str(bundle_dir) if bundle_dir else None,
+                    "max_text_bytes": max_text_bytes,
                 },
                 on_progress,
             )
         finally:
             self._idle.put_nowait(engine)
+
+    async def start(self) -> None:
+        await asyncio.gather(*(engine.start() for engine in self._engines))
 
     async def close(self) -> None:
         await asyncio.gather(*(engine.close() for engine in self._engines))

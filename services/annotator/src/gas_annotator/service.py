@@ -18,6 +18,7 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from gas_annotator import runner
 from gas_annotator.bundles import Bundles
 from gas_annotator.repository import RunRepository
+from gas_annotator.share import RequestQueue, UserShare
 from gas_core.events import (
     Event,
     JobCompleted,
@@ -33,6 +35,7 @@ from gas_core.events import (
     JobFailed,
     JobFailedPayload,
     JobRequested,
+    Tier,
 )
 from gas_core.jobs import JobRecord, JobStatus, job_file_key, utc_timestamp
 from gas_core.messaging import Delivery, Publisher, RetryLater
@@ -48,6 +51,11 @@ GAVE_UP_MESSAGE = (
 )
 
 
+NO_VARIANTS_MESSAGE = (
+    "The file has a VCF header but no variant records, so there is nothing to annotate. "
+    "Check that you uploaded the file you meant to."
+)
+
 # anntools reports the paths it read and wrote: temp files of this worker, meaningless to users.
 WORKER_LOCAL_SUMMARY_KEYS = frozenset({"input", "output"})
 
@@ -62,6 +70,52 @@ class RunSettings:
     lease_seconds: float
     progress_interval_seconds: float
     work_dir: Path | None
+    job_slots: int
+    waiting_places: int  # requests that may wait in the worker for a slot
+    size_limits: Mapping[Tier, int]  # decompressed VCF text per job
+    time_limits: Mapping[Tier, float]  # wall-clock seconds of one job's annotation
+    user_share_wait_seconds: int
+
+
+def size_limit_message(tier: Tier, limit_bytes: int) -> str:
+    if tier is Tier.FREE:
+        return (
+            f"This file holds more than {human_bytes(limit_bytes)} of VCF text once "
+            f"decompressed; the free tier annotates up to {human_bytes(limit_bytes)} "
+            "(decompressed). Upgrade to premium to annotate larger files."
+        )
+    return (
+        f"This file holds more than {human_bytes(limit_bytes)} of VCF text once "
+        "decompressed, the most one job may annotate. Split it into smaller files and "
+        "submit each as a job."
+    )
+
+
+def time_limit_message(tier: Tier, limit_seconds: float) -> str:
+    advice = (
+        "Upgrade to premium for longer jobs, or split the file into smaller ones."
+        if tier is Tier.FREE
+        else "Split the file into smaller ones and submit each as a job."
+    )
+    return (
+        f"The annotation was stopped after {human_seconds(limit_seconds)}, the longest a "
+        f"{tier.value} job may run. {advice}"
+    )
+
+
+def human_bytes(size: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size / 1024:,.1f} KiB"
+
+
+def human_seconds(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
 
 
 def result_keys(job: JobRecord) -> tuple[str, str]:
@@ -83,9 +137,12 @@ class Annotator:
         events: Publisher,
         bundles: Bundles,
         engines: runner.EnginePool,
+        requests: RequestQueue,
         settings: RunSettings,
     ) -> None:
         self._engines = engines
+        self._requests = requests
+        self._share = UserShare(slots=settings.job_slots, waiting_places=settings.waiting_places)
         self._repo = repo
         self._s3 = s3
         self._events = events
@@ -106,7 +163,24 @@ class Annotator:
             return
         if job.status is JobStatus.CREATED:
             raise RetryLater("the job's submit has not committed yet", delay_seconds=5)
+        if not self._share.take(job.user_id):
+            if not self._share.may_wait(job.user_id):
+                # Deleted and sent again rather than RetryLater: see gas_annotator.share.
+                await self._requests.send_later(
+                    event, delay_seconds=self._settings.user_share_wait_seconds
+                )
+                log.info(
+                    "no slot for the user's job here now; request handed back for %d s",
+                    self._settings.user_share_wait_seconds,
+                )
+                return
+            await self._share.wait_and_take(job.user_id)
+        try:
+            await self._claim_and_run(job, delivery)
+        finally:
+            self._share.give_back(job.user_id)
 
+    async def _claim_and_run(self, job: JobRecord, delivery: Delivery) -> None:
         runner_id = f"{self._worker_id}:{delivery.message_id[:8]}:{delivery.receive_count}"
         if not await self._repo.claim(
             job_id=job.job_id, runner=runner_id, lease_seconds=self._settings.lease_seconds
@@ -158,6 +232,12 @@ class Annotator:
             outcome = await self._annotate_holding_lease(
                 job, runner_id, input_path, output_path, log_path, bundle_dir
             )
+            if isinstance(outcome, runner.TooLarge):
+                outcome = runner.InputRefused(
+                    size_limit_message(job.tier, self._settings.size_limits[job.tier])
+                )
+            elif isinstance(outcome, runner.Annotated) and not outcome.summary.get("variants"):
+                outcome = runner.InputRefused(NO_VARIANTS_MESSAGE)
             annotated = time.monotonic()
             run_log = _job_log(job, log_path, outcome)
             if isinstance(outcome, runner.InputRefused):
@@ -212,6 +292,8 @@ class Annotator:
         bundle_dir: Path | None,
     ) -> runner.EngineOutcome:
         latest = 0.0
+        time_limit = self._settings.time_limits[job.tier]
+        deadline = time.monotonic() + time_limit
 
         def on_progress(fraction: float) -> None:
             nonlocal latest
@@ -224,16 +306,25 @@ class Annotator:
                 log_path=log_path,
                 build=job.build,
                 bundle_dir=bundle_dir,
+                max_text_bytes=self._settings.size_limits[job.tier],
                 on_progress=on_progress,
             )
         )
         try:
             while True:
                 done, _ = await asyncio.wait(
-                    {engine}, timeout=self._settings.progress_interval_seconds
+                    {engine},
+                    timeout=max(
+                        0,
+                        min(self._settings.progress_interval_seconds, deadline - time.monotonic()),
+                    ),
                 )
                 if done:
                     return engine.result()
+                if time.monotonic() >= deadline:
+                    # The engine is killed below (a cancelled run replaces its process).
+                    log.warning("annotation stopped at the %s tier's time limit", job.tier.value)
+                    return runner.InputRefused(time_limit_message(job.tier, time_limit))
                 # The output is not uploaded yet, so a run ends at 99% until COMPLETED.
                 if not await self._repo.renew(
                     job_id=job.job_id,

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -6,11 +7,55 @@ from pydantic_settings import SettingsConfigDict
 from gas_core.settings import ServiceSettings
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: the cgroup quota (a pod's CPU limit) when one is set, else
+    the CPUs it is allowed to run on."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return cpus or 1
+    if quota == "max":
+        return cpus or 1
+    return max(1, min(cpus or 1, -(-int(quota) // int(period))))
+
+
+def default_job_slots() -> int:
+    """One job per CPU, and never fewer than two: with the per-user share (slots - 1 per
+    user) a second slot is what lets another user's job start beside a long one."""
+    return max(2, available_cpus())
+
+
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GAS_ANNOTATOR_", extra="ignore")
 
     port: int = 8002
-    jobs_per_process: int = Field(default=1, ge=1, le=64)
+    jobs_per_process: int = Field(
+        default_factory=default_job_slots,
+        ge=1,
+        le=64,
+        description="job slots (and warm engine processes); default: CPUs of the pod, at least 2",
+    )
+    waiting_requests: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="requests a worker holds beyond its slots, waiting for one; one user may "
+        "fill all but one of these places",
+    )
+    user_share_wait_seconds: int = Field(
+        default=3,
+        ge=1,
+        le=900,
+        description="a request that can neither start nor wait here is sent back to the "
+        "queue with this delay, so other users' requests behind it are received",
+    )
+    free_job_seconds: float = Field(
+        default=300, gt=0, description="wall-clock cap on one free job's annotation"
+    )
+    premium_job_seconds: float = Field(
+        default=6 * 3600, gt=0, description="wall-clock cap on one premium job's annotation"
+    )
     visibility_seconds: int = Field(default=60, ge=2, le=43200)
     receive_wait_seconds: int = Field(
         default=10, ge=0, le=20, description="SQS long poll; SIGTERM may wait this long"

@@ -85,19 +85,21 @@ class JobRepository(JobTable):
             [int(page["Count"]) async for page in self._pages(self._dynamodb.query, request)]
         )
 
-    async def count_queued_before(self, *, queued_at: str) -> int:
-        """How many jobs (anyone's) were queued earlier and still wait for a worker."""
+    async def waiting(self) -> list[tuple[str, str]]:
+        """(user_id, queued_at) of every job (anyone's) that waits for a worker."""
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Select": "COUNT",
-            "FilterExpression": "#status = :queued AND queued_at < :mine",
+            "FilterExpression": "#status = :queued",
+            "ProjectionExpression": "user_id, queued_at",
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {
-                ":queued": {"S": JobStatus.QUEUED.value},
-                ":mine": {"S": queued_at},
-            },
+            "ExpressionAttributeValues": {":queued": {"S": JobStatus.QUEUED.value}},
         }
-        return sum([int(page["Count"]) async for page in self._pages(self._dynamodb.scan, request)])
+        return [
+            (item["user_id"]["S"], item["queued_at"]["S"])
+            async for page in self._pages(self._dynamodb.scan, request)
+            for item in page.get("Items", [])
+            if "queued_at" in item
+        ]
 
     async def queued_unpublished(self, *, queued_before: str) -> list[JobRecord]:
         """QUEUED jobs whose JobRequested was never recorded as published (the submit that

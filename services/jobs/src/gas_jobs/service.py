@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +18,7 @@ from gas_core.settings import StackSettings
 from gas_core.tiers import Tier
 from gas_jobs.models import Build
 from gas_jobs.repository import JobPage, JobRepository
-from gas_jobs.sniff import SNIFF_BYTES, vcf_problem
+from gas_jobs.sniff import SNIFF_BYTES, text_size_over, vcf_problem
 from gas_jobs.storage import ObjectStore, PresignedPost
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,17 @@ def sanitise_filename(filename: str) -> str:
 def too_large_message(size_bytes: int, limit_bytes: int) -> str:
     return (
         f"This file is {_kib(size_bytes)}; the free tier annotates files up to "
-        f"{_kib(limit_bytes)}. Upgrade to premium to annotate files of any size."
+        f"{_kib(limit_bytes)} of VCF text (measured decompressed). Upgrade to premium to "
+        "annotate larger files."
+    )
+
+
+def too_much_text_message(limit_bytes: int) -> str:
+    return (
+        f"This file holds more than {_kib(limit_bytes)} of VCF text once decompressed; the "
+        f"free tier annotates up to {_kib(limit_bytes)} of VCF text (measured decompressed, "
+        "so compressing a file does not raise the limit). Upgrade to premium to annotate "
+        "larger files."
     )
 
 
@@ -81,6 +93,8 @@ def _kib(size: int) -> str:
 
 
 def upload_limit(jobs: Jobs, tier: Tier) -> int:
+    """The most bytes one upload may have. For the free tier it is the text limit itself:
+    compressed data is never larger than its text, so nothing over it can fit."""
     return jobs.stack.free_size_limit_bytes if tier is Tier.FREE else jobs.max_upload_bytes
 
 
@@ -128,7 +142,27 @@ async def get_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobReco
 async def queue_position(jobs: Jobs, *, job: JobRecord) -> int | None:
     if job.status is not JobStatus.QUEUED or not job.queued_at:
         return None
-    return await jobs.repo.count_queued_before(queued_at=job.queued_at) + 1
+    return fair_queue_position(
+        await jobs.repo.waiting(), user_id=job.user_id, queued_at=job.queued_at
+    )
+
+
+def fair_queue_position(waiting: Iterable[tuple[str, str]], *, user_id: str, queued_at: str) -> int:
+    """Where a job stands (1 = next) when users take turns, as the annotator's per-user
+    share of slots makes them: every earlier job of the same user is ahead of it, and of
+    each other user's waiting jobs as many as this user has ahead, plus their next one if
+    it was queued first. A burst of one user therefore does not push back another's job."""
+    queued: dict[str, list[str]] = defaultdict(list)
+    for owner, at in waiting:
+        queued[owner].append(at)
+    mine = sum(at < queued_at for at in queued.pop(user_id, []))
+    ahead = mine
+    for times in queued.values():
+        times.sort()
+        ahead += min(len(times), mine)
+        if len(times) > mine and times[mine] < queued_at:
+            ahead += 1
+    return ahead + 1
 
 
 async def submit_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobRecord:
@@ -142,29 +176,42 @@ async def submit_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobR
 
     size = await jobs.objects.size(bucket=job.input_bucket, key=job.input_key)
     if size is None:
-        raise InputMissing(
-            "The file has not been uploaded yet: POST it to the upload URL from job "
-            "creation, then submit again."
-        )
+        raise InputMissing(MISSING_MESSAGE)
     limit = upload_limit(jobs, job.tier)
     if size > limit:
-        await jobs.objects.delete(bucket=job.input_bucket, key=job.input_key)
-        message = too_large_message(size, limit)
-        await jobs.repo.fail_before_run(job_id=job.job_id, error=message, failed_at=utc_timestamp())
-        raise InputTooLarge(message)
-    problem = vcf_problem(
-        await jobs.objects.read_start(
-            bucket=job.input_bucket, key=job.input_key, length=SNIFF_BYTES
-        )
+        await _refuse_too_large(jobs, job, too_large_message(size, limit))
+    # A free file is at most the limit, so it is read whole: its text size is checked here.
+    # A premium file's is checked by the annotator while it reads.
+    start = await jobs.objects.read_start(
+        bucket=job.input_bucket,
+        key=job.input_key,
+        length=limit if job.tier is Tier.FREE else SNIFF_BYTES,
     )
+    if start is None:
+        raise InputMissing(MISSING_MESSAGE)
+    problem = vcf_problem(start)
     if problem:
         await jobs.repo.fail_before_run(job_id=job.job_id, error=problem, failed_at=utc_timestamp())
         raise InputNotVcf(problem)
+    if job.tier is Tier.FREE and text_size_over(start, limit):
+        await _refuse_too_large(jobs, job, too_much_text_message(limit))
 
     if await jobs.repo.queue(job_id=job.job_id, input_size_bytes=size, queued_at=utc_timestamp()):
         # The size is all that queueing changed of what the request carries: no read-back.
         await _publish_request(jobs, job.model_copy(update={"input_size_bytes": size}))
     return await get_job(jobs, user=user, job_id=job_id)
+
+
+MISSING_MESSAGE = (
+    "The file has not been uploaded yet: POST it to the upload URL from job creation, then "
+    "submit again."
+)
+
+
+async def _refuse_too_large(jobs: Jobs, job: JobRecord, message: str) -> None:
+    await jobs.objects.delete(bucket=job.input_bucket, key=job.input_key)
+    await jobs.repo.fail_before_run(job_id=job.job_id, error=message, failed_at=utc_timestamp())
+    raise InputTooLarge(message)
 
 
 async def _publish_request(jobs: Jobs, job: JobRecord) -> None:

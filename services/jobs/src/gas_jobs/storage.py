@@ -59,8 +59,20 @@ class ObjectStore:
             raise
         return int(head["ContentLength"])
 
-    async def read_start(self, *, bucket: str, key: str, length: int) -> bytes:
-        response = await self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}")
+    async def read_start(self, *, bucket: str, key: str, length: int) -> bytes | None:
+        """The object's first ``length`` bytes (all of an empty one: b""), or None when it
+        does not exist (any more)."""
+        try:
+            response = await self._s3.get_object(
+                Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}"
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code in NOT_FOUND:
+                return None
+            if code == "InvalidRange":  # S3's answer for any range of an empty object
+                return b""
+            raise
         async with response["Body"] as body:
             return bytes(await body.read())
 
