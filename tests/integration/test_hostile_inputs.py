@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
-from gas_core.events import Tier
+from gas_core.tiers import Tier
 from gas_testing.plugin import ServiceProcess, Stack, StartService, get_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

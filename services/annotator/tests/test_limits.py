@@ -16,9 +16,10 @@ from gas_annotator.repository import RunRepository
 from gas_annotator.service import Annotator, RunSettings
 from gas_annotator.settings import available_cpus, default_job_slots
 from gas_annotator.share import UserShare, jobs_per_user
-from gas_core.events import JobRequested, Tier
+from gas_core.events import JobRequested
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_core.messaging import Delivery, RetryLater
+from gas_core.tiers import Tier
 
 TEXT = b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" * 50
 

@@ -12,10 +12,10 @@ from gas_annotator.service import Annotator, RunSettings
 from gas_annotator.settings import Settings
 from gas_annotator.share import SqsRequestQueue
 from gas_core.aws import AwsClients
-from gas_core.events import Tier
 from gas_core.health import table_check
 from gas_core.messaging import ConsumerOptions, SnsPublisher, queue_url, topic_arn
 from gas_core.service import Consume, Parts, run_service
+from gas_core.tiers import Tier
 
 
 def main() -> None:

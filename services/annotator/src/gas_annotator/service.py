@@ -35,10 +35,10 @@ from gas_core.events import (
     JobFailed,
     JobFailedPayload,
     JobRequested,
-    Tier,
 )
 from gas_core.jobs import JobRecord, JobStatus, job_file_key, utc_timestamp
 from gas_core.messaging import Delivery, Publisher, RetryLater
+from gas_core.tiers import Tier
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
