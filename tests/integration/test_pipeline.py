@@ -331,6 +331,7 @@ def test_a_job_whose_worker_is_killed_is_completed_once_by_another(
     assert get_job(stack, job_id).attempts == 2
     assert result_objects(stack, f"paula/{job_id}/") == [
         f"paula/{job_id}/sample.annot.log",
+        f"paula/{job_id}/sample.annot.parquet",
         f"paula/{job_id}/sample.annot.vcf.gz",
     ]
     assert [event[:2] for event in job_events(stack)] == [("job.completed", job_id)]
