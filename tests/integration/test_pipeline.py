@@ -9,11 +9,9 @@ import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
@@ -36,33 +34,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 HEADER = "##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-
-
-@pytest.fixture(scope="session")
-def bundle_cache() -> Path:
-    """One GRCh37 bundle for the whole session, built on first use into the shared cache."""
-    from anntools import ensure_bundle
-
-    return ensure_bundle("GRCh37").parent
-
-
-@pytest.fixture(scope="session")
-def common_snps() -> dict[str, list[Any]]:
-    """The bundle's dbSNP common SNPs with an rsID, in genome order (0-based starts)."""
-    from anntools import ensure_bundle, load_bundle
-
-    bundle = load_bundle(ensure_bundle("GRCh37"))
-    known = next(track for track in bundle.known_tracks if track.set_id)
-    rows = np.flatnonzero(known.id_valid)
-    positions = np.asarray(known.positions, dtype=np.int64)[rows]
-    chromosomes = np.searchsorted(bundle.genome.offsets, positions, side="right") - 1
-    alleles = [pair.split("\t") for pair in known.alleles.take(rows).to_pylist()]
-    return {
-        "_labels": [bundle.genome.names[index] for index in chromosomes.tolist()],
-        "_starts": (positions - bundle.genome.offsets[chromosomes]).tolist(),
-        "ref": [ref for ref, _ in alleles],
-        "alt": [alt for _, alt in alleles],
-    }
 
 
 def vcf_text(snps: dict[str, list[Any]], count: int) -> str:
@@ -187,25 +158,6 @@ def result_objects(stack: Stack, prefix: str) -> list[str]:
         return sorted(entry["Key"] for entry in response.get("Contents", []))
 
     return list(run(listing, stack))
-
-
-@pytest.fixture
-def start_annotator(
-    stack: Stack, start_service: StartService, bundle_cache: Path
-) -> Callable[..., ServiceProcess]:
-    def start(**env: str) -> ServiceProcess:
-        settings = {
-            "GAS_ANNOTATOR_BUNDLE_CACHE_DIR": str(bundle_cache),
-            "GAS_ANNOTATOR_BUNDLE_BUILDS": '["GRCh37"]',
-            "GAS_ANNOTATOR_VISIBILITY_SECONDS": "4",
-            "GAS_ANNOTATOR_LEASE_SECONDS": "3",
-            "GAS_ANNOTATOR_STOP_GRACE_SECONDS": "5",
-            "GAS_ANNOTATOR_RECEIVE_WAIT_SECONDS": "1",
-            **env,
-        }
-        return start_service("annotator", stack, **settings)
-
-    return start
 
 
 @pytest.fixture
