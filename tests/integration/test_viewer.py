@@ -196,13 +196,14 @@ def test_the_viewer_refuses_what_it_cannot_answer_with_a_readable_reason(
     for path in ("variants", "variants/export", "events"):
         assert bob.get(f"/jobs/{job_id}/{path}").status_code == 404, path
 
-    for params, words in [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"limit": 5000}, "less than or equal to 1000"),
         ({"sort": "colour"}, "position"),
         ({"region": "exonic"}, "intergenic"),
         ({"start": 500, "end": 100}, "start (500) is after end (100)"),
         ({"in_dbsnp": "maybe"}, "boolean"),
-    ]:
+    ]
+    for params, words in refusals:
         refused = alice.get(f"/jobs/{job_id}/variants", **params)
         assert refused.status_code == 422, params
         assert words in refused.text, (params, refused.text)
