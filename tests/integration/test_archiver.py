@@ -329,6 +329,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     assert subjects == [
         "Your GAS annotation sample.annot.vcf.gz is ready",
         f"Your GAS results for job {job.job_id[:8]} are available again",
+        f"Your GAS results for job {job.job_id[:8]} moved to cold storage",
     ]
 
 
