@@ -86,7 +86,13 @@ class ResultTables:
                 path = self._dir / name
                 if not path.exists():
                     await self._fetch(job, path, still_hot)
-                table = await asyncio.to_thread(VariantTable, path)
+                try:
+                    table = await asyncio.to_thread(VariantTable, path)
+                except Exception:
+                    # Unreadable (e.g. a disk error): fetched again next time, not served.
+                    path.unlink(missing_ok=True)
+                    self._files.pop(name, None)
+                    raise
                 self._tables[name] = table
                 self._files[name] = path.stat().st_size
                 self._files.move_to_end(name)
