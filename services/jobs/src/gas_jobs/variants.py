@@ -84,21 +84,35 @@ class VariantTable:
             column: pc.dictionary_encode(self.table[column]).combine_chunks()
             for column in ("chrom", "gene", "region", "clinvar")
         }
-        self._ranks: dict[SortKey, NDArray[np.int64]] = {}
-        self._ranking = threading.Lock()
+        self._orders: dict[SortKey, NDArray[np.int64]] = {}
+        self._ordering = threading.Lock()
 
     def matching(self, where: VariantFilter, sort: SortKey) -> pa.Table:
+        selected = self._selected(where, sort)
+        return self.table if selected is None else self.table.take(selected)
+
+    def page(self, where: VariantFilter, *, sort: SortKey, limit: int, offset: int) -> Page:
+        selected = self._selected(where, sort)
+        if selected is None:
+            rows, count = self.table.slice(offset, limit), self.table.num_rows
+        else:
+            rows, count = self.table.take(selected[offset : offset + limit]), len(selected)
+        return Page(rows=rows.select(list(VIEW_COLUMNS)).to_pylist(), count=count)
+
+    def _selected(self, where: VariantFilter, sort: SortKey) -> NDArray[np.int64] | None:
+        """The indices of the matching rows in ``sort`` order; None for all rows in file
+        order. (A table is a whole result, so a row's index is its ``row``.)"""
         masks = self._masks(where)
-        table = self.table
+        keep: NDArray[np.bool_] | None = None
         if masks:
             combined = masks[0]
             for mask in masks[1:]:
                 combined = pc.and_(combined, mask)
-            table = table.filter(pc.fill_null(combined, False))
+            keep = np.asarray(pc.fill_null(combined, False).to_numpy(zero_copy_only=False))
         if sort is SortKey.POSITION:
-            return table
-        ranks = self._rank(sort)[table["row"].to_numpy()]
-        return table.take(pa.array(np.argsort(ranks, kind="stable")))
+            return None if keep is None else np.flatnonzero(keep)
+        order = self._order(sort)
+        return order if keep is None else order[keep[order]]
 
     def _masks(self, where: VariantFilter) -> list[pa.Array | pa.ChunkedArray]:
         masks: list[pa.Array | pa.ChunkedArray] = []
@@ -143,21 +157,13 @@ class VariantTable:
         hits = pc.fill_null(test(encoded.dictionary), False)
         return pc.fill_null(pc.take(hits, encoded.indices), False)
 
-    def _rank(self, sort: SortKey) -> NDArray[np.int64]:
-        """Each row's place in the whole result sorted by ``sort``, worked out once: sorting
-        a filtered page then orders integers instead of comparing strings every request."""
-        with self._ranking:
-            if sort not in self._ranks:
-                order = _sorted(self.table, sort)["row"].to_numpy()
-                ranks = np.empty(len(order), dtype=np.int64)
-                ranks[order] = np.arange(len(order), dtype=np.int64)
-                self._ranks[sort] = ranks
-            return self._ranks[sort]
-
-    def page(self, where: VariantFilter, *, sort: SortKey, limit: int, offset: int) -> Page:
-        table = self.matching(where, sort)
-        rows = table.slice(offset, limit).select(list(VIEW_COLUMNS)).to_pylist()
-        return Page(rows=rows, count=table.num_rows)
+    def _order(self, sort: SortKey) -> NDArray[np.int64]:
+        """Every row index in ``sort`` order, worked out once per result and key: a sorted
+        page is then this order with the non-matching rows left out, no per-request sort."""
+        with self._ordering:
+            if sort not in self._orders:
+                self._orders[sort] = _sorted(self.table, sort)["row"].to_numpy()
+            return self._orders[sort]
 
     def export(self, where: VariantFilter, *, sort: SortKey, fmt: ExportFormat) -> Iterator[bytes]:
         """The matching rows as a file, in pieces of ``EXPORT_BATCH_ROWS`` rows."""
