@@ -20,7 +20,15 @@ from botocore.exceptions import ClientError
 from gas_archiver.repository import StorageRepository
 from gas_core.aws import aws_clients
 from gas_core.events import JobCompleted, JobCompletedPayload
-from gas_core.jobs import JobRecord, JobStatus, JobTable, StorageState, job_file_key, utc_timestamp
+from gas_core.jobs import (
+    JobRecord,
+    JobStatus,
+    JobTable,
+    StorageState,
+    columnar_key_for,
+    job_file_key,
+    utc_timestamp,
+)
 from gas_core.tiers import Tier
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 from gas_notifier.captured import read_captured_mails
@@ -77,7 +85,8 @@ def create_completed_jobs(
         now = utc_timestamp()
         result_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.vcf.gz")
         log_key = job_file_key(user_id=user_id, job_id=job_id, filename=f"{stem}.annot.log")
-        objects |= {result_key: result, log_key: b"log\n"}
+        # With the results viewer's columnar copy beside the result, as the annotator leaves it.
+        objects |= {result_key: result, log_key: b"log\n", columnar_key_for(result_key): b"PAR1"}
         jobs.append(
             JobRecord(
                 job_id=job_id,
@@ -190,6 +199,7 @@ def sha256(data: bytes) -> str:
 
 def annotated_vcf(label: str) -> bytes:
     lines = [b"##fileformat=VCFv4.2", f"##label={label}".encode()]
+    lines.append(b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
     lines += [f"1\t{69000 + i}\t.\tA\tG\t50\tPASS\tGENE=OR4F5".encode() for i in range(200)]
     return gzip.compress(b"\n".join(lines) + b"\n")
 
@@ -248,6 +258,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     result = annotated_vcf("free")
     job = create_completed_job(stack, user_id=user_id, tier=Tier.FREE, result=result)
     assert job.result_key
+    columnar_key = columnar_key_for(job.result_key)
     publish(stack, stack.settings.job_events_topic, completed_event(job))
 
     within_window = client.get(f"/api/jobs/{job.job_id}/result")
@@ -262,9 +273,13 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     assert cold is not None and cold.storage_class == "GLACIER"
     assert cold.sha256 == sha256(result)
     assert read_object(stack, stack.settings.results_bucket, job.result_key) is None
+    assert read_object(stack, stack.settings.results_bucket, columnar_key) is None
     refused = client.get(f"/api/jobs/{job.job_id}/result")
     assert refused.status_code == 409
     assert "archived — upgrade to premium to restore it" in refused.json()["detail"]
+    not_viewable = client.get(f"/api/jobs/{job.job_id}/variants")
+    assert not_viewable.status_code == 409
+    assert "archived — upgrade to premium" in not_viewable.json()["detail"]
 
     moto_url = str(stack.aws.endpoint_url)
     set_restore_speed(moto_url, RESTORE_STEP_SECONDS)
@@ -295,6 +310,11 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     assert link.status_code == 200, link.text
     assert httpx.get(link.json()["url"]).content == result
     assert read_object(stack, stack.settings.archive_bucket, job.result_key) is None
+    # The viewer works again: the jobs service rebuilds the columnar copy from the VCF.
+    viewed = client.get(f"/api/jobs/{job.job_id}/variants", params={"gene": "OR4F5"})
+    assert viewed.status_code == 200, viewed.text
+    assert viewed.json()["count"] == 200
+    assert read_object(stack, stack.settings.results_bucket, columnar_key) is not None
     mails = wait_until(
         lambda: [
             mail
@@ -310,6 +330,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     assert subjects == [
         "Your GAS annotation sample.annot.vcf.gz is ready",
         f"Your GAS results for job {job.job_id[:8]} are available again",
+        f"Your GAS results for job {job.job_id[:8]} moved to cold storage",
     ]
 
 

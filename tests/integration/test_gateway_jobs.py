@@ -74,6 +74,25 @@ def test_the_api_is_documented_and_needs_a_signed_in_caller(gateway: ServiceProc
     assert "log in" in anonymous.json()["detail"]
 
     assert httpx.get(f"{gateway.url}/api/docs").status_code == 200
-    published = httpx.get(f"{gateway.url}/api/openapi.json").json()["paths"]
+    document = httpx.get(f"{gateway.url}/api/openapi.json").json()
+    published = document["paths"]
     assert {"/api/me", "/api/me/upgrade", "/api/tokens", "/api/jobs"} <= set(published)
     assert not any(path.startswith("/internal") for path in published)
+
+    # The jobs routes with the jobs service's own schemas, not catch-all proxies.
+    assert "/api/jobs/{path}" not in published
+    variants = published["/api/jobs/{job_id}/variants"]["get"]
+    answer = variants["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/VariantsPublic"}
+    assert set(document["components"]["schemas"]["VariantsPublic"]["properties"]) == {
+        "data",
+        "count",
+    }
+    assert {"limit", "sort", "gene", "region"} <= {p["name"] for p in variants["parameters"]}
+    assert "401" in variants["responses"] and variants["security"]
+    created = published["/api/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    assert created["schema"] == {"$ref": "#/components/schemas/JobCreate"}
+    assert (
+        "text/event-stream"
+        in (published["/api/jobs/{job_id}/events"]["get"]["responses"]["200"]["content"])
+    )

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from gas_core.events import (
+    JobArchived,
     JobCompleted,
     JobCompletedPayload,
     JobFailed,
@@ -106,6 +107,7 @@ def test_completion_and_failure_mails_carry_the_job_link_and_what_to_do(
     link = f"{PUBLIC_URL}/jobs/{done.job_id}"
     assert link in ready.text
     assert f'href="{link}"' in ready.html
+    assert "can be viewed and downloaded until" in ready.text
     for fact in ("Variants annotated: 1,234", "Known in dbSNP: 617 (50.0%)", "GRCh38", "CDS: 12"):
         assert fact in ready.text
     assert "intergenic" not in ready.text
@@ -137,11 +139,16 @@ def test_a_redelivered_or_republished_event_sends_no_second_mail(
     # recording the first publish.
     republished = completed(user_id, job_id=first.job_id)
     another_job = completed(user_id)
+    archived = JobArchived(
+        job_id=first.job_id, user_id=user_id, payload=StoragePayload(tier=Tier.FREE)
+    )
     restored = JobRestored(
         job_id=first.job_id, user_id=user_id, payload=StoragePayload(tier=Tier.PREMIUM)
     )
     topic = stack.settings.job_events_topic
-    publish(stack, topic, first, first, republished, restored, another_job, restored)
+    publish(
+        stack, topic, first, first, republished, archived, restored, another_job, restored, archived
+    )
     settle(stack)
 
     subjects = sorted(mail.subject for mail in mails_to(stack, email))
@@ -149,5 +156,9 @@ def test_a_redelivered_or_republished_event_sends_no_second_mail(
         "Your GAS annotation trio.annot.vcf.gz is ready",
         "Your GAS annotation trio.annot.vcf.gz is ready",
         f"Your GAS results for job {first.job_id[:8]} are available again",
+        f"Your GAS results for job {first.job_id[:8]} moved to cold storage",
     ]
+    [cold] = [mail for mail in mails_to(stack, email) if "cold storage" in mail.subject]
+    assert "Upgrade to premium" in cold.text
+    assert f"{PUBLIC_URL}/jobs/{first.job_id}" in cold.text
     assert sum(another_job.job_id in m.text for m in mails_to(stack, email)) == 1

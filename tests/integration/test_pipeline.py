@@ -9,7 +9,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_core.messaging import SnsPublisher, queue_url, topic_arn
 from gas_core.tiers import Tier
 from gas_jobs.repository import JobRepository
-from gas_testing.data import KnownSnp, known_snps
+from gas_testing.data import KnownSnp
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import (
     ServiceProcess,
@@ -37,19 +36,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 HEADER = "##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-
-
-@pytest.fixture(scope="session")
-def bundle_cache() -> Path:
-    """One GRCh37 bundle for the whole session, built on first use into the shared cache."""
-    from anntools import ensure_bundle
-
-    return ensure_bundle("GRCh37").parent
-
-
-@pytest.fixture(scope="session")
-def common_snps() -> list[KnownSnp]:
-    return known_snps("GRCh37")
 
 
 def vcf_text(snps: list[KnownSnp], count: int) -> str:
@@ -175,25 +161,6 @@ def result_objects(stack: Stack, prefix: str) -> list[str]:
 
 
 @pytest.fixture
-def start_annotator(
-    stack: Stack, start_service: StartService, bundle_cache: Path
-) -> Callable[..., ServiceProcess]:
-    def start(**env: str) -> ServiceProcess:
-        settings = {
-            "GAS_ANNOTATOR_BUNDLE_CACHE_DIR": str(bundle_cache),
-            "GAS_ANNOTATOR_BUNDLE_BUILDS": '["GRCh37"]',
-            "GAS_ANNOTATOR_VISIBILITY_SECONDS": "4",
-            "GAS_ANNOTATOR_LEASE_SECONDS": "3",
-            "GAS_ANNOTATOR_STOP_GRACE_SECONDS": "5",
-            "GAS_ANNOTATOR_RECEIVE_WAIT_SECONDS": "1",
-            **env,
-        }
-        return start_service("annotator", stack, **settings)
-
-    return start
-
-
-@pytest.fixture
 def jobs_service(stack: Stack, start_service: StartService) -> ServiceProcess:
     return start_service("jobs", stack)
 
@@ -316,6 +283,7 @@ def test_a_job_whose_worker_is_killed_is_completed_once_by_another(
     assert get_job(stack, job_id).attempts == 2
     assert result_objects(stack, f"paula/{job_id}/") == [
         f"paula/{job_id}/sample.annot.log",
+        f"paula/{job_id}/sample.annot.parquet",
         f"paula/{job_id}/sample.annot.vcf.gz",
     ]
     assert [event[:2] for event in job_events(stack)] == [("job.completed", job_id)]

@@ -21,7 +21,7 @@ from gas_archiver.service import Archiver
 from gas_archiver.storage import Content, ExpeditedRetrievalUnavailable, ObjectInfo, RestoreState
 from gas_core.accounts import Account
 from gas_core.events import Envelope
-from gas_core.jobs import JobRecord, JobStatus, StorageState
+from gas_core.jobs import JobRecord, JobStatus, StorageState, columnar_key_for
 from gas_core.messaging import RetryLater
 from gas_core.tiers import Tier
 
@@ -219,6 +219,7 @@ def completed_job(*, user_id: str, completed_at: datetime, tier: Tier = Tier.FRE
 
 USER = "u1"
 RESULT = b"##fileformat=VCFv4.2\n" + b"1\t69511\t.\tA\tG\t50\tPASS\tGENE=OR4F5\n" * 50
+COLUMNAR = b"PAR1 columnar copy PAR1"
 WINDOW = 600
 COMPLETED_AT = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 AFTER_WINDOW = (COMPLETED_AT + timedelta(seconds=WINDOW + 1)).timestamp()
@@ -243,6 +244,10 @@ class World:
     def cold(self) -> StoredObject | None:
         return self.store.objects.get(("archive", self.job.result_key or ""))
 
+    def columnar(self) -> StoredObject | None:
+        """The results viewer's columnar copy beside the hot result."""
+        return self.store.objects.get(("results", columnar_key_for(self.job.result_key or "")))
+
 
 def world(
     *, tier: Tier = Tier.FREE, storage_class: str = "GLACIER", now: float = AFTER_WINDOW
@@ -253,6 +258,7 @@ def world(
     job = completed_job(user_id=USER, completed_at=COMPLETED_AT)
     jobs.jobs[job.job_id] = job
     store.put("results", job.result_key or "", RESULT)
+    store.put("results", columnar_key_for(job.result_key or ""), COLUMNAR)
     accounts = FakeAccounts({USER: tier})
     events = FakeEvents()
     archiver = Archiver(
@@ -314,7 +320,7 @@ async def test_archiving_moves_the_result_to_glacier_verified_and_drops_the_hot_
     w = world()
     await w.archiver.on_job_completed("job1")
     assert w.job.storage is StorageState.ARCHIVED
-    assert w.hot() is None
+    assert w.hot() is None and w.columnar() is None
     cold = w.cold()
     assert cold is not None and cold.data == RESULT and cold.storage_class == "GLACIER"
     assert cold.metadata == {"job-id": "job1", "sha256": sha256(RESULT)}
@@ -334,7 +340,7 @@ async def test_a_crash_between_any_two_archive_steps_is_finished_by_the_rerun() 
         assert_result_is_safe(w)
         await run_until_done(lambda w=w: w.archiver.on_job_completed("job1"), w)
         assert w.job.storage is StorageState.ARCHIVED, crash_at
-        assert w.hot() is None, crash_at
+        assert w.hot() is None and w.columnar() is None, crash_at
         cold = w.cold()
         assert cold is not None and cold.data == RESULT, crash_at
         assert len({event.event_id for event in w.events.published}) == 1, crash_at
@@ -353,6 +359,7 @@ async def test_an_upgrade_while_copying_cancels_the_archive_and_keeps_the_hot_co
     assert w.job.storage is StorageState.AVAILABLE
     hot = w.hot()
     assert hot is not None and hot.data == RESULT
+    assert w.columnar() is not None, "the viewer lost its copy of a result that stays"
     assert w.cold() is None
     assert w.events.published == []
 

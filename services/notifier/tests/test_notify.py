@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 
 from gas_core.accounts import Account
 from gas_core.events import (
     AccountTierChanged,
+    JobArchived,
     JobCompleted,
     JobCompletedPayload,
     JobFailed,
     JobFailedPayload,
+    StoragePayload,
     TierChangedPayload,
 )
 from gas_core.messaging import RetryLater
@@ -83,6 +87,7 @@ async def send(event: object, ledger: FakeLedger, mailer: FakeMailer, attempt: i
         mailer=mailer,
         ledger=ledger,
         public_url="https://gas.example.org/",
+        free_window_seconds=600,
         lease_seconds=60,
         attempt=attempt,
     )
@@ -138,11 +143,56 @@ def test_only_free_users_are_told_their_result_moves_to_cold_storage(
         user_id="u1",
         payload=JobCompletedPayload(tier=tier, result_key="u1/job1/a.annot.vcf.gz", log_key="l"),
     )
-    composed = compose(event, name="Ada", public_url="https://gas.example.org")
+    composed = compose(
+        event, name="Ada", public_url="https://gas.example.org", free_window_seconds=600
+    )
     assert ("cold storage" in composed.text) is warned
     assert ("cold storage" in composed.html) is warned
 
 
 def test_an_account_without_a_name_gets_a_plain_greeting() -> None:
-    composed = compose(completed(), name="", public_url="https://gas.example.org")
+    composed = compose(
+        completed(), name="", public_url="https://gas.example.org", free_window_seconds=600
+    )
     assert composed.text.startswith("Hello,\n")
+
+
+def test_the_ready_mail_says_when_a_free_result_will_be_archived() -> None:
+    event = completed().model_copy(
+        update={"occurred_at": datetime(2026, 3, 5, 14, 2, 30, tzinfo=UTC)}
+    )
+    composed = compose(
+        event, name="Ada", public_url="https://gas.example.org", free_window_seconds=3600
+    )
+    assert "until 5 Mar 2026, 15:02 UTC; then it moves to cold storage" in composed.text
+    assert "5 Mar 2026, 15:02 UTC" in composed.html
+
+
+def test_a_failure_mail_gives_browser_advice_not_a_command_line_flag() -> None:
+    reason = (
+        "the input is GRCh38 (contig lengths) but the reference bundle is GRCh37; "
+        "annotate it with --build GRCh38"
+    )
+    event = JobFailed(
+        job_id="job1", user_id="u1", payload=JobFailedPayload(tier=Tier.FREE, reason=reason)
+    )
+    composed = compose(
+        event, name="Ada", public_url="https://gas.example.org", free_window_seconds=600
+    )
+    for body in (composed.text, composed.html):
+        assert "--build" not in body
+        assert "choose genome build GRCh38 when you submit it again" in body
+        assert "Submit page" in body
+        assert "https://gas.example.org/jobs/job1" in body
+
+
+async def test_an_archived_free_result_gets_one_mail_with_the_upgrade_offer() -> None:
+    ledger, mailer = FakeLedger(), FakeMailer()
+    archived = JobArchived(job_id="job1", user_id="u1", payload=StoragePayload(tier=Tier.FREE))
+    await send(archived, ledger, mailer)
+    await send(archived.model_copy(update={"event_id": uuid.uuid4()}), ledger, mailer)
+    [(to, mail)] = mailer.sent
+    assert to == "ada@example.org"
+    assert mail.subject == "Your GAS results for job job1 moved to cold storage"
+    assert "Upgrade to premium" in mail.text and "Upgrade to premium" in mail.html
+    assert 'href="https://gas.example.org/jobs/job1"' in mail.html

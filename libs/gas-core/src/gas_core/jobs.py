@@ -23,6 +23,11 @@ attribute              meaning
 ``results_bucket``     results bucket (set on completion)
 ``result_key``         bgzipped annotated VCF in the results bucket
 ``log_key``            the run's text log in the results bucket (also for failed runs)
+``columnar_key``       the result's columnar copy for the results viewer (Parquet,
+                       ``anntools.columnar``) at :func:`columnar_key_for` of the result;
+                       absent when the annotator could not write it, and for results made
+                       before the viewer: the jobs service then rebuilds it from the VCF
+                       at that same key
 ``created_at``         ISO-8601 UTC timestamps of each step …
 ``queued_at``
 ``started_at``         … of the latest claim
@@ -96,6 +101,12 @@ def job_file_key(*, user_id: str, job_id: str, filename: str) -> str:
     return f"{user_id}/{job_id}/{filename}"
 
 
+def columnar_key_for(result_key: str) -> str:
+    """Where a result's columnar copy lives: ``<stem>.annot.parquet`` beside
+    ``<stem>.annot.vcf.gz`` (the annotator writes it; the jobs service rebuilds it there)."""
+    return f"{result_key.removesuffix('.vcf.gz')}.parquet"
+
+
 class JobRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -115,6 +126,7 @@ class JobRecord(BaseModel):
     results_bucket: str | None = None
     result_key: str | None = None
     log_key: str | None = None
+    columnar_key: str | None = None
     queued_at: str | None = None
     started_at: str | None = None
     completed_at: str | None = None

@@ -8,7 +8,10 @@ loading the bundle; later calls do not): it reads one JSON request per stdin lin
 answers with one JSON object per stdout line:
 
 * ``{"progress": 0.42}`` while it works (at most once per whole percent);
-* ``{"summary": {...}}`` when the output is complete;
+* ``{"summary": {...}, "columnar_error": null}`` when the output is complete; the request's
+  ``columnar_path``, when given, then holds the result's columnar copy for the results viewer
+  (``anntools.columnar``), unless ``columnar_error`` says why it could not be written (the
+  job still completes: the jobs service rebuilds the copy from the VCF);
 * ``{"input_error": "Line 7: ..."}`` when the file is unusable (retrying cannot help);
 * ``{"too_large": true}`` when the file holds more than the request's ``max_text_bytes`` of
   VCF text once decompressed (counted before annotating, stopping at the limit);
@@ -102,7 +105,25 @@ def annotate(arguments: dict[str, Any]) -> None:
     except InputError as error:
         _say({"input_error": str(error)})
         return
-    _say({"summary": summary})
+    _say(
+        {
+            "summary": summary,
+            "columnar_error": columnar(arguments["output_path"], arguments.get("columnar_path")),
+        }
+    )
+
+
+def columnar(annotated: str, target: str | None) -> str | None:
+    """Write the columnar copy of the ``annotated`` VCF to ``target``; the reason on failure."""
+    if not target:
+        return None
+    from anntools.columnar import write_columnar
+
+    try:
+        write_columnar(Path(annotated), Path(target))
+    except Exception as error:  # any failure here must not fail the job
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def serve(_: list[str]) -> int:

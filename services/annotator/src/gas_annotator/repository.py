@@ -72,8 +72,10 @@ class RunRepository(JobTable):
         summary: Mapping[str, Any],
         provenance: Mapping[str, Any] | None,
         completed_at: str,
+        columnar_key: str | None = None,
     ) -> bool:
-        """RUNNING by ``runner`` → COMPLETED with its result AVAILABLE."""
+        """RUNNING by ``runner`` → COMPLETED with its result AVAILABLE (and its columnar copy,
+        when it was written)."""
         update = ConditionalUpdate().set(
             {
                 "status": JobStatus.COMPLETED,
@@ -82,6 +84,7 @@ class RunRepository(JobTable):
                 "results_bucket": results_bucket,
                 "result_key": result_key,
                 "log_key": log_key,
+                "columnar_key": columnar_key,
                 "summary": dict(summary),
                 "provenance": dict(provenance) if provenance else None,
                 "completed_at": completed_at,

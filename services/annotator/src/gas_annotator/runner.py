@@ -39,6 +39,8 @@ class TooLarge:
 @dataclass(frozen=True)
 class Annotated:
     summary: dict[str, Any]
+    # Why the columnar copy could not be written (None: written, or not asked for).
+    columnar_error: str | None = None
 
 
 EngineOutcome = Annotated | InputRefused | TooLarge
@@ -94,7 +96,10 @@ class WarmEngine:
                     if on_progress:
                         on_progress(float(message["progress"]))
                 elif "summary" in message:
-                    outcome: EngineOutcome = Annotated(summary=dict(message["summary"]))
+                    outcome: EngineOutcome = Annotated(
+                        summary=dict(message["summary"]),
+                        columnar_error=message.get("columnar_error"),
+                    )
                     break
                 elif "input_error" in message:
                     outcome = InputRefused(reason=str(message["input_error"]))
@@ -160,6 +165,7 @@ class EnginePool:
         *,
         input_path: Path,
         output_path: Path,
+        columnar_path: Path | None = None,
         log_path: Path,
         build: str | None,
         bundle_dir: Path | None,
@@ -172,6 +178,7 @@ class EnginePool:
                 {
                     "input_path": str(input_path),
                     "output_path": str(output_path),
+                    "columnar_path": str(columnar_path) if columnar_path else None,
                     "log_path": str(log_path),
                     "build": build,
                     "bundle_dir": str(bundle_dir) if bundle_dir else None,

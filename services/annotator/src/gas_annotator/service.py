@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gas_annotator import runner
 from gas_annotator.bundles import Bundles
@@ -36,7 +36,7 @@ from gas_core.events import (
     JobFailedPayload,
     JobRequested,
 )
-from gas_core.jobs import JobRecord, JobStatus, job_file_key, utc_timestamp
+from gas_core.jobs import JobRecord, JobStatus, columnar_key_for, job_file_key, utc_timestamp
 from gas_core.messaging import Delivery, Publisher, RetryLater
 from gas_core.tiers import Tier
 
@@ -118,13 +118,21 @@ def human_seconds(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def result_keys(job: JobRecord) -> tuple[str, str]:
+class ResultKeys(NamedTuple):
+    result: str
+    log: str
+    columnar: str
+
+
+def result_keys(job: JobRecord) -> ResultKeys:
     stem = job.input_filename
     for suffix in (".gz", ".bgz", ".vcf"):
         stem = stem.removesuffix(suffix)
-    return (
-        job_file_key(user_id=job.user_id, job_id=job.job_id, filename=f"{stem}.annot.vcf.gz"),
-        job_file_key(user_id=job.user_id, job_id=job.job_id, filename=f"{stem}.annot.log"),
+    result = job_file_key(user_id=job.user_id, job_id=job.job_id, filename=f"{stem}.annot.vcf.gz")
+    return ResultKeys(
+        result=result,
+        log=job_file_key(user_id=job.user_id, job_id=job.job_id, filename=f"{stem}.annot.log"),
+        columnar=columnar_key_for(result),
     )
 
 
@@ -218,19 +226,20 @@ class Annotator:
         )
 
     async def _run(self, job: JobRecord, runner_id: str) -> None:
-        result_key, log_key = result_keys(job)
+        result_key, log_key, columnar_key = result_keys(job)
         bucket = self._settings.results_bucket
         with tempfile.TemporaryDirectory(prefix="gas-job-", dir=self._settings.work_dir) as tmp:
             folder = Path(tmp)
             input_path = folder / job.input_filename
             output_path = folder / "annotated.vcf.gz"
+            columnar_path = folder / "annotated.parquet"
             log_path = folder / "anntools.log"
             started = time.monotonic()
             await self._download(job.input_bucket, job.input_key, input_path)
             downloaded = time.monotonic()
             bundle_dir = await self._bundles.get(job.build) if job.build else None
             outcome = await self._annotate_holding_lease(
-                job, runner_id, input_path, output_path, log_path, bundle_dir
+                job, runner_id, input_path, output_path, columnar_path, log_path, bundle_dir
             )
             if isinstance(outcome, runner.TooLarge):
                 outcome = runner.InputRefused(
@@ -256,6 +265,9 @@ class Annotator:
                 return
             await self._upload(bucket, result_key, output_path)
             await self._put(bucket, log_key, run_log.encode(), "text/plain; charset=utf-8")
+            columnar_uploaded = await self._upload_columnar(
+                bucket, columnar_key, columnar_path, outcome.columnar_error
+            )
             uploaded = time.monotonic()
             summary = {
                 key: value
@@ -274,6 +286,7 @@ class Annotator:
                 results_bucket=bucket,
                 result_key=result_key,
                 log_key=log_key,
+                columnar_key=columnar_key if columnar_uploaded else None,
                 summary=summary,
                 provenance=provenance,
                 completed_at=utc_timestamp(),
@@ -288,6 +301,7 @@ class Annotator:
         runner_id: str,
         input_path: Path,
         output_path: Path,
+        columnar_path: Path,
         log_path: Path,
         bundle_dir: Path | None,
     ) -> runner.EngineOutcome:
@@ -303,6 +317,7 @@ class Annotator:
             self._engines.annotate(
                 input_path=input_path,
                 output_path=output_path,
+                columnar_path=columnar_path,
                 log_path=log_path,
                 build=job.build,
                 bundle_dir=bundle_dir,
@@ -348,6 +363,25 @@ class Annotator:
         await self._s3.upload_file(
             str(source), bucket, key, ExtraArgs={"ContentType": "application/gzip"}
         )
+
+    async def _upload_columnar(
+        self, bucket: str, key: str, source: Path, error: str | None
+    ) -> bool:
+        """Upload the columnar copy beside the result. Without it the job still completes:
+        the jobs service rebuilds the copy from the VCF on the viewer's first query."""
+        if error is None:
+            try:
+                await self._s3.upload_file(
+                    str(source),
+                    bucket,
+                    key,
+                    ExtraArgs={"ContentType": "application/vnd.apache.parquet"},
+                )
+                return True
+            except Exception as failure:  # logged; the job must not fail
+                error = f"{type(failure).__name__}: {failure}"
+        log.warning("no columnar copy for the results viewer (it is rebuilt on demand): %s", error)
+        return False
 
     async def _put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         await self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

@@ -6,10 +6,12 @@ one clean run would:
 
 archive  AVAILABLE ─(window over, user still free)→ ARCHIVING: copy hot → cold (same key,
          cold storage class, metadata ``job-id`` + ``sha256``) → verify size + SHA-256 →
-         commit ARCHIVED → delete the hot copy → publish JobArchived
+         commit ARCHIVED → delete the hot copy and its columnar copy → publish JobArchived
 restore  ARCHIVED ─(upgrade)→ restore_object (Expedited, else Standard) → RESTORING; when the
          thaw is done (S3 event or the periodic check): copy cold → hot as STANDARD → verify →
-         publish JobRestored → commit AVAILABLE → delete the cold copy
+         publish JobRestored → commit AVAILABLE → delete the cold copy. The columnar copy
+         (the results viewer's, derived from the VCF) is not archived: the jobs service
+         rebuilds it from the restored VCF on the first query.
 cancel   ARCHIVING ─(upgrade before the commit)→ AVAILABLE; the hot copy was never touched
 
 A job goes through at most one archive cycle: archiving starts only from the JobCompleted
@@ -35,7 +37,7 @@ from gas_archiver.storage import (
 )
 from gas_core.accounts import AccountLookupFailed, Accounts
 from gas_core.events import JobArchived, JobRestored, StoragePayload
-from gas_core.jobs import JobRecord, JobStatus, StorageState, utc_timestamp
+from gas_core.jobs import JobRecord, JobStatus, StorageState, columnar_key_for, utc_timestamp
 from gas_core.messaging import Publisher, RetryLater
 from gas_core.tiers import Tier
 
@@ -175,6 +177,8 @@ class Archiver:
         """
         assert job.results_bucket and job.result_key
         await self._store.delete(job.results_bucket, job.result_key)
+        # Also a copy the jobs service rebuilt, which the record does not name.
+        await self._store.delete(job.results_bucket, columnar_key_for(job.result_key))
         if cold is None:
             cold = await self._store.head(self._archive_bucket, job.result_key)
         await self._events.publish(

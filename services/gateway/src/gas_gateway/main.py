@@ -17,6 +17,7 @@ from gas_gateway import edge, sessions, web
 from gas_gateway.api import api_router, auth_router, internal_router
 from gas_gateway.db import create_pool, migrate
 from gas_gateway.oidc import OidcClient
+from gas_gateway.openapi import REFRESH_SECONDS, JobsOpenApi, public_openapi
 from gas_gateway.outbox import OutboxRelay
 from gas_gateway.payments import payment_provider
 from gas_gateway.security import cookies_for
@@ -77,8 +78,16 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
     async def database() -> object:
         return await pool.fetchval("SELECT 1")
 
+    app = create_app(settings, pool=pool, http=http, outbox=outbox)
+    jobs_openapi = JobsOpenApi(http, settings.jobs_url)
+    await jobs_openapi.refresh()
+    app.openapi = public_openapi(app, jobs_openapi)  # type: ignore[method-assign]
+
+    async def refresh_jobs_openapi(stop: asyncio.Event) -> None:
+        await every(stop, REFRESH_SECONDS, jobs_openapi.refresh, what="jobs OpenAPI refresh")
+
     return Parts(
-        app=create_app(settings, pool=pool, http=http, outbox=outbox),
-        workers=(relay, cleanup),
+        app=app,
+        workers=(relay, cleanup, refresh_jobs_openapi),
         checks={"database": database},
     )

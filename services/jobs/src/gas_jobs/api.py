@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from gas_core.jobs import JobStatus
-from gas_jobs import service
-from gas_jobs.deps import CurrentUser, JobsDep
-from gas_jobs.models import JobCreate, JobCreated, JobPublic, JobsPublic, ResultLink, UploadForm
+from gas_jobs import live, service
+from gas_jobs.deps import CurrentUser, JobsDep, VariantQuery
+from gas_jobs.models import (
+    JobCreate,
+    JobCreated,
+    JobPublic,
+    JobsPublic,
+    ResultLink,
+    UploadForm,
+    VariantPublic,
+    VariantsPublic,
+)
 from gas_jobs.repository import InvalidCursor
+from gas_jobs.variants import ExportFormat, SortKey
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such job (or not yours)"},
+    409: {"description": "No result to show now (not completed, archived or restoring): why"},
+}
+EXPORT_MEDIA_TYPES = {
+    ExportFormat.VCF: "text/plain; charset=utf-8",
+    ExportFormat.TSV: "text/tab-separated-values; charset=utf-8",
+    ExportFormat.JSON: "application/json",
+}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -96,3 +115,110 @@ async def get_result(job_id: str, user: CurrentUser, jobs: JobsDep) -> ResultLin
     except service.ResultUnavailable as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     return ResultLink(url=url, expires_in=jobs.download_url_seconds, filename=filename)
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    summary="Live status, progress and queue position (Server-Sent Events)",
+    description=(
+        "A `text/event-stream`: an `event: job` whose data is the job (as in GET /jobs/{id}) "
+        "whenever its status, progress, queue position or storage changes, a `: ping` comment "
+        "every ~15 s while nothing does, and the end of the stream once the job has finished."
+    ),
+    responses={
+        200: {
+            "description": "The event stream",
+            "content": {
+                "text/event-stream": {"schema": {"$ref": "#/components/schemas/JobPublic"}}
+            },
+        },
+        404: {"description": "No such job (or not yours)"},
+    },
+)
+async def job_events(job_id: str, user: CurrentUser, jobs: JobsDep) -> StreamingResponse:
+    try:
+        job = await service.get_job(jobs, user=user, job_id=job_id)
+    except service.JobNotFound as error:
+        raise NOT_FOUND from error
+    return StreamingResponse(
+        live.job_events(jobs, job),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get(
+    "/{job_id}/variants",
+    summary="The result's annotated variants: filtered, sorted, one page",
+    responses=UNAVAILABLE,
+)
+async def list_variants(
+    job_id: str,
+    user: CurrentUser,
+    jobs: JobsDep,
+    where: VariantQuery,
+    sort: SortKey = SortKey.POSITION,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> VariantsPublic:
+    try:
+        page = await service.variants_page(
+            jobs, user=user, job_id=job_id, where=where, sort=sort, limit=limit, offset=offset
+        )
+    except service.JobNotFound as error:
+        raise NOT_FOUND from error
+    except service.ResultUnavailable as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    return VariantsPublic(
+        data=[VariantPublic.model_validate(row) for row in page.rows], count=page.count
+    )
+
+
+@router.get(
+    "/{job_id}/variants/export",
+    response_class=StreamingResponse,
+    summary="Download the variants that match the filters (VCF, TSV or JSON)",
+    description=(
+        "Every matching variant (no paging), streamed. VCF: the header and the matching "
+        "records exactly as in the annotated VCF, in file order; TSV and JSON: the columns "
+        "of GET /variants, in the requested sort order."
+    ),
+    responses={
+        200: {
+            "description": "The file (Content-Disposition names it)",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "text/tab-separated-values": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/VariantPublic"},
+                    }
+                },
+            },
+        },
+        **UNAVAILABLE,
+    },
+)
+async def export_variants(
+    job_id: str,
+    user: CurrentUser,
+    jobs: JobsDep,
+    where: VariantQuery,
+    fmt: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.VCF,
+    sort: SortKey = SortKey.POSITION,
+) -> StreamingResponse:
+    try:
+        filename, pieces = await service.variants_export(
+            jobs, user=user, job_id=job_id, where=where, sort=sort, fmt=fmt
+        )
+    except service.JobNotFound as error:
+        raise NOT_FOUND from error
+    except service.ResultUnavailable as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    return StreamingResponse(
+        pieces,
+        media_type=EXPORT_MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

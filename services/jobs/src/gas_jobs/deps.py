@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 
 from gas_core.auth import InternalIdentity, InvalidInternalToken, verify_internal_token
+from gas_jobs.models import RegionClass
 from gas_jobs.service import Jobs
+from gas_jobs.variants import VariantFilter
 
 
 def _jobs(request: Request) -> Jobs:
@@ -35,3 +37,48 @@ def _current_user(request: Request) -> InternalIdentity:
 
 JobsDep = Annotated[Jobs, Depends(_jobs)]
 CurrentUser = Annotated[InternalIdentity, Depends(_current_user)]
+
+
+def _variant_filter(
+    chrom: Annotated[
+        str | None,
+        Query(max_length=64, description="chromosome, with or without 'chr' (e.g. 17, chrX)"),
+    ] = None,
+    start: Annotated[int | None, Query(ge=1, description="first position (1-based)")] = None,
+    end: Annotated[int | None, Query(ge=1, description="last position (inclusive)")] = None,
+    gene: Annotated[
+        str | None, Query(max_length=100, description="a gene name (exact, any case)")
+    ] = None,
+    region: Annotated[
+        list[RegionClass] | None,
+        Query(description="region classes to keep; repeat for several (region=CDS&region=UTR5)"),
+    ] = None,
+    in_dbsnp: Annotated[
+        bool | None, Query(description="true: only variants with an rsID; false: only without")
+    ] = None,
+    clinvar: Annotated[
+        str | None,
+        Query(max_length=100, description="ClinVar significance contains this (any case)"),
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="the ID column contains this (any case)")
+    ] = None,
+) -> VariantFilter:
+    if start is not None and end is not None and start > end:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"start ({start:,}) is after end ({end:,}); give a range with start <= end.",
+        )
+    return VariantFilter(
+        chrom=chrom or None,
+        start=start,
+        end=end,
+        gene=gene or None,
+        regions=tuple(r.value for r in region or ()),
+        in_dbsnp=in_dbsnp,
+        clinvar=clinvar or None,
+        text=q or None,
+    )
+
+
+VariantQuery = Annotated[VariantFilter, Depends(_variant_filter)]

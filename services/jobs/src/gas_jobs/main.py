@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from contextlib import AsyncExitStack
 from functools import partial
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -15,6 +17,7 @@ from gas_core.runtime import every
 from gas_core.service import Parts, run_service
 from gas_jobs.api import router
 from gas_jobs.repository import JobRepository
+from gas_jobs.results import ResultTables
 from gas_jobs.service import Jobs, republish_stranded_requests
 from gas_jobs.settings import Settings
 from gas_jobs.storage import ObjectStore
@@ -31,8 +34,11 @@ def create_app() -> FastAPI:
     return app
 
 
-async def build(settings: Settings, clients: AwsClients, _: AsyncExitStack) -> Parts:
+async def build(settings: Settings, clients: AwsClients, resources: AsyncExitStack) -> Parts:
     stack = settings.stack
+    cache_dir = settings.results_cache_dir or Path(
+        resources.enter_context(tempfile.TemporaryDirectory(prefix="gas-jobs-results-"))
+    )
     dynamodb = await clients.client("dynamodb")
     s3 = await clients.client("s3")
     sns = await clients.client("sns")
@@ -44,6 +50,14 @@ async def build(settings: Settings, clients: AwsClients, _: AsyncExitStack) -> P
         max_upload_bytes=settings.max_upload_bytes,
         upload_url_seconds=settings.upload_url_seconds,
         download_url_seconds=settings.download_url_seconds,
+        results=ResultTables(
+            s3,
+            cache_dir=cache_dir,
+            cache_bytes=settings.results_cache_bytes,
+            tables_in_memory=settings.results_tables_in_memory,
+        ),
+        events_check_seconds=settings.events_check_seconds,
+        events_ping_seconds=settings.events_ping_seconds,
     )
     app = create_app()
     app.state.jobs = jobs
@@ -66,5 +80,6 @@ async def build(settings: Settings, clients: AwsClients, _: AsyncExitStack) -> P
         checks={
             "jobs_table": table_check(dynamodb, stack.jobs_table),
             "inputs_bucket": bucket_check(s3, stack.inputs_bucket),
+            "results_bucket": bucket_check(s3, stack.results_bucket),
         },
     )

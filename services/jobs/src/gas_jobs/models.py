@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -80,3 +81,38 @@ class ResultLink(BaseModel):
     url: str
     expires_in: int
     filename: str
+
+
+class RegionClass(StrEnum):
+    """The region classes anntools assigns (``anntools.fields.REGION_CLASSES``), most
+    severe first."""
+
+    CDS = "CDS"
+    UTR5 = "UTR5"
+    UTR3 = "UTR3"
+    NCRNA_EXON = "ncRNA_exon"
+    INTRON = "intron"
+    PROMOTER = "promoter"
+    INTERGENIC = "intergenic"
+
+
+class VariantPublic(BaseModel):
+    """One annotated VCF record, as the results viewer shows it."""
+
+    chrom: str
+    pos: int
+    id: str = Field(description="the record's ID column: dbSNP rsIDs, or '.'")
+    ref: str
+    alt: str
+    qual: str
+    filter: str
+    gene: str | None = Field(description="genes overlapping the variant, comma-separated")
+    region: str | None = Field(description="the most severe region class (see RegionClass)")
+    clinvar: str | None = Field(description="ClinVar significance (GRCh38 only)")
+    cytoband: str | None
+    in_dbsnp: bool
+
+
+class VariantsPublic(BaseModel):
+    data: list[VariantPublic]
+    count: int = Field(description="how many variants match the filters, across all pages")

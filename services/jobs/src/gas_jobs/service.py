@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,8 +19,10 @@ from gas_core.settings import StackSettings
 from gas_core.tiers import Tier
 from gas_jobs.models import Build
 from gas_jobs.repository import JobPage, JobRepository
+from gas_jobs.results import ResultGone, ResultTables
 from gas_jobs.sniff import SNIFF_BYTES, text_size_over, vcf_problem
 from gas_jobs.storage import ObjectStore, PresignedPost
+from gas_jobs.variants import ExportFormat, Page, SortKey, VariantFilter, VariantTable
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,9 @@ class Jobs:
     max_upload_bytes: int
     upload_url_seconds: int
     download_url_seconds: int
+    results: ResultTables
+    events_check_seconds: float
+    events_ping_seconds: float
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -275,24 +281,88 @@ async def job_log(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> str:
 async def result_link(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> tuple[str, str]:
     """A short-lived download URL and the file name, while the result is downloadable."""
     job = await get_job(jobs, user=user, job_id=job_id)
-    if job.status is JobStatus.FAILED:
-        raise ResultUnavailable(f"The job failed, so there is no result: {job.error}")
-    if job.status is not JobStatus.COMPLETED or not job.result_key or not job.results_bucket:
-        raise ResultUnavailable(
-            f"The job is {job.status.value.lower()}; the result can be downloaded once it "
-            "has completed."
-        )
-    if job.storage is StorageState.ARCHIVED:
-        raise ResultUnavailable("The result is archived — upgrade to premium to restore it.")
-    if job.storage is StorageState.RESTORING:
-        raise ResultUnavailable(
-            "The result is being restored; you will get an email when it can be downloaded."
-        )
-    filename = job.result_key.rsplit("/", 1)[-1]
+    bucket, result_key = _available_result(job, "downloaded")
+    filename = result_key.rsplit("/", 1)[-1]
     url = await jobs.objects.presign_download(
-        bucket=job.results_bucket,
-        key=job.result_key,
+        bucket=bucket,
+        key=result_key,
         filename=filename,
         expires_in=jobs.download_url_seconds,
     )
     return url, filename
+
+
+def _available_result(job: JobRecord, use: str) -> tuple[str, str]:
+    """The bucket and key of ``job``'s result while it is in the results bucket; otherwise
+    :class:`ResultUnavailable` saying why and what to do (``use``: what the caller wanted,
+    e.g. "downloaded")."""
+    if job.status is JobStatus.FAILED:
+        raise ResultUnavailable(f"The job failed, so there is no result: {job.error}")
+    if job.status is not JobStatus.COMPLETED or not job.result_key or not job.results_bucket:
+        raise ResultUnavailable(
+            f"The job is {job.status.value.lower()}; the result can be {use} once it has completed."
+        )
+    if job.storage is StorageState.ARCHIVED:
+        raise ResultUnavailable(
+            f"The result is archived — upgrade to premium to restore it; then it can be {use} "
+            "again."
+        )
+    if job.storage is StorageState.RESTORING:
+        raise ResultUnavailable(
+            f"The result is being restored; you will get an email when it can be {use}."
+        )
+    return job.results_bucket, job.result_key
+
+
+async def variant_table(
+    jobs: Jobs, *, user: InternalIdentity, job_id: str
+) -> tuple[JobRecord, VariantTable]:
+    """The user's job and the queryable variants of its result (the columnar copy, rebuilt
+    from the VCF when it is missing)."""
+    job = await get_job(jobs, user=user, job_id=job_id)
+    _available_result(job, "viewed")
+
+    async def still_hot() -> bool:
+        current = await jobs.repo.get(job_id)
+        return current is not None and current.storage in (
+            StorageState.AVAILABLE,
+            StorageState.ARCHIVING,
+        )
+
+    try:
+        return job, await jobs.results.table(job, still_hot=still_hot)
+    except ResultGone as gone:
+        current = await get_job(jobs, user=user, job_id=job_id)
+        _available_result(current, "viewed")
+        raise ResultUnavailable("The result is being moved; try again in a minute.") from gone
+
+
+async def variants_page(
+    jobs: Jobs,
+    *,
+    user: InternalIdentity,
+    job_id: str,
+    where: VariantFilter,
+    sort: SortKey,
+    limit: int,
+    offset: int,
+) -> Page:
+    _, table = await variant_table(jobs, user=user, job_id=job_id)
+    return await asyncio.to_thread(table.page, where, sort=sort, limit=limit, offset=offset)
+
+
+async def variants_export(
+    jobs: Jobs,
+    *,
+    user: InternalIdentity,
+    job_id: str,
+    where: VariantFilter,
+    sort: SortKey,
+    fmt: ExportFormat,
+) -> tuple[str, Iterator[bytes]]:
+    """The file name and the pieces of an export of the matching variants (produced as they
+    are read, so the caller streams them)."""
+    job, table = await variant_table(jobs, user=user, job_id=job_id)
+    stem = (job.result_key or job.input_filename).rsplit("/", 1)[-1].removesuffix(".vcf.gz")
+    suffix = "" if where == VariantFilter() else ".filtered"
+    return f"{stem}{suffix}.{fmt.value}", table.export(where, sort=sort, fmt=fmt)

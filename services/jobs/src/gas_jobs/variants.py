@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,8 +19,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from anntools.columnar import read_header
 from anntools.fields import REGION_CLASSES
@@ -61,41 +62,6 @@ class VariantFilter:
     clinvar: str | None = None
     text: str | None = None
 
-    def expression(self) -> ds.Expression | None:
-        parts: list[ds.Expression] = []
-        if self.chrom:
-            bare = self.chrom.removeprefix("chr")
-            parts.append(ds.field("chrom").isin([bare, f"chr{bare}"]))
-        if self.start is not None:
-            parts.append(ds.field("pos") >= self.start)
-        if self.end is not None:
-            parts.append(ds.field("pos") <= self.end)
-        if self.regions:
-            parts.append(ds.field("region").isin(list(self.regions)))
-        if self.in_dbsnp is not None:
-            parts.append(ds.field("in_dbsnp") == self.in_dbsnp)
-        if not parts:
-            return None
-        combined = parts[0]
-        for part in parts[1:]:
-            combined = combined & part
-        return combined
-
-    def text_masks(self, table: pa.Table) -> list[pa.Array]:
-        """Filters that need string matching (not expressible as dataset expressions in
-        every supported pyarrow), as boolean masks over ``table``."""
-        masks: list[pa.Array] = []
-        if self.gene:
-            gene = re.escape(self.gene.strip())
-            masks.append(
-                pc.match_substring_regex(table["gene"], f"(^|,){gene}(,|$)", ignore_case=True)
-            )
-        if self.clinvar:
-            masks.append(pc.match_substring(table["clinvar"], self.clinvar, ignore_case=True))
-        if self.text:
-            masks.append(pc.match_substring(table["id"], self.text.strip(), ignore_case=True))
-        return [pc.fill_null(mask, False) for mask in masks]
-
 
 @dataclass(frozen=True)
 class Page:
@@ -109,21 +75,95 @@ class VariantTable:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.header = read_header(path)
-        self.table = pq.read_table(path, columns=["row", *VIEW_COLUMNS], memory_map=True)
+        self.table = pq.read_table(
+            path, columns=["row", *VIEW_COLUMNS], memory_map=True
+        ).combine_chunks()
+        # Columns with few distinct values, encoded once so a string test runs per distinct
+        # value (a gene filter tests ~20k names instead of 1M rows).
+        self._encoded = {
+            column: pc.dictionary_encode(self.table[column]).combine_chunks()
+            for column in ("chrom", "gene", "region", "clinvar")
+        }
+        self._orders: dict[SortKey, NDArray[np.int64]] = {}
+        self._ordering = threading.Lock()
 
     def matching(self, where: VariantFilter, sort: SortKey) -> pa.Table:
-        table = self.table
-        expression = where.expression()
-        if expression is not None:
-            table = ds.dataset(table).to_table(filter=expression)
-        for mask in where.text_masks(table):
-            table = table.filter(mask)
-        return _sorted(table, sort)
+        selected = self._selected(where, sort)
+        return self.table if selected is None else self.table.take(selected)
 
     def page(self, where: VariantFilter, *, sort: SortKey, limit: int, offset: int) -> Page:
-        table = self.matching(where, sort)
-        rows = table.slice(offset, limit).select(list(VIEW_COLUMNS)).to_pylist()
-        return Page(rows=rows, count=table.num_rows)
+        selected = self._selected(where, sort)
+        if selected is None:
+            rows, count = self.table.slice(offset, limit), self.table.num_rows
+        else:
+            rows, count = self.table.take(selected[offset : offset + limit]), len(selected)
+        return Page(rows=rows.select(list(VIEW_COLUMNS)).to_pylist(), count=count)
+
+    def _selected(self, where: VariantFilter, sort: SortKey) -> NDArray[np.int64] | None:
+        """The indices of the matching rows in ``sort`` order; None for all rows in file
+        order. (A table is a whole result, so a row's index is its ``row``.)"""
+        masks = self._masks(where)
+        keep: NDArray[np.bool_] | None = None
+        if masks:
+            combined = masks[0]
+            for mask in masks[1:]:
+                combined = pc.and_(combined, mask)
+            keep = np.asarray(pc.fill_null(combined, False).to_numpy(zero_copy_only=False))
+        if sort is SortKey.POSITION:
+            return None if keep is None else np.flatnonzero(keep)
+        order = self._order(sort)
+        return order if keep is None else order[keep[order]]
+
+    def _masks(self, where: VariantFilter) -> list[pa.Array | pa.ChunkedArray]:
+        masks: list[pa.Array | pa.ChunkedArray] = []
+        if where.chrom:
+            bare = where.chrom.removeprefix("chr")
+            names = pa.array([bare, f"chr{bare}"])
+            masks.append(self._by_value("chrom", lambda values: pc.is_in(values, value_set=names)))
+        if where.start is not None:
+            masks.append(pc.greater_equal(self.table["pos"], where.start))
+        if where.end is not None:
+            masks.append(pc.less_equal(self.table["pos"], where.end))
+        if where.regions:
+            classes = pa.array(list(where.regions))
+            masks.append(
+                self._by_value("region", lambda values: pc.is_in(values, value_set=classes))
+            )
+        if where.in_dbsnp is not None:
+            masks.append(pc.equal(self.table["in_dbsnp"], where.in_dbsnp))
+        if where.gene:
+            pattern = f"(^|,){re.escape(where.gene.strip())}(,|$)"
+            masks.append(
+                self._by_value(
+                    "gene",
+                    lambda values: pc.match_substring_regex(values, pattern, ignore_case=True),
+                )
+            )
+        if where.clinvar:
+            clinvar = where.clinvar
+            masks.append(
+                self._by_value(
+                    "clinvar",
+                    lambda values: pc.match_substring(values, clinvar, ignore_case=True),
+                )
+            )
+        if where.text:
+            masks.append(pc.match_substring(self.table["id"], where.text.strip(), ignore_case=True))
+        return masks
+
+    def _by_value(self, column: str, test: Callable[[pa.Array], pa.Array]) -> pa.Array:
+        """``test`` run once per distinct value of ``column``, spread over the rows."""
+        encoded = self._encoded[column]
+        hits = pc.fill_null(test(encoded.dictionary), False)
+        return pc.fill_null(pc.take(hits, encoded.indices), False)
+
+    def _order(self, sort: SortKey) -> NDArray[np.int64]:
+        """Every row index in ``sort`` order, worked out once per result and key: a sorted
+        page is then this order with the non-matching rows left out, no per-request sort."""
+        with self._ordering:
+            if sort not in self._orders:
+                self._orders[sort] = _sorted(self.table, sort)["row"].to_numpy()
+            return self._orders[sort]
 
     def export(self, where: VariantFilter, *, sort: SortKey, fmt: ExportFormat) -> Iterator[bytes]:
         """The matching rows as a file, in pieces of ``EXPORT_BATCH_ROWS`` rows."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -15,10 +17,24 @@ class Mail:
 
 
 NEW_PARAGRAPH = "\n\n"
-FREE_WINDOW_NOTE = (
-    "Free accounts can download results for a limited time after completion; "
-    "after that they move to cold storage until you upgrade to premium."
-)
+# anntools speaks to command-line users; a mail reader uses the web page instead.
+_CLI_BUILD_ADVICE = re.compile(r"annotate it with --build (\S+)")
+
+
+def free_window_note(archive_at: datetime) -> str:
+    return (
+        f"On the free tier this result can be viewed and downloaded until "
+        f"{_moment(archive_at)}; then it moves to cold storage, and upgrading to premium "
+        "brings it back."
+    )
+
+
+def archive_time(completed_at: datetime, free_window_seconds: int) -> datetime:
+    return completed_at + timedelta(seconds=free_window_seconds)
+
+
+def _moment(moment: datetime) -> str:
+    return moment.strftime("%d %b %Y, %H:%M UTC").lstrip("0")
 
 
 def _greeting(name: str) -> str:
@@ -30,14 +46,21 @@ def job_link(public_url: str, job_id: str) -> str:
 
 
 def completed(
-    *, name: str, job_id: str, filename: str, summary: dict[str, Any], link: str, free: bool
+    *,
+    name: str,
+    job_id: str,
+    filename: str,
+    summary: dict[str, Any],
+    link: str,
+    archive_at: datetime | None,
 ) -> Mail:
+    """``archive_at``: when a free result moves to cold storage (None: it stays)."""
     facts = _summary_facts(summary)
     text_facts = "".join(f"  - {label}: {value}\n" for label, value in facts)
     html_facts = "".join(
         f"<li>{escape(label)}: <strong>{escape(value)}</strong></li>" for label, value in facts
     )
-    free_note = FREE_WINDOW_NOTE if free else ""
+    free_note = free_window_note(archive_at) if archive_at else ""
     return Mail(
         subject=f"Your GAS annotation {filename} is ready",
         text=(
@@ -59,10 +82,11 @@ def completed(
 
 
 def failed(*, name: str, job_id: str, reason: str, link: str) -> Mail:
+    reason = _CLI_BUILD_ADVICE.sub(r"choose genome build \1 when you submit it again", reason)
     advice = (
-        "Check the reason above, fix the input file (a VCF 4.x file, plain or bgzipped, "
-        "for GRCh37 or GRCh38) and submit it again as a new job. The job page shows the "
-        "full log."
+        "Open the job page below for the full log. Then fix the input file (a VCF 4.x "
+        "file, plain or bgzipped, for GRCh37 or GRCh38) and submit it again as a new job "
+        "from the GAS web page: drop the file on the Submit page."
     )
     return Mail(
         subject=f"Your GAS annotation job {job_id[:8]} failed",
@@ -99,6 +123,30 @@ def restored(*, name: str, job_id: str, link: str) -> Mail:
             "and can be downloaded again.</p>"
             f'<p><a href="{escape(link)}">Open the job</a></p>'
             "<p>As a premium user your results stay available.</p>"
+        ),
+    )
+
+
+def archived(*, name: str, job_id: str, link: str) -> Mail:
+    offer = (
+        "Upgrade to premium on the job page to restore it (and all your other archived "
+        "results); premium results stay available, and there is no size limit."
+    )
+    return Mail(
+        subject=f"Your GAS results for job {job_id[:8]} moved to cold storage",
+        text=(
+            f"{_greeting(name)}\n\n"
+            f"the free download period of job {job_id} is over, so its results have moved "
+            "to cold storage.\n\n"
+            f"{offer}\n{link}\n\n"
+            "— GAS, the Genomics Annotation Service\n"
+        ),
+        html=_page(
+            f"<p>{escape(_greeting(name))}</p>"
+            f"<p>the free download period of job <code>{escape(job_id)}</code> is over, so "
+            "its results have moved to cold storage.</p>"
+            f"<p>{escape(offer)}</p>"
+            f'<p><a href="{escape(link)}">Open the job and upgrade</a></p>'
         ),
     )
 

@@ -43,6 +43,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
             mailer=mailer,
             ledger=ledger,
             public_url=settings.public_url,
+            free_window_seconds=settings.stack.free_window_seconds,
             lease_seconds=settings.send_lease_seconds,
             attempt=delivery.receive_count,
         )
