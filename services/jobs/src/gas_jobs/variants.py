@@ -108,7 +108,10 @@ class VariantTable:
             combined = masks[0]
             for mask in masks[1:]:
                 combined = pc.and_(combined, mask)
-            keep = np.asarray(pc.fill_null(combined, False).to_numpy(zero_copy_only=False))
+            filled = pc.fill_null(combined, False)
+            if isinstance(filled, pa.ChunkedArray):
+                filled = filled.combine_chunks()
+            keep = np.asarray(filled.to_numpy(zero_copy_only=False))
         if sort is SortKey.POSITION:
             return None if keep is None else np.flatnonzero(keep)
         order = self._order(sort)
