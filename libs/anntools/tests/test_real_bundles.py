@@ -53,8 +53,8 @@ def test_well_known_grch37_variants(
     )
     assert tp53["EXON"].startswith("4/")
     assert tp53["HGNC_NAME"] == "tumor_protein_p53"
-    assert records[1]["id"] == "rs28396308" and "DB" in records[1]["info"]
-    assert records[2]["id"] == "." and "DB" not in records[2]["info"]  # same site, other ALT
+    assert records[1]["id"] == "rs28396308" and "COMMON_SNP" in records[1]["info"]
+    assert records[2]["id"] == "." and "COMMON_SNP" not in records[2]["info"]  # other ALT
     assert records[3]["info"]["GENE"] == "ALG12" and records[3]["info"]["REGION"] == "intron"
     assert summary["provenance"]["build"] == "GRCh37"
     packages = {source["package"] for source in summary["provenance"]["sources"]}

@@ -197,23 +197,34 @@ def _summary(
     tally: Tally,
     seconds: float,
 ) -> dict[str, Any]:
-    records = tally.records
+    variants = tally.records - tally.reference_blocks
+
+    def percent(count: int) -> float:
+        return round(100.0 * count / variants, 3) if variants else 0.0
+
     return {
         "input": str(input_path),
         "output": str(output),
         "build": bundle.build,
-        "build_detection": {"detected": evidence.build, "reason": evidence.reason},
-        "variants": records,
+        "build_detection": evidence.as_dict(),
+        "records": tally.records,
+        "variants": variants,
+        "reference_blocks": tally.reference_blocks,
+        "structural_variants": tally.structural_variants,
         "region_counts": {
             name: tally.regions.get(name, 0) for name in (*REGION_CLASSES, "unknown_contig")
         },
         "in_dbsnp": tally.in_dbsnp,
-        "pct_in_dbsnp": round(100.0 * tally.in_dbsnp / records, 3) if records else 0.0,
+        "pct_in_dbsnp": percent(tally.in_dbsnp),
+        "rsids_in_input": tally.rsids_in_input,
+        "pct_rsids_in_input": percent(tally.rsids_in_input),
+        "common_snp_matches": tally.common_snp_matches,
+        "pct_common_snp_matches": percent(tally.common_snp_matches),
         "known_variant_matches": dict(tally.known_matches),
         "unknown_contigs": dict(tally.unknown_contigs),
         "reannotated_variants": tally.reannotated,
         "seconds": round(seconds, 3),
-        "variants_per_second": round(records / seconds, 1) if seconds > 0 else 0.0,
+        "variants_per_second": round(tally.records / seconds, 1) if seconds > 0 else 0.0,
         "provenance": bundle.provenance(),
     }
 
@@ -222,8 +233,21 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         f"annotated {summary['variants']} variants in {summary['seconds']} s "
         f"({summary['variants_per_second']:.0f} variants/s)",
-        f"in dbSNP: {summary['in_dbsnp']} ({summary['pct_in_dbsnp']}%)",
+        f"rsIDs present in the input: {summary['rsids_in_input']} "
+        f"({summary['pct_rsids_in_input']}%)",
+        f"matched our common-SNP set: {summary['common_snp_matches']} "
+        f"({summary['pct_common_snp_matches']}%)",
+        f"with an rsID after annotation: {summary['in_dbsnp']} ({summary['pct_in_dbsnp']}%)",
     ]
+    if summary["reference_blocks"]:
+        lines.append(
+            f"reference blocks (ALT . or <NON_REF>, passed through unannotated): "
+            f"{summary['reference_blocks']}"
+        )
+    if summary["structural_variants"]:
+        lines.append(
+            f"structural variants annotated over POS..END: {summary['structural_variants']}"
+        )
     lines += [f"region {name}: {count}" for name, count in summary["region_counts"].items()]
     if summary["reannotated_variants"]:
         lines.append(

@@ -88,6 +88,9 @@ class BuildEvidence:
     build: str | None
     reason: str
 
+    def as_dict(self) -> dict[str, str | None]:
+        return {"detected": self.build, "reason": self.reason}
+
 
 def detect_build_from_header(header_lines: list[str]) -> BuildEvidence:
     """Infer the build from ``##contig`` lengths/assembly and ``##reference``.
