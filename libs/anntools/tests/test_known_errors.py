@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from anntools import annotate_file
+from anntools import BuildMismatchError, annotate_file
+from anntools.cli import EXIT_INPUT_ERROR, main
 
 REAL = Path(__file__).parent / "data" / "real"
 CODING = {
@@ -79,3 +80,71 @@ def test_complete_genomics_reference_blocks_are_not_variants(
     assert sum(summary["region_counts"].values()) == summary["variants"]
     for index in blocks:  # passed through as they came
         assert records[index]["columns"] == inputs[index]["columns"]
+
+
+def _without_contigs(source: Path, target: Path) -> Path:
+    lines = source.read_text().splitlines(keepends=True)
+    target.write_text("".join(line for line in lines if not line.startswith("##contig")))
+    return target
+
+
+def test_headerless_grch38_is_detected_from_its_records(
+    grch38_bundle: Path, grch37_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
+    """2,000 ClinVar GRCh38 records with no build in the header were annotated as GRCh37."""
+    source = REAL / "clinvar_grch38_chr1_headerless.vcf"
+    log = tmp_path / "run.log"
+    summary = annotate_file(
+        source, tmp_path / "out.vcf", cache_dir=grch38_bundle.parent, log_path=log
+    )
+    detection = summary["build_detection"]
+    assert summary["build"] == "GRCh38"
+    assert (detection["detected"], detection["source"]) == ("GRCh38", "data")
+    assert any(clue.startswith("GRCh37: of 2000 records") for clue in detection["evidence"])
+    assert "detected from its records" in log.read_text()
+    _, records = vcf_records(tmp_path / "out.vcf")
+    assert sum(r["info"].get("REGION") == "CDS" for r in records) > 1500
+
+
+def test_a_forced_build_the_records_contradict_is_refused_unless_overridden(
+    grch38_bundle: Path, grch37_bundle: Path, tmp_path: Path
+) -> None:
+    source = REAL / "clinvar_grch38_chr1_headerless.vcf"
+    with pytest.raises(BuildMismatchError) as caught:
+        annotate_file(source, tmp_path / "out.vcf", bundle_dir=grch37_bundle)
+    assert caught.value.detected_build == "GRCh38" and "--force-build" in str(caught.value)
+    summary = annotate_file(
+        source,
+        tmp_path / "out.vcf",
+        build="GRCh37",
+        cache_dir=grch37_bundle.parent,
+        force_build=True,
+    )
+    assert summary["build"] == "GRCh37" and summary["build_detection"]["forced"] is True
+    assert summary["build_detection"]["detected"] == "GRCh38"  # the evidence is still reported
+    # a GRCh37 exome without its ##contig lines, forced to GRCh38
+    exome = _without_contigs(REAL / "gatk_hapmap_exome_chr22.vcf", tmp_path / "exome.vcf")
+    with pytest.raises(BuildMismatchError) as caught:
+        annotate_file(exome, tmp_path / "out.vcf", bundle_dir=grch38_bundle)
+    assert caught.value.detected_build == "GRCh37"
+    # with its header, the contig lengths refuse it
+    with pytest.raises(BuildMismatchError, match="##contig 22 length 51304566"):
+        annotate_file(
+            REAL / "gatk_hapmap_exome_chr22.vcf", tmp_path / "out.vcf", bundle_dir=grch38_bundle
+        )
+
+
+@pytest.mark.parametrize("name", ["ncbi36_structural.vcf", "ncbi36_ex2.vcf"])
+def test_ncbi36_is_refused_with_a_liftover_hint(
+    grch37_bundle: Path, tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The 1000 Genomes pilot files (##reference=...NCBI36, b36 contigs) were annotated as
+    GRCh37."""
+    with pytest.raises(BuildMismatchError) as caught:
+        annotate_file(REAL / name, tmp_path / "out.vcf", bundle_dir=grch37_bundle)
+    assert caught.value.detected_build == "NCBI36"
+    assert "liftover" in str(caught.value).lower()
+    command = ["annotate", str(REAL / name), "-o", str(tmp_path / "o.vcf")]
+    assert main([*command, "--bundle", str(grch37_bundle), "--quiet"]) == EXIT_INPUT_ERROR
+    assert "NCBI36/hg18" in capsys.readouterr().err
+    assert not (tmp_path / "o.vcf").exists()

@@ -14,14 +14,14 @@ from typing import Any, BinaryIO
 
 from anntools.arrow import use_lean_memory_pool
 from anntools.bgzf import BgzfWriter
-from anntools.bundle import Bundle, ensure_bundle, load_bundle
+from anntools.buildcheck import resolve_build
+from anntools.bundle import Bundle
 from anntools.engine import ChunkAnnotator, Tally
-from anntools.errors import AnnToolsError, BuildMismatchError, BundleError
+from anntools.errors import AnnToolsError
 from anntools.fields import REGION_CLASSES
-from anntools.genome import BuildEvidence, detect_build_from_header
+from anntools.genome import BuildEvidence
 from anntools.vcf import CHUNK_BYTES, VcfReader
 
-DEFAULT_BUILD = "GRCh37"
 WORKER_THREADS = 2
 Progress = Callable[[float], None]
 
@@ -57,11 +57,13 @@ def annotate_file(
     cache_dir: str | Path | None = None,
     echo: Callable[[str], None] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    force_build: bool = False,
 ) -> dict[str, Any]:
     """Annotate ``input_path`` (VCF or VCF.gz) into ``output_path`` (BGZF when it ends in .gz).
 
     Raises ``InputError`` (with ``.line``) for a bad input and ``BuildMismatchError`` when the
-    input's build is not the bundle's. Returns a JSON-serialisable summary.
+    input's build is not the bundle's (see ``anntools.buildcheck``; ``force_build`` annotates
+    with the requested build or bundle even so). Returns a JSON-serialisable summary.
     """
     started = time.monotonic()
     use_lean_memory_pool()
@@ -70,13 +72,19 @@ def annotate_file(
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         with VcfReader(input_path, chunk_bytes) as reader:
-            evidence = detect_build_from_header(reader.header.meta_lines)
-            bundle = _choose_bundle(build, bundle_dir, cache_dir, evidence, log)
             log(
                 f"input {input_path}: {reader.header.sample_count} samples, "
                 f"{'compressed' if reader.compressed else 'plain text'}"
             )
-            _check_build(evidence, bundle, log)
+            evidence, bundle = resolve_build(
+                input_path,
+                reader.header,
+                build=build,
+                bundle_dir=bundle_dir,
+                cache_dir=cache_dir,
+                force_build=force_build,
+            )
+            _log_build(evidence, bundle, force_build, log)
             annotator = ChunkAnnotator(bundle, reader.header)
             if annotator.replaced_fields:
                 log(
@@ -108,7 +116,7 @@ def annotate_file(
         log.close()
         raise
     seconds = time.monotonic() - started
-    summary = _summary(input_path, output, bundle, evidence, tally, seconds)
+    summary = _summary(input_path, output, bundle, evidence, tally, seconds, force_build)
     for line in _summary_lines(summary):
         log(line)
     log.close()
@@ -117,46 +125,17 @@ def annotate_file(
     return summary
 
 
-def _choose_bundle(
-    build: str | None,
-    bundle_dir: str | Path | None,
-    cache_dir: str | Path | None,
-    evidence: BuildEvidence,
-    log: RunLog,
-) -> Bundle:
-    if bundle_dir is not None:
-        bundle = load_bundle(bundle_dir)
-        if build is not None and build != bundle.build:
-            raise BundleError(
-                f"--build {build} conflicts with the {bundle.build} bundle at {bundle_dir}"
-            )
-        return bundle
-    if build is None:
-        if evidence.build:
-            build = evidence.build
-            log(f"build {build} detected from the header ({evidence.reason})")
-        else:
-            build = DEFAULT_BUILD
-            log(f"build not identifiable from the header ({evidence.reason}); using {build}")
-    path = ensure_bundle(build, cache_dir, log=log)
-    return load_bundle(path)
-
-
-def _check_build(evidence: BuildEvidence, bundle: Bundle, log: RunLog) -> None:
-    if evidence.build and evidence.build != bundle.build:
-        raise BuildMismatchError(
-            f"the input is {evidence.build} ({evidence.reason}) but the reference bundle is "
-            f"{bundle.build}; annotate it with --build {evidence.build}",
-            detected_build=evidence.build,
-            bundle_build=bundle.build,
-        )
-    if evidence.build:
+def _log_build(evidence: BuildEvidence, bundle: Bundle, forced: bool, log: RunLog) -> None:
+    if evidence.source == "header" and evidence.build == bundle.build:
         log(f"input build {evidence.build} matches the bundle ({evidence.reason})")
+    elif evidence.source == "data":
+        log(f"input build {evidence.build} detected from its records ({evidence.reason})")
     else:
-        log(
-            f"input build not stated in the header ({evidence.reason}); annotating as "
-            f"{bundle.build} and checking positions against its chromosome lengths"
-        )
+        log(f"input build: {evidence.reason}; annotating as {bundle.build}")
+    for clue in evidence.clues:
+        log(f"build evidence: {clue}")
+    if forced:
+        log("--force-build: the build was not checked against the input's evidence")
     log(
         f"bundle {bundle.path}: {bundle.build}, created {bundle.manifest['created_at']}, "
         + ", ".join(f"{s['package']} {s['version']}" for s in _distinct_sources(bundle))
@@ -196,6 +175,7 @@ def _summary(
     evidence: BuildEvidence,
     tally: Tally,
     seconds: float,
+    forced: bool,
 ) -> dict[str, Any]:
     variants = tally.records - tally.reference_blocks
 
@@ -206,7 +186,7 @@ def _summary(
         "input": str(input_path),
         "output": str(output),
         "build": bundle.build,
-        "build_detection": evidence.as_dict(),
+        "build_detection": {**evidence.as_dict(), "forced": forced},
         "records": tally.records,
         "variants": variants,
         "reference_blocks": tally.reference_blocks,

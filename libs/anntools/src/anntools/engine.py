@@ -27,7 +27,7 @@ from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_b
 from anntools.bundle import Bundle, InfoHeader, KnownVariantTrack, SegmentTrack
 from anntools.errors import BuildMismatchError
 from anntools.fields import REGION_CLASSES
-from anntools.genome import build_fitting_position
+from anntools.genome import LIFTOVER_HINT, NCBI36, build_fitting_position
 from anntools.vcf import ChunkColumns, Header, split_columns
 
 ALIGNED_GENE_FIELDS = ("GENE", "STRAND", "HGNC_NAME")
@@ -285,11 +285,12 @@ class ChunkAnnotator:
         position = int(columns.positions[row])
         other = build_fitting_position(chromosome, position)
         detected = other if other and other != self.bundle.build else None
-        hint = (
-            f"; the input looks like {detected}, annotate it with --build {detected}"
-            if detected
-            else "; check that the input is a human GRCh37/GRCh38 VCF"
-        )
+        if detected == NCBI36:
+            hint = f"; the input looks like NCBI36/hg18: {LIFTOVER_HINT}"
+        elif detected:
+            hint = f"; the input looks like {detected}, annotate it with --build {detected}"
+        else:
+            hint = "; check that the input is a human GRCh37/GRCh38 VCF"
         raise BuildMismatchError(
             f"position {chromosome}:{position} is beyond the end of chromosome {chromosome} in "
             f"{self.bundle.build} ({self._lengths[chromosomes[row]]} bp){hint}",
