@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from anntools.bundle import BUNDLE_FORMAT_VERSION
 from anntools.cli import EXIT_INPUT_ERROR, main
 
 
@@ -98,12 +99,18 @@ def test_bundle_info_verify_and_export(
         == 0
     )
     genes = (tmp_path / "gene_model.bed").read_text().splitlines()
-    assert genes == ["chr1\t1000\t2000\tPLUSG", "chr1\t5000\t6000\tMINUSG", "chr1\t9000\t9500\tNCG"]
+    assert genes == [
+        "chr1\t1000\t2000\tPLUSG",
+        "chr1\t5000\t6000\tMINUSG",
+        "chr1\t9000\t9500\tNCG",
+        "chr1\t20000\t20800\tISO",
+        "chr1\t20300\t20500\tOVL",
+    ]
     known = (tmp_path / "known.vcf").read_text().splitlines()
     assert known[-3:] == [
-        "chr1\t1051\trs111\tA\tG\t.\t.\tDB",
-        "chr1\t1051\trs112\tA\tT\t.\t.\tDB",
-        "chr1\t5950\trs222\tC\tT\t.\t.\tDB",
+        "chr1\t1051\trs111\tA\tG\t.\t.\tCOMMON_SNP",
+        "chr1\t1051\trs112\tA\tT\t.\t.\tCOMMON_SNP",
+        "chr1\t5950\trs222\tC\tT\t.\t.\tCOMMON_SNP",
     ]
 
 
@@ -134,10 +141,10 @@ def test_annotating_never_imports_pandas(data_dir: Path, tiny_bundle: Path, tmp_
 def test_ensure_prints_a_cached_bundle_without_running_the_builder(
     tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "GRCh37-2").symlink_to(tiny_bundle)
+    (tmp_path / f"GRCh37-{BUNDLE_FORMAT_VERSION}").symlink_to(tiny_bundle)
     command = ["bundle", "ensure", "--build", "GRCh37", "--cache-dir", str(tmp_path)]
     assert main([*command, "--builder", "/no/such/builder anntools"]) == 0
-    assert capsys.readouterr().out == f"{tmp_path / 'GRCh37-2'}\n"
+    assert capsys.readouterr().out == f"{tmp_path / f'GRCh37-{BUNDLE_FORMAT_VERSION}'}\n"
 
 
 def test_building_where_the_data_packages_are_not_installed_says_where_to_build(
@@ -149,7 +156,7 @@ def test_building_where_the_data_packages_are_not_installed_says_where_to_build(
     error = capsys.readouterr().err
     assert "cannot build the GRCh38 bundle in this environment (pandas is not installed)" in error
     assert "make bundles" in error and "--project tools/bundle-builder" in error
-    assert not (tmp_path / "GRCh38-2").exists()
+    assert not (tmp_path / f"GRCh38-{BUNDLE_FORMAT_VERSION}").exists()
 
 
 def test_a_bundle_builder_that_cannot_run_is_named(
@@ -160,4 +167,4 @@ def test_a_bundle_builder_that_cannot_run_is_named(
     error = capsys.readouterr().err
     assert "cannot run the bundle builder `/no/such/builder anntools bundle build" in error
     assert "make bundles" in error
-    assert not (tmp_path / "GRCh37-2").exists()
+    assert not (tmp_path / f"GRCh37-{BUNDLE_FORMAT_VERSION}").exists()

@@ -29,7 +29,7 @@ def test_adds_info_headers_and_keeps_original_columns(
 ) -> None:
     output, summary = _annotate(data_dir / "no_samples.vcf", tiny_bundle, tmp_path)
     header, records = vcf_records(output)
-    for field in ("GENE", "REGION", "EXON", "STRAND", "HGNC_NAME", "CYTOBAND", "CPG_ISLAND", "DB"):
+    for field in ("GENE", "REGION", "EXON", "STRAND", "HGNC_NAME", "CYTOBAND", "CPG_ISLAND"):
         assert any(line.startswith(f"##INFO=<ID={field},") for line in header), field
     assert header[-1].startswith("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
     assert [r["columns"][:7] for r in records] == [
@@ -43,13 +43,18 @@ def test_adds_info_headers_and_keeps_original_columns(
         "CYTOBAND": "1p36.33",
         "CPG_ISLAND": "",
     }
-    assert records[1]["info"]["DP"] == "11" and "DB" in records[1]["info"]
+    assert any(line.startswith("##INFO=<ID=COMMON_SNP,Number=0,Type=Flag,") for line in header)
+    assert not any(line.startswith("##INFO=<ID=DB,") for line in header)  # not ours to define
+    assert records[1]["info"]["DP"] == "11" and "COMMON_SNP" in records[1]["info"]
+    assert "DB" not in records[1]["info"]
     assert records[2]["info"]["GENE"] == "MINUSG"
     # a BED track added by configuration only; free text is percent-encoded
     assert records[2]["info"]["ENHANCER"] == "enh_A,enh_B%3Bx"
     assert summary["variants"] == 3
     assert summary["in_dbsnp"] == 2
     assert summary["pct_in_dbsnp"] == pytest.approx(66.667)
+    assert summary["rsids_in_input"] == 0
+    assert summary["common_snp_matches"] == 2
 
 
 def test_each_alt_of_a_multiallelic_record_is_matched(
@@ -58,7 +63,7 @@ def test_each_alt_of_a_multiallelic_record_is_matched(
     output, _ = _annotate(data_dir / "multiallelic.vcf", tiny_bundle, tmp_path)
     _, records = vcf_records(output)
     assert [r["id"] for r in records] == ["rs111;rs112", "rs112", "."]
-    assert ["DB" in r["info"] for r in records] == [True, True, False]
+    assert ["COMMON_SNP" in r["info"] for r in records] == [True, True, False]
 
 
 def test_chr_prefixed_names_are_kept_and_annotated(
@@ -164,12 +169,13 @@ def test_reannotating_replaces_the_earlier_annotation(
     header, records = vcf_records(output)
     assert not any("older bundle" in line or "2020-01-01" in line for line in header)
     assert '##INFO=<ID=GENEINFO,Number=1,Type=String,Description="dbSNP-style' in header[3]
-    # the input's own keys stay in their order; stale GENE/REGION/DB are gone
+    # the input's own keys (its DB flag too) stay in their order; stale GENE/REGION are gone
     assert records[0]["columns"][7] == (
-        "DP=10;AF=0.5;GENEINFO=OLDGENE:1;REGION=promoter;CYTOBAND=1p36.33;CPG_ISLAND"
+        "DP=10;AF=0.5;DB;GENEINFO=OLDGENE:1;REGION=promoter;CYTOBAND=1p36.33;CPG_ISLAND"
     )
+    assert '##INFO=<ID=DB,Number=0,Type=Flag,Description="Known variant">' in header
     assert records[1]["id"] == "rs111" and records[1]["info"]["REGION"] == "CDS"
-    assert records[1]["columns"][7].startswith("DP=11;DB;GENE=PLUSG;")
+    assert records[1]["columns"][7].startswith("DB;DP=11;COMMON_SNP;GENE=PLUSG;")
     assert records[2]["id"] == "rs999;rs222" and records[2]["info"]["REGION"] == "CDS"
     assert records[3]["columns"][7] == "."  # unplaced contig: only stale fields, none fresh
     assert summary["reannotated_variants"] == 4
@@ -195,7 +201,7 @@ def test_fields_of_ours_the_header_does_not_declare_are_replaced_too(
     )
     _assert_each_key_once(output, vcf_records)
     _, records = vcf_records(output)
-    assert records[1]["columns"][7].startswith("DP=11;DB;GENE=PLUSG;")
+    assert records[1]["columns"][7].startswith("DP=11;DB;COMMON_SNP;GENE=PLUSG;")
     assert records[3]["info"]["REGION"] == "CDS"
     assert [r["info"].get("DP") for r in records] == ["10", "11", "12", None, "13"]
     assert summary["reannotated_variants"] == 2
@@ -310,7 +316,8 @@ def test_unidentified_build_proceeds_and_says_so(
     assert summary["build_detection"]["detected"] is None
     text = log.read_text()
     assert "annotating as GRCh37" in text
-    assert "in dbSNP: 2 (66.667%)" in text and "region promoter: 1" in text
+    assert "matched our common-SNP set: 2 (66.667%)" in text and "region promoter: 1" in text
+    assert "rsIDs present in the input: 0 (0.0%)" in text
 
 
 @pytest.mark.parametrize(

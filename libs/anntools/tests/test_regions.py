@@ -2,7 +2,8 @@
 
 tests/data/tiny: PLUSG (+) exons 1001-1100, 1301-1400, 1801-2000, CDS 1051-1897, stop codon
 1898-1900; MINUSG (-) exons 5901-6000, 5401-5500, 5001-5200, CDS 5104-5950, stop codon
-5101-5103; NCG (+, non-coding) exons 9001-9100, 9401-9500. 1-based, inclusive.
+5101-5103; NCG (+, non-coding) exons 9001-9100, 9401-9500; ISO and OVL (two isoforms, an
+overlapping gene) are described in their test. 1-based, inclusive.
 """
 
 from __future__ import annotations
@@ -102,3 +103,26 @@ def test_deletion_spanning_intron_and_exon_takes_the_highest_class(
     assert info["REGION"] == "CDS"  # 1296-1302 reaches exon 2 (from 1301)
     assert info["GENE"] == "PLUSG"
     assert info["EXON"] == "2/3"
+
+
+def test_a_utr_side_is_decided_by_its_own_transcripts_cds(
+    tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
+) -> None:
+    """ISO (+) has two transcripts: T1 exons 20001-20100, 20301-20400 with CDS 20051-20350;
+    T2 exons 20451-20500 (all 5' UTR), 20601-20800 with CDS 20611-20700. T1's stop codon
+    (20348-20350) is nearer T2's first exon than T2's start codon is, which made it UTR3.
+    OVL (-, non-coding, one exon 20301-20500) overlaps both: EXON is aligned with GENE."""
+    source = tmp_path / "iso.vcf"
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += [f"1\t{pos}\t.\tN\tA\t.\t.\t." for pos in (20475, 20380, 20350, 20750, 20200)]
+    source.write_text("\n".join(lines) + "\n")
+    annotate_file(source, tmp_path / "out.vcf", bundle_dir=tiny_bundle)
+    _, records = vcf_records(tmp_path / "out.vcf")
+    found = [(r["info"]["REGION"], r["info"]["GENE"], r["info"].get("EXON")) for r in records]
+    assert found == [
+        ("UTR5", "ISO,OVL", ".,1/1"),  # T2's 5' UTR; ISO's canonical (T1) has no exon here
+        ("UTR3", "ISO,OVL", "2/2,1/1"),
+        ("CDS", "ISO,OVL", "2/2,1/1"),
+        ("UTR3", "ISO", None),
+        ("intron", "ISO", None),
+    ]

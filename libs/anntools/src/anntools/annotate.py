@@ -14,14 +14,14 @@ from typing import Any, BinaryIO
 
 from anntools.arrow import use_lean_memory_pool
 from anntools.bgzf import BgzfWriter
-from anntools.bundle import Bundle, ensure_bundle, load_bundle
+from anntools.buildcheck import resolve_build
+from anntools.bundle import Bundle
 from anntools.engine import ChunkAnnotator, Tally
-from anntools.errors import AnnToolsError, BuildMismatchError, BundleError
+from anntools.errors import AnnToolsError
 from anntools.fields import REGION_CLASSES
-from anntools.genome import BuildEvidence, detect_build_from_header
+from anntools.genome import BuildEvidence
 from anntools.vcf import CHUNK_BYTES, VcfReader
 
-DEFAULT_BUILD = "GRCh37"
 WORKER_THREADS = 2
 Progress = Callable[[float], None]
 
@@ -57,11 +57,13 @@ def annotate_file(
     cache_dir: str | Path | None = None,
     echo: Callable[[str], None] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    force_build: bool = False,
 ) -> dict[str, Any]:
     """Annotate ``input_path`` (VCF or VCF.gz) into ``output_path`` (BGZF when it ends in .gz).
 
     Raises ``InputError`` (with ``.line``) for a bad input and ``BuildMismatchError`` when the
-    input's build is not the bundle's. Returns a JSON-serialisable summary.
+    input's build is not the bundle's (see ``anntools.buildcheck``; ``force_build`` annotates
+    with the requested build or bundle even so). Returns a JSON-serialisable summary.
     """
     started = time.monotonic()
     use_lean_memory_pool()
@@ -70,13 +72,19 @@ def annotate_file(
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         with VcfReader(input_path, chunk_bytes) as reader:
-            evidence = detect_build_from_header(reader.header.meta_lines)
-            bundle = _choose_bundle(build, bundle_dir, cache_dir, evidence, log)
             log(
                 f"input {input_path}: {reader.header.sample_count} samples, "
                 f"{'compressed' if reader.compressed else 'plain text'}"
             )
-            _check_build(evidence, bundle, log)
+            evidence, bundle = resolve_build(
+                input_path,
+                reader.header,
+                build=build,
+                bundle_dir=bundle_dir,
+                cache_dir=cache_dir,
+                force_build=force_build,
+            )
+            _log_build(evidence, bundle, force_build, log)
             annotator = ChunkAnnotator(bundle, reader.header)
             if annotator.replaced_fields:
                 log(
@@ -108,7 +116,7 @@ def annotate_file(
         log.close()
         raise
     seconds = time.monotonic() - started
-    summary = _summary(input_path, output, bundle, evidence, tally, seconds)
+    summary = _summary(input_path, output, bundle, evidence, tally, seconds, force_build)
     for line in _summary_lines(summary):
         log(line)
     log.close()
@@ -117,46 +125,17 @@ def annotate_file(
     return summary
 
 
-def _choose_bundle(
-    build: str | None,
-    bundle_dir: str | Path | None,
-    cache_dir: str | Path | None,
-    evidence: BuildEvidence,
-    log: RunLog,
-) -> Bundle:
-    if bundle_dir is not None:
-        bundle = load_bundle(bundle_dir)
-        if build is not None and build != bundle.build:
-            raise BundleError(
-                f"--build {build} conflicts with the {bundle.build} bundle at {bundle_dir}"
-            )
-        return bundle
-    if build is None:
-        if evidence.build:
-            build = evidence.build
-            log(f"build {build} detected from the header ({evidence.reason})")
-        else:
-            build = DEFAULT_BUILD
-            log(f"build not identifiable from the header ({evidence.reason}); using {build}")
-    path = ensure_bundle(build, cache_dir, log=log)
-    return load_bundle(path)
-
-
-def _check_build(evidence: BuildEvidence, bundle: Bundle, log: RunLog) -> None:
-    if evidence.build and evidence.build != bundle.build:
-        raise BuildMismatchError(
-            f"the input is {evidence.build} ({evidence.reason}) but the reference bundle is "
-            f"{bundle.build}; annotate it with --build {evidence.build}",
-            detected_build=evidence.build,
-            bundle_build=bundle.build,
-        )
-    if evidence.build:
+def _log_build(evidence: BuildEvidence, bundle: Bundle, forced: bool, log: RunLog) -> None:
+    if evidence.source == "header" and evidence.build == bundle.build:
         log(f"input build {evidence.build} matches the bundle ({evidence.reason})")
+    elif evidence.source == "data":
+        log(f"input build {evidence.build} detected from its records ({evidence.reason})")
     else:
-        log(
-            f"input build not stated in the header ({evidence.reason}); annotating as "
-            f"{bundle.build} and checking positions against its chromosome lengths"
-        )
+        log(f"input build: {evidence.reason}; annotating as {bundle.build}")
+    for clue in evidence.clues:
+        log(f"build evidence: {clue}")
+    if forced:
+        log("--force-build: the build was not checked against the input's evidence")
     log(
         f"bundle {bundle.path}: {bundle.build}, created {bundle.manifest['created_at']}, "
         + ", ".join(f"{s['package']} {s['version']}" for s in _distinct_sources(bundle))
@@ -196,24 +175,36 @@ def _summary(
     evidence: BuildEvidence,
     tally: Tally,
     seconds: float,
+    forced: bool,
 ) -> dict[str, Any]:
-    records = tally.records
+    variants = tally.records - tally.reference_blocks
+
+    def percent(count: int) -> float:
+        return round(100.0 * count / variants, 3) if variants else 0.0
+
     return {
         "input": str(input_path),
         "output": str(output),
         "build": bundle.build,
-        "build_detection": {"detected": evidence.build, "reason": evidence.reason},
-        "variants": records,
+        "build_detection": {**evidence.as_dict(), "forced": forced},
+        "records": tally.records,
+        "variants": variants,
+        "reference_blocks": tally.reference_blocks,
+        "structural_variants": tally.structural_variants,
         "region_counts": {
             name: tally.regions.get(name, 0) for name in (*REGION_CLASSES, "unknown_contig")
         },
         "in_dbsnp": tally.in_dbsnp,
-        "pct_in_dbsnp": round(100.0 * tally.in_dbsnp / records, 3) if records else 0.0,
+        "pct_in_dbsnp": percent(tally.in_dbsnp),
+        "rsids_in_input": tally.rsids_in_input,
+        "pct_rsids_in_input": percent(tally.rsids_in_input),
+        "common_snp_matches": tally.common_snp_matches,
+        "pct_common_snp_matches": percent(tally.common_snp_matches),
         "known_variant_matches": dict(tally.known_matches),
         "unknown_contigs": dict(tally.unknown_contigs),
         "reannotated_variants": tally.reannotated,
         "seconds": round(seconds, 3),
-        "variants_per_second": round(records / seconds, 1) if seconds > 0 else 0.0,
+        "variants_per_second": round(tally.records / seconds, 1) if seconds > 0 else 0.0,
         "provenance": bundle.provenance(),
     }
 
@@ -222,8 +213,21 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         f"annotated {summary['variants']} variants in {summary['seconds']} s "
         f"({summary['variants_per_second']:.0f} variants/s)",
-        f"in dbSNP: {summary['in_dbsnp']} ({summary['pct_in_dbsnp']}%)",
+        f"rsIDs present in the input: {summary['rsids_in_input']} "
+        f"({summary['pct_rsids_in_input']}%)",
+        f"matched our common-SNP set: {summary['common_snp_matches']} "
+        f"({summary['pct_common_snp_matches']}%)",
+        f"with an rsID after annotation: {summary['in_dbsnp']} ({summary['pct_in_dbsnp']}%)",
     ]
+    if summary["reference_blocks"]:
+        lines.append(
+            f"reference blocks (ALT . or <NON_REF>, passed through unannotated): "
+            f"{summary['reference_blocks']}"
+        )
+    if summary["structural_variants"]:
+        lines.append(
+            f"structural variants annotated over POS..END: {summary['structural_variants']}"
+        )
     lines += [f"region {name}: {count}" for name, count in summary["region_counts"].items()]
     if summary["reannotated_variants"]:
         lines.append(

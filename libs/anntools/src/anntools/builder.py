@@ -110,6 +110,8 @@ def _gene_model_track(
         utr5=gencode("utr5"),
         utr3=gencode("utr3"),
         canonical_exons=canonical,
+        # Another build's MANE exons: only their lengths are used, so they are not placed.
+        mane_exons=_read(spec, "mane_exons", resolver) if "mane_exons" in spec.sources else None,
         hgnc=_read(spec, "hgnc", resolver) if "hgnc" in spec.sources else None,
     )
     model = build_gene_model(tables, genome, spec.promoter_bp)

@@ -33,7 +33,7 @@ from anntools.config import load_config
 from anntools.errors import BundleError
 from anntools.genome import BUILDS, Genome, canonical_chromosome
 
-BUNDLE_FORMAT_VERSION = "2"
+BUNDLE_FORMAT_VERSION = "3"
 MANIFEST = "manifest.json"
 
 Log = Callable[[str], None]
@@ -247,6 +247,8 @@ class Bundle:
     genome: Genome
     segment_tracks: list[SegmentTrack] = field(default_factory=list)
     known_tracks: list[KnownVariantTrack] = field(default_factory=list)
+    # Every gene's span on the genome axis (start, end exclusive), for structural variants.
+    gene_spans: tuple[NDArray[Any], NDArray[Any]] | None = None
 
     @property
     def build(self) -> str:
@@ -312,6 +314,12 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
                 )
             )
             continue
+        if entry["kind"] == "gene_model":
+            directory = root / entry["intervals_dir"]
+            bundle.gene_spans = (
+                np.load(directory / "intervals.start.npy").astype(np.int64),
+                np.load(directory / "intervals.end.npy").astype(np.int64),
+            )
         for segmentation in entry["segmentations"]:
             directory = root / segmentation["dir"]
             region_path = directory / "region_codes.npy"

@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     annotate.add_argument(
         "--cache-dir", type=Path, help="bundle cache (default $ANNTOOLS_CACHE or ~/.cache/anntools)"
     )
+    annotate.add_argument(
+        "--force-build",
+        action="store_true",
+        help="annotate with --build/--bundle even when the header or the records say another "
+        "build (or NCBI36); the log and summary still report the evidence",
+    )
     annotate.add_argument("--log", type=Path, help="write the run log here")
     annotate.add_argument("--summary-json", type=Path, help="write the summary as JSON here")
     annotate.add_argument("--quiet", action="store_true", help="do not echo the log to stderr")
@@ -95,6 +101,7 @@ def _run(args: argparse.Namespace) -> int:
             log_path=args.log,
             cache_dir=args.cache_dir,
             echo=None if args.quiet else _echo,
+            force_build=args.force_build,
         )
         if args.summary_json:
             args.summary_json.write_text(json.dumps(summary, indent=2) + "\n")

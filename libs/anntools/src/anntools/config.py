@@ -87,6 +87,7 @@ _GENE_MODEL_SOURCES = (
     "utr5",
     "utr3",
     "canonical_exons",
+    "mane_exons",
     "hgnc",
 )
 

@@ -24,16 +24,39 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_bool
-from anntools.bundle import Bundle, KnownVariantTrack, SegmentTrack
+from anntools.bundle import Bundle, InfoHeader, KnownVariantTrack, SegmentTrack
 from anntools.errors import BuildMismatchError
 from anntools.fields import REGION_CLASSES
-from anntools.genome import build_fitting_position
+from anntools.genome import LIFTOVER_HINT, NCBI36, build_fitting_position
 from anntools.vcf import ChunkColumns, Header, split_columns
 
 ALIGNED_GENE_FIELDS = ("GENE", "STRAND", "HGNC_NAME")
 _DOT, _COMMA, _SEMICOLON, _EQUALS = ord("."), ord(","), ord(";"), ord("=")
 _INFO_ID = re.compile(r'##INFO=<(?:[^">]*,)?ID=([^,>]+)')
 BUNDLE_HEADER = "##anntools_bundle="
+_LESS_THAN = ord("<")
+_REFERENCE_ALLELES = (b"<NON_REF>", b"<*>")
+_END = re.compile(r"(?:^|;)END=(\d+)(?:;|$)")
+PARTIAL_FLAG = "SV_PARTIAL_GENE"
+ENGINE_HEADERS = (
+    InfoHeader(
+        PARTIAL_FLAG,
+        "0",
+        "Flag",
+        "A structural variant (symbolic ALT, annotated over POS..END) covers only part of a"
+        " gene in GENE",
+    ),
+)
+
+
+@dataclass
+class AlleleKinds:
+    """What each record's ALT is, for where it is looked up."""
+
+    reference_block: NDArray[Any]  # ALT '.', '<NON_REF>' or '<*>' alone
+    insertion: NDArray[Any]  # a one-base REF and an ALT allele longer than one base
+    structural: NDArray[Any]  # another symbolic ALT (<DEL>, <DUP>, <INS:ME>, ...)
+    multi_allelic: NDArray[Any]
 
 
 @dataclass
@@ -41,12 +64,20 @@ class Tally:
     records: int = 0
     regions: Counter[str] = field(default_factory=Counter)
     known_matches: Counter[str] = field(default_factory=Counter)
-    in_dbsnp: int = 0
+    in_dbsnp: int = 0  # an rsID in the output's ID column (the input's own or our match)
+    rsids_in_input: int = 0
+    common_snp_matches: int = 0
+    reference_blocks: int = 0  # ALT '.', '<NON_REF>' or '<*>': passed through unannotated
+    structural_variants: int = 0  # symbolic ALT annotated over POS..END
     unknown_contigs: Counter[str] = field(default_factory=Counter)
     reannotated: int = 0  # records whose INFO held values of our fields from an earlier run
 
     def add(self, other: Tally) -> None:
         self.records += other.records
+        self.rsids_in_input += other.rsids_in_input
+        self.common_snp_matches += other.common_snp_matches
+        self.reference_blocks += other.reference_blocks
+        self.structural_variants += other.structural_variants
         self.reannotated += other.reannotated
         self.regions.update(other.regions)
         self.known_matches.update(other.known_matches)
@@ -90,7 +121,10 @@ class ChunkAnnotator:
         # Unplaced contigs get the index after the last chromosome: an offset past the genome's
         # end, where every track is empty.
         self._offsets = np.append(self.genome.offsets, self.genome.total_length)
-        self._our_fields = list(dict.fromkeys(header.id for header in bundle.info_headers()))
+        self._headers = bundle.info_headers()
+        if bundle.gene_model is not None:
+            self._headers += list(ENGINE_HEADERS)
+        self._our_fields = list(dict.fromkeys(header.id for header in self._headers))
         self._our_field_values = strings(self._our_fields)
         declared = {_info_id(line) for line in header.meta_lines}
         # Fields of ours the header declares: the input was annotated before, and every chunk's
@@ -100,7 +134,7 @@ class ChunkAnnotator:
         self._key_starts = _key_starts_table(self._our_fields)
 
     def header_text(self) -> str:
-        ours = self.bundle.info_headers()
+        ours = self._headers
         our_ids = set(self._our_fields)
         kept = [
             line
@@ -126,29 +160,51 @@ class ChunkAnnotator:
         data, tabs = columns.data, columns.tabs
         chromosomes = self._chromosome_indexes(columns, tally)
         self._check_positions(columns, chromosomes, first_line)
-        placed = chromosomes < len(self.genome.names)
+        kinds = _allele_kinds(text, data, tabs)
+        # Reference blocks (gVCF) are no variants: they are placed nowhere, so no track
+        # annotates them, and they are counted apart.
+        placed = (chromosomes < len(self.genome.names)) & ~kinds.reference_block
         genome_end = self.genome.total_length
-        starts = np.where(placed, self._offsets[chromosomes] + columns.positions - 1, genome_end)
+        chromosome_offsets = self._offsets[chromosomes]
+        starts = np.where(placed, chromosome_offsets + columns.positions - 1, genome_end)
         ref_lengths = np.maximum(tabs[:, 3] - tabs[:, 2] - 1, 1)
-        ends = np.where(placed, np.minimum(starts + ref_lengths - 1, genome_end - 1), genome_end)
+        # An insertion lies between its anchor and the next base: both are looked up and the
+        # higher class wins (a base inserted before a CDS's first base is coding).
+        covered_bases = np.where(kinds.insertion, 2, ref_lengths)
+        chromosome_last = chromosome_offsets + self._lengths[chromosomes] - 1
+        ends = np.where(placed, np.minimum(starts + covered_bases - 1, chromosome_last), genome_end)
+        structural = np.flatnonzero(kinds.structural & placed)
+        partial_rows: list[int] = []
+        if len(structural):
+            sv_ends = _structural_ends(text, tabs, structural, columns.positions)
+            ends[structural] = np.minimum(
+                chromosome_offsets[structural] + sv_ends - 1, chromosome_last[structural]
+            )
+            partial_rows = self._partial_gene_overlaps(structural, starts, ends)
+        tally.structural_variants += len(structural)
         # The bundle's axis is uint32; queries of the same type keep searchsorted copy-free.
         queries, query_ends = starts.astype(np.uint32), ends.astype(np.uint32)
         pieces = _pieces(text, columns)
 
         id_extras: list[Sparse] = []
         info_extras: list[Sparse] = []
-        in_dbsnp = np.zeros(count, dtype=bool)
+        matched_common = np.zeros(count, dtype=bool)
         if self.bundle.known_tracks:
-            multi_allelic = _contains(data, _COMMA, tabs[:, 3], tabs[:, 4])
             allele_pairs = slices(text, tabs[:, 2] + 1, tabs[:, 4])
             for known in self.bundle.known_tracks:
-                matched, ids, infos = _match_known(known, queries, allele_pairs, multi_allelic)
+                matched, ids, infos = _match_known(
+                    known, queries, allele_pairs, kinds.multi_allelic
+                )
                 tally.known_matches[known.name] += int(matched.sum())
                 if known.set_id:
-                    in_dbsnp |= matched
+                    matched_common |= matched
                     id_extras.append(ids)
                 info_extras.append(infos)
-        tally.in_dbsnp += int(in_dbsnp.sum())
+        id_present = ~_is_dot(data, tabs[:, 1] + 1, tabs[:, 2])
+        rsid_in_input = id_present & _has_rsid(text, data, tabs)
+        tally.rsids_in_input += int(rsid_in_input.sum())
+        tally.common_snp_matches += int(matched_common.sum())
+        tally.in_dbsnp += int((rsid_in_input | matched_common).sum())
 
         region_codes = np.full(count, -1, dtype=np.int8)
         for track in self.bundle.segment_tracks:
@@ -156,10 +212,17 @@ class ChunkAnnotator:
             info_extras.append(labels)
             if codes is not None:
                 region_codes = codes
-        self._count_regions(region_codes, tally)
+        if partial_rows:
+            info_extras.append(
+                Sparse(
+                    np.asarray(partial_rows, np.int64), strings([PARTIAL_FLAG] * len(partial_rows))
+                )
+            )
+        blocks = int(kinds.reference_block.sum())
+        tally.reference_blocks += blocks
+        self._count_regions(region_codes[~kinds.reference_block] if blocks else region_codes, tally)
         tally.records += count
 
-        id_present = ~_is_dot(data, tabs[:, 1] + 1, tabs[:, 2])
         info_present = ~_is_dot(data, tabs[:, 6] + 1, tabs[:, 7]) & (tabs[:, 7] > tabs[:, 6] + 1)
         info: pa.Array | None = None
         if self.replaced_fields or _may_hold_fields(text, data, tabs, self._key_starts):
@@ -222,11 +285,12 @@ class ChunkAnnotator:
         position = int(columns.positions[row])
         other = build_fitting_position(chromosome, position)
         detected = other if other and other != self.bundle.build else None
-        hint = (
-            f"; the input looks like {detected}, annotate it with --build {detected}"
-            if detected
-            else "; check that the input is a human GRCh37/GRCh38 VCF"
-        )
+        if detected == NCBI36:
+            hint = f"; the input looks like NCBI36/hg18: {LIFTOVER_HINT}"
+        elif detected:
+            hint = f"; the input looks like {detected}, annotate it with --build {detected}"
+        else:
+            hint = "; check that the input is a human GRCh37/GRCh38 VCF"
         raise BuildMismatchError(
             f"position {chromosome}:{position} is beyond the end of chromosome {chromosome} in "
             f"{self.bundle.build} ({self._lengths[chromosomes[row]]} bp){hint}",
@@ -244,6 +308,87 @@ class ChunkAnnotator:
         for code, name in enumerate(REGION_CLASSES):
             if counts[code + 1]:
                 tally.regions[name] += int(counts[code + 1])
+
+    def _partial_gene_overlaps(
+        self, rows: NDArray[Any], starts: NDArray[Any], ends: NDArray[Any]
+    ) -> list[int]:
+        """Structural variants that overlap a gene without covering all of it."""
+        if self.bundle.gene_spans is None:
+            return []
+        gene_starts, gene_ends = self.bundle.gene_spans
+        partial = []
+        for row in rows.tolist():
+            start, end = int(starts[row]), int(ends[row])
+            overlapping = (gene_starts <= end) & (gene_ends > start)
+            inside = (gene_starts >= start) & (gene_ends <= end + 1)
+            if bool(np.any(overlapping & ~inside)):
+                partial.append(row)
+        return partial
+
+
+def _allele_kinds(text: bytes, data: NDArray[Any], tabs: NDArray[Any]) -> AlleleKinds:
+    alt_starts, alt_ends = tabs[:, 3] + 1, tabs[:, 4]
+    alt_lengths = alt_ends - alt_starts
+    ref_lengths = tabs[:, 3] - tabs[:, 2] - 1
+    first = data[alt_starts]
+    symbolic = first == _LESS_THAN
+    reference_block = (alt_lengths == 1) & (first == _DOT)
+    symbolic_rows = np.flatnonzero(symbolic)
+    for token in _REFERENCE_ALLELES:
+        rows = symbolic_rows[alt_lengths[symbolic_rows] == len(token)]
+        if len(rows):
+            window = data[alt_starts[rows, None] + np.arange(len(token))]
+            same = np.all(window == np.frombuffer(token, dtype=np.uint8), axis=1)
+            reference_block[rows[same]] = True
+    commas = _count_byte(data, _COMMA, alt_starts, alt_ends)
+    # Every ALT allele of one base takes 2 bytes with its comma: more means a longer allele.
+    insertion = (ref_lengths == 1) & ~symbolic & (alt_lengths > 2 * commas + 1)
+    mixed = np.flatnonzero(insertion & (_count_byte(data, _LESS_THAN, alt_starts, alt_ends) > 0))
+    for row in mixed.tolist():
+        alleles = text[alt_starts[row] : alt_ends[row]].split(b",")
+        insertion[row] = any(len(a) > 1 and not a.startswith(b"<") for a in alleles)
+    return AlleleKinds(reference_block, insertion, symbolic & ~reference_block, commas > 0)
+
+
+def _structural_ends(
+    text: bytes, tabs: NDArray[Any], rows: NDArray[Any], positions: NDArray[Any]
+) -> NDArray[Any]:
+    """1-based last base of each structural variant: INFO END, else POS (an insertion without
+    END lies between POS and the next base)."""
+    ends = np.empty(len(rows), dtype=np.int64)
+    for index, row in enumerate(rows.tolist()):
+        position = int(positions[row])
+        info = text[tabs[row, 6] + 1 : tabs[row, 7]].decode("utf-8", "replace")
+        match = _END.search(info)
+        end = int(match.group(1)) if match else position
+        if end <= position and text[tabs[row, 3] + 1 : tabs[row, 3] + 5] == b"<INS":
+            end = position + 1
+        ends[index] = max(end, position)
+    return ends
+
+
+def _has_rsid(text: bytes, data: NDArray[Any], tabs: NDArray[Any]) -> NDArray[Any]:
+    """Whether the ID column holds an rsID (as its first ID, or after a ';')."""
+    id_starts, id_ends = tabs[:, 1] + 1, tabs[:, 2]
+    long_enough = id_ends - id_starts > 2
+    first = data[id_starts]
+    second = data[np.minimum(id_starts + 1, len(data) - 1)]
+    found: NDArray[Any] = long_enough & (first == ord("r")) & (second == ord("s"))
+    listed = np.flatnonzero(~found & (_count_byte(data, _SEMICOLON, id_starts, id_ends) > 0))
+    for row in listed.tolist():
+        found[row] = any(
+            item.startswith(b"rs") for item in text[id_starts[row] : id_ends[row]].split(b";")
+        )
+    return found
+
+
+def _count_byte(
+    data: NDArray[Any], byte: int, starts: NDArray[Any], ends: NDArray[Any]
+) -> NDArray[Any]:
+    """How often ``byte`` occurs in each ``data[start:end]``."""
+    hits = np.flatnonzero(data == byte)
+    counts: NDArray[Any] = np.searchsorted(hits, ends) - np.searchsorted(hits, starts)
+    return counts
 
 
 def _assemble(
@@ -406,13 +551,6 @@ def _is_dot(data: NDArray[Any], starts: NDArray[Any], ends: NDArray[Any]) -> NDA
     single_byte: NDArray[np.bool_] = (ends - starts) == 1
     is_dot: NDArray[np.bool_] = data[np.minimum(starts, len(data) - 1)] == _DOT
     return single_byte & is_dot
-
-
-def _contains(
-    data: NDArray[Any], byte: int, starts: NDArray[Any], ends: NDArray[Any]
-) -> NDArray[Any]:
-    hits = np.flatnonzero(data == byte)
-    return np.searchsorted(hits, ends) > np.searchsorted(hits, starts)
 
 
 def _match_known(

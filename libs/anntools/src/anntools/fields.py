@@ -11,7 +11,13 @@ GENE_MODEL_FIELDS = (
         "Region class, first of CDS, UTR5, UTR3, ncRNA_exon, intron, promoter (1 kb upstream of"
         " a transcript start), intergenic that any transcript gives",
     ),
-    ("EXON", ".", "String", "Exon number/exon count in the gene's canonical transcript"),
+    (
+        "EXON",
+        ".",
+        "String",
+        "Exon number/exon count in the canonical (MANE where matched) transcript of each gene in"
+        " GENE, aligned with GENE ('.' for a gene without an exon here)",
+    ),
     ("STRAND", ".", "String", "Strand of each gene in GENE"),
     ("HGNC_NAME", ".", "String", "HGNC approved name of each gene in GENE (spaces as _)"),
 )

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from anntools.fields import REGION_CLASSES, info_escape
 from anntools.genome import Genome, canonical_chromosome
-from anntools.segments import combine, covered, label_sets, unique_rows
+from anntools.segments import combine, covered, label_sets
 
 
 @dataclass
@@ -32,6 +32,7 @@ class GeneModelTables:
     utr3: pd.DataFrame | None
     canonical_exons: pd.DataFrame | None
     hgnc: pd.DataFrame | None
+    mane_exons: pd.DataFrame | None = None  # MANE exons (gene_name, exon_number, start, end)
 
 
 @dataclass
@@ -168,16 +169,13 @@ def coding_bases_before(cds: pd.DataFrame) -> Callable[[NDArray[np.int64]], NDAr
     return bases_before
 
 
-def canonical_exons_from_order(
-    exons: pd.DataFrame, transcripts: pd.DataFrame, cds: pd.DataFrame, notes: list[str]
-) -> pd.DataFrame:
-    """Rebuild transcripts from exon rows (listed per transcript in GTF order, exon 1 first)
-    and keep, per gene, the transcript with the most coding bases, then the longest exonic
-    length (Ensembl's canonical rule, as far as tables without transcript ids allow).
-
-    A new transcript starts where the exon order breaks; runs that still span several annotated
-    transcripts are cut where an annotated transcript (from ``transcripts``) ends.
-    """
+def rebuild_transcripts(
+    exons: pd.DataFrame, transcripts: pd.DataFrame, notes: list[str]
+) -> NDArray[np.int64]:
+    """A transcript number for every exon row: tables without transcript ids list each
+    transcript's exons in GTF order (exon 1 first), so a new transcript starts where the exon
+    order breaks; runs that still span several annotated transcripts are cut where an
+    annotated transcript (from ``transcripts``) ends."""
     names = exons["gene_name"].to_numpy()
     chromosomes = exons["chromosome"].to_numpy()
     starts = exons["local_start"].to_numpy()
@@ -237,6 +235,45 @@ def canonical_exons_from_order(
             unresolved += 1
     if unresolved:
         notes.append(f"{unresolved} exon runs could not be matched to an annotated transcript")
+    # Renumbered in order of first appearance, so transcript ids follow the table's order.
+    _, first_seen, inverse = np.unique(transcript_id, return_index=True, return_inverse=True)
+    rank = np.empty(len(first_seen), dtype=np.int64)
+    rank[np.argsort(first_seen, kind="stable")] = np.arange(len(first_seen))
+    renumbered: NDArray[np.int64] = rank[inverse.reshape(-1)]
+    return renumbered
+
+
+def mane_exon_lengths(mane: pd.DataFrame) -> dict[str, tuple[int, ...]]:
+    """Each MANE transcript's exon lengths in exon order, by gene name (BED coordinates)."""
+    frame = mane.assign(
+        length=mane["end"].astype(np.int64) - mane["start"].astype(np.int64),
+        number=mane["exon_number"].astype(int),
+    ).sort_values(["gene_name", "number"], kind="stable")
+    return {
+        str(gene): tuple(int(v) for v in lengths)
+        for gene, lengths in frame.groupby("gene_name", sort=False)["length"]
+    }
+
+
+def matches_mane(lengths: tuple[int, ...], mane: tuple[int, ...]) -> bool:
+    """Same exon count and the same internal exon lengths (the first and last exons' UTR
+    ends move between GENCODE releases; a transcript of 1-2 exons matches on its count)."""
+    return len(lengths) == len(mane) and lengths[1:-1] == mane[1:-1]
+
+
+def canonical_exons_from_order(
+    exons: pd.DataFrame,
+    transcript_id: NDArray[np.int64],
+    cds: pd.DataFrame,
+    mane: dict[str, tuple[int, ...]] | None = None,
+    notes: list[str] | None = None,
+) -> pd.DataFrame:
+    """Per gene, the rebuilt transcript that matches the gene's MANE transcript (``mane``:
+    exon lengths from another build, matched by ``matches_mane``), else (and among several
+    matches) the one with the most coding bases, then the longest exonic length (Ensembl's
+    canonical rule, as far as tables without transcript ids allow)."""
+    starts = exons["local_start"].to_numpy()
+    ends = exons["local_end"].to_numpy()
     bases_before = coding_bases_before(cds)
     coding = bases_before(exons["gend"].to_numpy(np.int64)) - bases_before(
         exons["gstart"].to_numpy(np.int64)
@@ -248,13 +285,137 @@ def canonical_exons_from_order(
         coding=("coding", "sum"),
         length=("exon_length", "sum"),
     )
+    lengths["mane"] = False
+    if mane:
+        exon_lengths = frame.groupby("transcript", sort=False)["exon_length"].agg(tuple)
+        lengths["mane"] = [
+            gene in mane and matches_mane(tuple(exon_lengths[t]), mane[gene])
+            for t, gene in zip(lengths.index, lengths["gene"], strict=True)
+        ]
     best = lengths.sort_values(
-        ["coding", "length"], ascending=False, kind="stable"
+        ["mane", "coding", "length"], ascending=False, kind="stable"
     ).drop_duplicates(["gene", "chromosome"])
-    chosen = frame[frame["transcript"].isin(best.index)].copy()
+    if mane and notes is not None:
+        with_mane = best[best["gene"].isin(list(mane))]
+        notes.append(
+            f"EXON numbered on the MANE transcript (matched by internal exon lengths) for "
+            f"{int(with_mane['mane'].sum())} of {len(with_mane)} genes that have one"
+        )
+    return number_exons(frame[frame["transcript"].isin(best.index)])
+
+
+def number_exons(chosen: pd.DataFrame) -> pd.DataFrame:
+    """``exon_number``/``exon_count`` for rows listed per transcript in exon order."""
+    chosen = chosen.copy()
     chosen["exon_number"] = chosen.groupby("transcript", sort=False).cumcount() + 1
     chosen["exon_count"] = chosen.groupby("transcript", sort=False)["exon_number"].transform("max")
     return chosen
+
+
+@dataclass
+class CodingLinks:
+    """UTR rows told 5' or 3' by their own transcript's CDS, and each linked transcript's
+    CDS span (0-based local start, end exclusive)."""
+
+    five_prime: NDArray[np.bool_]  # per UTR row
+    linked: NDArray[np.bool_]  # per UTR row: its transcript was found
+    coding_span: dict[int, tuple[int, int]]  # transcript id -> (CDS start, CDS end)
+    transcripts: int  # coding transcripts linked
+
+
+def _gene_runs(frame: pd.DataFrame) -> list[tuple[tuple[str, str], int, int]]:
+    """Consecutive rows of one gene (name and chromosome): the tables keep GTF order."""
+    keys = list(zip(frame["gene_name"].tolist(), frame["chromosome"].tolist(), strict=True))
+    runs: list[tuple[tuple[str, str], int, int]] = []
+    for row, key in enumerate(keys):
+        if runs and runs[-1][0] == key:
+            runs[-1] = (key, runs[-1][1], row + 1)
+        else:
+            runs.append((key, row, row + 1))
+    return runs
+
+
+def link_coding(
+    exons: pd.DataFrame, transcript_id: NDArray[np.int64], cds: pd.DataFrame, utrs: pd.DataFrame
+) -> CodingLinks:
+    """Link CDS and UTR rows to the rebuilt transcripts they tile.
+
+    The tables keep the GTF's order: per gene, transcripts in the same order in every table,
+    and within one transcript its rows in transcript order. Walking a gene's transcripts, the
+    next CDS rows inside a transcript's exons and the next UTR rows inside them (beside, not
+    over, that CDS) belong to it when together they cover its exons exactly (a stop codon's 3
+    bases aside). A UTR is then 5' or 3' by which side of its own transcript's CDS it lies on.
+    """
+    five_prime = np.zeros(len(utrs), dtype=bool)
+    linked = np.zeros(len(utrs), dtype=bool)
+    coding_span: dict[int, tuple[int, int]] = {}
+    cds_start, cds_end = cds["local_start"].to_numpy(), cds["local_end"].to_numpy()
+    utr_start, utr_end = utrs["local_start"].to_numpy(), utrs["local_end"].to_numpy()
+    exon_start, exon_end = exons["local_start"].to_numpy(), exons["local_end"].to_numpy()
+    plus_rows = (exons["Strand"] == "+").to_numpy()
+    cds_runs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for key, first, last in _gene_runs(cds):
+        cds_runs.setdefault(key, []).append((first, last))
+    utr_runs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for key, first, last in _gene_runs(utrs):
+        utr_runs.setdefault(key, []).append((first, last))
+    linked_transcripts = 0
+    for key, first, last in _gene_runs(exons):
+        if not cds_runs.get(key):
+            continue
+        c, c_end = cds_runs[key].pop(0)
+        u, u_end = utr_runs[key].pop(0) if utr_runs.get(key) else (0, 0)
+        plus = bool(plus_rows[first])
+        ids = transcript_id[first:last]
+        boundaries = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+        for a, b in zip(boundaries[:-1].tolist(), boundaries[1:].tolist(), strict=True):
+            rows = range(first + a, first + b)
+            exon_spans = [(int(exon_start[r]), int(exon_end[r])) for r in rows]
+            exonic = sum(end - start for start, end in exon_spans)
+
+            def inside(start: int, end: int, spans: list[tuple[int, int]] = exon_spans) -> bool:
+                return any(s <= start and end <= e for s, e in spans)
+
+            taken = c
+            while (
+                taken < c_end
+                and inside(int(cds_start[taken]), int(cds_end[taken]))
+                and (
+                    taken == c
+                    or (
+                        cds_start[taken] >= cds_end[taken - 1]
+                        if plus
+                        else cds_end[taken] <= cds_start[taken - 1]
+                    )
+                )
+            ):
+                taken += 1
+            for k in range(taken - c, 0, -1):
+                coding_lengths = cds_end[c : c + k] - cds_start[c : c + k]
+                low = int(cds_start[c : c + k].min())
+                high = int(cds_end[c : c + k].max())
+                need = exonic - int(coding_lengths.sum())
+                m, total = u, 0
+                while (
+                    m < u_end
+                    and inside(int(utr_start[m]), int(utr_end[m]))
+                    and (utr_end[m] <= low or utr_start[m] >= high)
+                    and total + int(utr_end[m] - utr_start[m]) <= need
+                ):
+                    total += int(utr_end[m] - utr_start[m])
+                    m += 1
+                if need - total in (0, 3):
+                    transcript = int(ids[a])
+                    coding_span[transcript] = (low, high)
+                    linked[u:m] = True
+                    if plus:
+                        five_prime[u:m] = utr_end[u:m] <= low
+                    else:
+                        five_prime[u:m] = utr_start[u:m] >= high
+                    linked_transcripts += 1
+                    c, u = c + k, m
+                    break
+    return CodingLinks(five_prime, linked, coding_span, linked_transcripts)
 
 
 def canonical_exons_numbered(frame: pd.DataFrame) -> pd.DataFrame:
@@ -294,29 +455,49 @@ def build_gene_model(
     )
     gene_set_ids, gene_set_table = _intern(gene_sets)
 
+    transcript_id = rebuild_transcripts(tables.exons, tables.transcripts, notes)
     if tables.canonical_exons is not None:
         canonical = canonical_exons_numbered(tables.canonical_exons)
     else:
         coding = pd.concat([tables.cds, tables.stop_codons])
-        canonical = canonical_exons_from_order(tables.exons, tables.transcripts, coding, notes)
-    exon_labels = [
-        f"{number}/{count}"
-        for number, count in zip(canonical["exon_number"], canonical["exon_count"], strict=True)
-    ]
-    exon_vocabulary = list(dict.fromkeys(exon_labels))
-    exon_code = {label: code for code, label in enumerate(exon_vocabulary)}
+        mane = mane_exon_lengths(tables.mane_exons) if tables.mane_exons is not None else None
+        canonical = canonical_exons_from_order(tables.exons, transcript_id, coding, mane, notes)
+    # Each canonical exon is (gene, "number/count"): EXON lists, per gene in GENE, the number
+    # of its exon there ('.' for a gene without one), aligned element by element with GENE.
+    exon_pairs = list(
+        zip(
+            canonical["gene_name"].astype(str),
+            (
+                f"{number}/{count}"
+                for number, count in zip(
+                    canonical["exon_number"], canonical["exon_count"], strict=True
+                )
+            ),
+            strict=True,
+        )
+    )
+    exon_vocabulary = list(dict.fromkeys(exon_pairs))
+    exon_code = {pair: code for code, pair in enumerate(exon_vocabulary)}
     exon_bounds, exon_sets = label_sets(
         canonical["gstart"].to_numpy(),
         canonical["gend"].to_numpy(),
-        np.asarray([exon_code[label] for label in exon_labels], dtype=np.int64),
+        np.asarray([exon_code[pair] for pair in exon_pairs], dtype=np.int64),
     )
     exon_set_ids, exon_set_table = _intern(exon_sets)
 
     if tables.utr5 is not None and tables.utr3 is not None:
         utr5, utr3 = tables.utr5, tables.utr3
     elif tables.utrs is not None and tables.start_codons is not None:
-        utr5, utr3 = split_utrs(tables.utrs, tables.start_codons, tables.stop_codons)
-        notes.append("UTR5/UTR3 told apart by the nearest start/stop codon of the gene")
+        links = link_coding(tables.exons, transcript_id, tables.cds, tables.utrs)
+        nearest5, _ = split_utrs(tables.utrs, tables.start_codons, tables.stop_codons)
+        by_codon = tables.utrs.index.isin(nearest5.index)
+        five_prime = np.where(links.linked, links.five_prime, by_codon)
+        utr5, utr3 = tables.utrs.loc[five_prime], tables.utrs.loc[~five_prime]
+        notes.append(
+            f"UTR5/UTR3 told apart by the transcript's own CDS for {int(links.linked.sum())} of "
+            f"{len(tables.utrs)} UTR rows ({links.transcripts} coding transcripts linked by "
+            "tiling), by the gene's nearest start/stop codon for the rest"
+        )
     else:
         raise ValueError("gene model needs utr5 and utr3, or utrs with start_codons")
     promoter_start, promoter_end = promoters(tables.transcripts, genome, promoter_bp)
@@ -361,21 +542,42 @@ def build_gene_model(
     gene_segmentation = Segmentation(gene_bounds, gene_set_ids.astype(np.int32), gene_labels)
 
     boundaries, matrix = combine(
-        [(exon_bounds, exon_set_ids), (class_bounds, region.astype(np.int64))]
+        [
+            (exon_bounds, exon_set_ids),
+            (class_bounds, region.astype(np.int64)),
+            (gene_bounds, gene_set_ids),
+        ]
     )
-    distinct, label_ids = unique_rows(matrix)
+    rendered: dict[str | None, int] = {}
     region_labels: list[str | None] = []
-    for exon_set_id, region_code in distinct.tolist():
-        if region_code < 0:
-            region_labels.append(None)
-            continue
-        label = "REGION=" + REGION_CLASSES[region_code]
-        exon_set = exon_set_table[exon_set_id]
-        if exon_set:
-            label += ";EXON=" + ",".join(exon_vocabulary[code] for code in exon_set)
-        region_labels.append(label)
+    region_codes: list[int] = []
+    label_ids = np.empty(len(matrix), dtype=np.int64)
+    row_label: dict[tuple[int, int, int], int] = {}
+    for row, (exon_set_id, region_code, gene_set_id) in enumerate(matrix.tolist()):
+        key = (exon_set_id, region_code, gene_set_id)
+        if key not in row_label:
+            label = _region_label(
+                exon_set_table[exon_set_id],
+                region_code,
+                gene_set_table[gene_set_id],
+                exon_vocabulary,
+                gene_pairs,
+            )
+            if label not in rendered:
+                rendered[label] = len(region_labels)
+                region_labels.append(label)
+                region_codes.append(region_code if label is not None else -1)
+            row_label[key] = rendered[label]
+        label_ids[row] = row_label[key]
+    # Rows whose labels render the same are one segment.
+    keep = np.ones(len(boundaries), dtype=bool)
+    keep[1:] = label_ids[1:] != label_ids[:-1]
+    boundaries, label_ids = boundaries[keep], label_ids[keep]
     region_segmentation = Segmentation(
-        boundaries, label_ids.astype(np.int32), region_labels, distinct[:, 1].astype(np.int8)
+        boundaries,
+        label_ids.astype(np.int32),
+        region_labels,
+        np.asarray(region_codes, dtype=np.int8),
     )
     return GeneModelSegments(
         genes=gene_segmentation,
@@ -386,6 +588,24 @@ def build_gene_model(
         gene_strands=[str(strand) for strand in genes["Strand"]],
         notes=notes,
     )
+
+
+def _region_label(
+    exon_set: tuple[int, ...],
+    region_code: int,
+    gene_set: tuple[int, ...],
+    exon_vocabulary: list[tuple[str, str]],
+    gene_pairs: list[tuple[str, str]],
+) -> str | None:
+    """REGION, and EXON aligned with the genes of ``gene_set`` (the GENE field's order)."""
+    if region_code < 0:
+        return None
+    label = "REGION=" + REGION_CLASSES[region_code]
+    exon_of = dict(exon_vocabulary[code] for code in exon_set)
+    genes = [gene_pairs[code][0] for code in gene_set]
+    if any(gene in exon_of for gene in genes):
+        label += ";EXON=" + ",".join(exon_of.get(gene, ".") for gene in genes)
+    return label
 
 
 def _intern(sets: list[tuple[int, ...]]) -> tuple[NDArray[Any], list[tuple[int, ...]]]:

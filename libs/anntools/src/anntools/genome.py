@@ -34,13 +34,32 @@ CHROMOSOME_LENGTHS: dict[str, dict[str, int]] = {
         "21": 46709983, "22": 50818468, "X": 156040895, "Y": 57227415,
     },
 }  # fmt: skip
+# NCBI36 (hg18), which anntools does not annotate: its lengths identify it to refuse it.
+NCBI36_LENGTHS: dict[str, int] = {
+    "1": 247249719, "2": 242951149, "3": 199501827, "4": 191273063, "5": 180857866,
+    "6": 170899992, "7": 158821424, "8": 146274826, "9": 140273252, "10": 135374737,
+    "11": 134452384, "12": 132349534, "13": 114142980, "14": 106368585, "15": 100338915,
+    "16": 88827254, "17": 78774742, "18": 76117153, "19": 63811651, "20": 62435964,
+    "21": 46944323, "22": 49691432, "X": 154913754, "Y": 57772954,
+}  # fmt: skip
+NCBI36 = "NCBI36"
+LIFTOVER_HINT = (
+    "anntools annotates GRCh37 and GRCh38 only: lift the file over first (e.g. CrossMap, UCSC "
+    "liftOver or Picard LiftoverVcf with the hg18ToHg38 or hg18ToHg19 chain)"
+)
 # hg19's chrM (16571 bp) is not rCRS (16569 bp); accept positions on either.
 MITOCHONDRION_LENGTH = 16571
 
 _REFERENCE_PATTERNS = {
-    "GRCh37": re.compile(r"grch37|hg19|\bb37\b|hs37|g1k_v37|human_g1k|37d5", re.IGNORECASE),
-    "GRCh38": re.compile(r"grch38|hg38|\bb38\b|hs38|GCA_000001405\.15", re.IGNORECASE),
+    NCBI36: re.compile(
+        r"ncbi_?36|ncbi[ _]?build[ _]?36|build[ _]?36|\bb36\b|hg18|human_b36", re.IGNORECASE
+    ),
+    "GRCh37": re.compile(
+        r"grch37|hg19|\bb37\b|hs37|g1k_v37|human_g1k|37d5|build[ _]?37", re.IGNORECASE
+    ),
+    "GRCh38": re.compile(r"grch38|hg38|\bb38\b|hs38|GCA_000001405\.15|build[ _]?38", re.IGNORECASE),
 }
+_ALL_LENGTHS = {NCBI36: NCBI36_LENGTHS, **CHROMOSOME_LENGTHS}
 
 
 def canonical_chromosome(name: str) -> str:
@@ -83,20 +102,39 @@ class Genome:
 
 @dataclass(frozen=True)
 class BuildEvidence:
-    """What the header says about the build, and why."""
+    """Which build the input is, how that was decided and every clue seen.
+
+    ``source``: "header", "data" (the records tested against each build), "forced" (the
+    caller's build, not contradicted), "bundle" (an explicit bundle, not contradicted) or
+    "default" (nothing decided; GRCh37 assumed)."""
 
     build: str | None
     reason: str
+    clues: tuple[str, ...] = ()
+    source: str = "header"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "detected": self.build,
+            "reason": self.reason,
+            "source": self.source,
+            "evidence": list(self.clues),
+        }
 
 
 def detect_build_from_header(header_lines: list[str]) -> BuildEvidence:
-    """Infer the build from ``##contig`` lengths/assembly and ``##reference``.
+    """Infer the build from ``##contig`` lengths and ``assembly=``, and from any ``##`` line
+    whose key names a reference or assembly (``##reference``, ``##assembly``,
+    ``##source_GENOME_REFERENCE``...), whose text may say GRCh37/hg19/b37/build37,
+    GRCh38/hg38/build38 or NCBI36/hg18/b36.
 
     Contig lengths are decisive (they differ between builds for every primary chromosome);
-    the ``##reference`` or ``assembly=`` text is used when no length settles it.
+    the reference names are used when no length settles it. ``build`` is "NCBI36" for a
+    file of that build, which the caller refuses.
     """
-    votes: dict[str, list[str]] = {build: [] for build in BUILDS}
-    text_votes: dict[str, list[str]] = {build: [] for build in BUILDS}
+    names = (NCBI36, *BUILDS)
+    votes: dict[str, list[str]] = {build: [] for build in names}
+    text_votes: dict[str, list[str]] = {build: [] for build in names}
     for line in header_lines:
         if line.startswith("##contig=<"):
             fields = _parse_structured(line[len("##contig=<") :].rstrip(">"))
@@ -104,37 +142,43 @@ def detect_build_from_header(header_lines: list[str]) -> BuildEvidence:
             length_text = fields.get("length", "")
             if length_text.isdigit():
                 length = int(length_text)
-                for build in BUILDS:
-                    expected = CHROMOSOME_LENGTHS[build].get(chromosome)
-                    if expected is not None and expected == length:
+                for build in names:
+                    if _ALL_LENGTHS[build].get(chromosome) == length:
                         votes[build].append(f"##contig {fields.get('ID')} length {length}")
             assembly = fields.get("assembly", "")
             for build, pattern in _REFERENCE_PATTERNS.items():
                 if assembly and pattern.search(assembly):
                     text_votes[build].append(f"##contig assembly={assembly}")
-        elif line.startswith("##reference="):
-            reference = line[len("##reference=") :]
+            continue
+        key, _, value = line[2:].partition("=")
+        if "reference" in key.lower() or "assembly" in key.lower():
             for build, pattern in _REFERENCE_PATTERNS.items():
-                if pattern.search(reference):
-                    text_votes[build].append(f"##reference={reference}")
+                if pattern.search(value):
+                    text_votes[build].append(f"##{key}={value}")
+    clues = tuple(
+        dict.fromkeys(clue for votes_ in (votes, text_votes) for b in names for clue in votes_[b])
+    )
     for evidence in (votes, text_votes):
-        supported = [build for build in BUILDS if evidence[build]]
+        supported = [build for build in names if evidence[build]]
         if len(supported) == 1:
             build = supported[0]
-            return BuildEvidence(build, evidence[build][0])
-        if len(supported) == 2:
-            ranked = sorted(BUILDS, key=lambda b: len(evidence[b]), reverse=True)
+            return BuildEvidence(build, evidence[build][0], clues)
+        if len(supported) > 1:
+            ranked = sorted(supported, key=lambda b: len(evidence[b]), reverse=True)
             if len(evidence[ranked[0]]) > len(evidence[ranked[1]]):
-                return BuildEvidence(ranked[0], evidence[ranked[0]][0])
-    return BuildEvidence(None, "no ##contig lengths or ##reference identify the build")
+                return BuildEvidence(ranked[0], evidence[ranked[0]][0], clues)
+    return BuildEvidence(
+        None, "no ##contig lengths or reference names identify the build", clues, "default"
+    )
 
 
 def build_fitting_position(chromosome: str, position: int) -> str | None:
-    """The build whose chromosome is long enough for ``position``, if exactly one is."""
+    """The build (NCBI36 included) whose chromosome is long enough for ``position``, if
+    exactly one is."""
     fitting = [
         build
-        for build in BUILDS
-        if position <= CHROMOSOME_LENGTHS[build].get(chromosome, MITOCHONDRION_LENGTH)
+        for build in (NCBI36, *BUILDS)
+        if position <= _ALL_LENGTHS[build].get(chromosome, MITOCHONDRION_LENGTH)
     ]
     return fitting[0] if len(fitting) == 1 else None
 

@@ -200,7 +200,9 @@ def _info_items(info: str) -> list[tuple[str, str]]:
 
 
 def _read_ideogram_clinvar(path: Path) -> pd.DataFrame:
-    """ideogram's compact ClinVar table: CLNSIG is an index into a key list in the .li file."""
+    """ideogram's compact ClinVar table: CLNSIG and DISEASE_IDS are indexes into key lists in
+    the .li file; the diseases become ClinVar-style CLNDN (names) and CLNDISDB (MONDO ids),
+    '|'-separated."""
     with _open_text(path) as handle:
         lines = [line for line in handle if not line.startswith("# ") and line != "#\n"]
     body = [line for line in lines if line.strip() and not line.startswith("# ")]
@@ -209,6 +211,10 @@ def _read_ideogram_clinvar(path: Path) -> pd.DataFrame:
     keys = _ideogram_keys(path.parent / Path(_ideogram_keys_path(path.name)).name)
     significances = keys["clinical_significances"]
     frame["CLNSIG"] = [significances[int(code)] for code in frame["CLNSIG"]]
+    diseases = [entry.split("|", 1) for entry in keys.get("disease_mondo_ids_and_names", [])]
+    codes = [[int(code) for code in text.split(",") if code] for text in frame["DISEASE_IDS"]]
+    frame["CLNDN"] = ["|".join(diseases[code][1] for code in row) for row in codes]
+    frame["CLNDISDB"] = ["|".join(f"MONDO_{diseases[code][0]}" for code in row) for row in codes]
     return frame
 
 
