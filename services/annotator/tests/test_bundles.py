@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from anntools import ensure_bundle
-from anntools.bundle import MANIFEST, verify_bundle
+from anntools.bundle import BUNDLE_FORMAT_VERSION, MANIFEST, verify_bundle
 from gas_annotator.bundles import Bundles, BundleUnavailable
 from gas_core.aws import aws_clients
 from gas_testing.plugin import Stack
@@ -118,7 +118,7 @@ def test_without_s3_a_missing_bundle_is_built_by_the_bundle_builder(
         "assert args[:2] == ['bundle', 'ensure'], args\n"
         "build, cache = args[args.index('--build') + 1], args[args.index('--cache-dir') + 1]\n"
         "print('track gene_model: 790840 rows in 13.7s', flush=True)\n"
-        f"os.symlink({str(built_bundle)!r}, os.path.join(cache, build + '-2'))\n"
+        f"os.symlink({str(built_bundle)!r}, os.path.join(cache, build + '-{BUNDLE_FORMAT_VERSION}'))\n"
     )
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -145,4 +145,4 @@ def test_without_s3_or_a_bundle_builder_the_worker_says_what_to_do(
     assert f"the GRCh37 reference bundle is not in {tmp_path}" in message
     assert "make bundles" in message and "GAS_ANNOTATOR_BUNDLE_BUILDER" in message
     assert "GAS_ANNOTATOR_REFERENCE_URI" in message
-    assert not (tmp_path / "GRCh37-2").exists()
+    assert not (tmp_path / f"GRCh37-{BUNDLE_FORMAT_VERSION}").exists()
