@@ -96,6 +96,14 @@ class Client:
         raise TimeoutError(f"job {job_id} never got there; last seen {job}")
 
 
+def long_job(snps: dict[str, list[Any]]) -> bytes:
+    """~900k variants (the bundle's common SNPs three times over), gzipped: several seconds
+    of annotation even on a warm engine, so a test can stop or kill its worker mid-run."""
+    text = vcf_text(snps, 300_000)
+    body = text[len(HEADER) :]
+    return gzip.compress((text + body + body).encode(), compresslevel=1)
+
+
 def finished(job: dict[str, Any]) -> bool:
     return job["status"] in ("COMPLETED", "FAILED")
 
@@ -271,7 +279,7 @@ def test_a_job_whose_worker_is_killed_is_completed_once_by_another(
 ) -> None:
     doomed = start_annotator()
     paula = Client(jobs_service, stack, "paula", Tier.PREMIUM)
-    job_id = paula.submit(vcf_text(common_snps, 200_000).encode())
+    job_id = paula.submit(long_job(common_snps), "sample.vcf.gz")
     paula.wait_for(job_id, lambda job: job["status"] == "RUNNING", timeout=30)
     doomed.kill()
     assert paula.job(job_id)["status"] == "RUNNING", "the kill did not land mid-run"
@@ -279,7 +287,7 @@ def test_a_job_whose_worker_is_killed_is_completed_once_by_another(
     start_annotator()
     job = paula.wait_for(job_id, finished, timeout=120)
     assert job["status"] == "COMPLETED", job
-    assert job["summary"]["variants"] == 200_000
+    assert job["summary"]["variants"] == 900_000
     assert get_job(stack, job_id).attempts == 2
     assert result_objects(stack, f"paula/{job_id}/") == [
         f"paula/{job_id}/sample.annot.log",
@@ -326,7 +334,7 @@ def test_a_stopping_worker_hands_its_job_back_for_another_to_finish(
 ) -> None:
     stopping = start_annotator(GAS_ANNOTATOR_STOP_GRACE_SECONDS="0")
     paula = Client(jobs_service, stack, "paula", Tier.PREMIUM)
-    job_id = paula.submit(vcf_text(common_snps, 200_000).encode())
+    job_id = paula.submit(long_job(common_snps), "sample.vcf.gz")
     paula.wait_for(job_id, lambda job: job["status"] == "RUNNING", timeout=30)
 
     asked = time.monotonic()
