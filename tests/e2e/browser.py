@@ -22,6 +22,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
 ]
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS_VIOLATIONS = """async () => {
@@ -58,6 +60,9 @@ class Pages:
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
         self.page.wait_for_url(f"{self.gateway_url}/**")
+        # Keyboard tests check where the focus is: the tab must be the active one, even when a
+        # loaded machine makes Chromium treat the headless window as in the background.
+        self.page.bring_to_front()
         expect(self.page.get_by_role("navigation", name="Main")).to_be_visible()
 
     def tab_to(self, target: Locator, *, most: int = 15) -> None:

@@ -39,6 +39,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status, progress and queue position (Server-Sent Events)
+         * @description A `text/event-stream`: an `event: job` whose data is the job (as in GET /jobs/{id}) whenever its status, progress, queue position or storage changes, a `: ping` comment every ~15 s while nothing does, and the end of the stream once the job has finished.
+         */
+        get: operations["job_events_jobs__job_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/{job_id}/log": {
         parameters: {
             query?: never;
@@ -90,10 +110,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{job_id}/variants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The result's annotated variants: filtered, sorted, one page */
+        get: operations["list_variants_jobs__job_id__variants_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/variants/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the variants that match the filters (VCF, TSV or JSON)
+         * @description Every matching variant (no paging), streamed. VCF: the header and the matching records exactly as in the annotated VCF, in file order; TSV and JSON: the columns of GET /variants, in the requested sort order.
+         */
+        get: operations["export_variants_jobs__job_id__variants_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ExportFormat
+         * @enum {string}
+         */
+        ExportFormat: "vcf" | "tsv" | "json";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -179,6 +241,13 @@ export interface components {
              */
             next: string | null;
         };
+        /**
+         * RegionClass
+         * @description The region classes anntools assigns (``anntools.fields.REGION_CLASSES``), most
+         *     severe first.
+         * @enum {string}
+         */
+        RegionClass: "CDS" | "UTR5" | "UTR3" | "ncRNA_exon" | "intron" | "promoter" | "intergenic";
         /** ResultLink */
         ResultLink: {
             /** Expires In */
@@ -188,6 +257,11 @@ export interface components {
             /** Url */
             url: string;
         };
+        /**
+         * SortKey
+         * @enum {string}
+         */
+        SortKey: "position" | "-position" | "gene" | "-gene" | "region" | "-region" | "id" | "-id";
         /**
          * StorageState
          * @enum {string}
@@ -219,6 +293,58 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * VariantPublic
+         * @description One annotated VCF record, as the results viewer shows it.
+         */
+        VariantPublic: {
+            /** Alt */
+            alt: string;
+            /** Chrom */
+            chrom: string;
+            /**
+             * Clinvar
+             * @description ClinVar significance (GRCh38 only)
+             */
+            clinvar: string | null;
+            /** Cytoband */
+            cytoband: string | null;
+            /** Filter */
+            filter: string;
+            /**
+             * Gene
+             * @description genes overlapping the variant, comma-separated
+             */
+            gene: string | null;
+            /**
+             * Id
+             * @description the record's ID column: dbSNP rsIDs, or '.'
+             */
+            id: string;
+            /** In Dbsnp */
+            in_dbsnp: boolean;
+            /** Pos */
+            pos: number;
+            /** Qual */
+            qual: string;
+            /** Ref */
+            ref: string;
+            /**
+             * Region
+             * @description the most severe region class (see RegionClass)
+             */
+            region: string | null;
+        };
+        /** VariantsPublic */
+        VariantsPublic: {
+            /**
+             * Count
+             * @description how many variants match the filters, across all pages
+             */
+            count: number;
+            /** Data */
+            data: components["schemas"]["VariantPublic"][];
         };
     };
     responses: never;
@@ -326,6 +452,44 @@ export interface operations {
             };
         };
     };
+    job_events_jobs__job_id__events_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_log_jobs__job_id__log_get: {
         parameters: {
             query?: never;
@@ -407,6 +571,137 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["JobPublic"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_variants_jobs__job_id__variants_get: {
+        parameters: {
+            query?: {
+                sort?: components["schemas"]["SortKey"];
+                limit?: number;
+                offset?: number;
+                /** @description chromosome, with or without 'chr' (e.g. 17, chrX) */
+                chrom?: string | null;
+                /** @description first position (1-based) */
+                start?: number | null;
+                /** @description last position (inclusive) */
+                end?: number | null;
+                /** @description a gene name (exact, any case) */
+                gene?: string | null;
+                /** @description region classes to keep; repeat for several (region=CDS&region=UTR5) */
+                region?: components["schemas"]["RegionClass"][] | null;
+                /** @description true: only variants with an rsID; false: only without */
+                in_dbsnp?: boolean | null;
+                /** @description ClinVar significance contains this (any case) */
+                clinvar?: string | null;
+                /** @description the ID column contains this (any case) */
+                q?: string | null;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VariantsPublic"];
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No result to show now (not completed, archived or restoring): why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_variants_jobs__job_id__variants_export_get: {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["ExportFormat"];
+                sort?: components["schemas"]["SortKey"];
+                /** @description chromosome, with or without 'chr' (e.g. 17, chrX) */
+                chrom?: string | null;
+                /** @description first position (1-based) */
+                start?: number | null;
+                /** @description last position (inclusive) */
+                end?: number | null;
+                /** @description a gene name (exact, any case) */
+                gene?: string | null;
+                /** @description region classes to keep; repeat for several (region=CDS&region=UTR5) */
+                region?: components["schemas"]["RegionClass"][] | null;
+                /** @description true: only variants with an rsID; false: only without */
+                in_dbsnp?: boolean | null;
+                /** @description ClinVar significance contains this (any case) */
+                clinvar?: string | null;
+                /** @description the ID column contains this (any case) */
+                q?: string | null;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (Content-Disposition names it) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VariantPublic"][];
+                    "text/plain": string;
+                    "text/tab-separated-values": string;
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No result to show now (not completed, archived or restoring): why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
