@@ -61,6 +61,26 @@ def metrics_router() -> APIRouter:
     return router
 
 
+class StatusRecorder:
+    """An ASGI ``send`` that remembers the status of the response it passes on (500 when the
+    app never started one)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self._send(message)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template (``/jobs/{job_id}``), once routing has run."""
+    route = getattr(scope.get("route"), "path", None)
+    return str(route) if route else None
+
+
 class HttpMetrics:
     """ASGI middleware: count and time every HTTP request by its route template (never the
     raw path, which would make a series per job id)."""
@@ -73,20 +93,13 @@ class HttpMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        response = StatusRecorder(send)
         try:
-            await self.app(scope, receive, record_status)
+            await self.app(scope, receive, response)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = route_template(scope) or "unmatched"
             method = str(scope.get("method", ""))
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_REQUESTS.labels(method, route, str(response.status)).inc()
             HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - started)
 
 

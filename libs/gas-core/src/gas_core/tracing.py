@@ -33,7 +33,9 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.trace import SpanKind
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gas_core.metrics import StatusRecorder, route_template
 
 JOB_ID = "gas.job_id"
 tracer = trace.get_tracer("gas")
@@ -100,21 +102,13 @@ class HttpTracing:
         with tracer.start_as_current_span(
             f"{method} request", context=extract(headers), kind=SpanKind.SERVER
         ) as span:
-            status = 500
-
-            async def record_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                await send(message)
-
+            response = StatusRecorder(send)
             try:
-                await self.app(scope, receive, record_status)
+                await self.app(scope, receive, response)
             finally:
-                route = getattr(scope.get("route"), "path", None)
-                if route:
+                if route := route_template(scope):
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.route", route)
                 if job_id := scope.get("path_params", {}).get("job_id"):
                     span.set_attribute(JOB_ID, str(job_id))
-                span.set_attribute("http.response.status_code", status)
+                span.set_attribute("http.response.status_code", response.status)
