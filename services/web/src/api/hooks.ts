@@ -11,6 +11,7 @@ import type {
   JobsPage,
   ResultLink,
   User,
+  VariantsPage,
   WebConfig,
 } from './types'
 
@@ -57,6 +58,17 @@ export function useJobLog(job: Job | undefined) {
     queryFn: () => api<string>(`/api/jobs/${encodeURIComponent(job?.id ?? '')}/log`),
     enabled: job?.status === 'COMPLETED' || job?.status === 'FAILED',
     retry: false,
+  })
+}
+
+/** One page of a result's variants; `query` is the API's query string (see viewer/filters). */
+export function useVariants(jobId: string, query: string, enabled: boolean) {
+  return useQuery({
+    queryKey: ['job', jobId, 'variants', query],
+    queryFn: ({ signal }) => api<VariantsPage>(`/api/jobs/${encodeURIComponent(jobId)}/variants?${query}`, { signal }),
+    placeholderData: keepPreviousData,
+    enabled,
+    staleTime: 60_000,
   })
 }
 

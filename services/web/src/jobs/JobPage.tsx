@@ -173,9 +173,14 @@ function ResultPanel({ job, user, config }: { job: Job; user: User; config: WebC
       <h2 className="h5" id="result-heading">
         Result
       </h2>
-      <button type="button" className="btn btn-primary" onClick={download} disabled={link.isPending}>
-        {link.isPending ? 'Preparing the download…' : 'Download the annotated VCF'}
-      </button>
+      <div className="d-flex flex-wrap gap-2">
+        <button type="button" className="btn btn-primary" onClick={download} disabled={link.isPending}>
+          {link.isPending ? 'Preparing the download…' : 'Download the annotated VCF'}
+        </button>
+        <Link className="btn btn-outline-primary" to={`/jobs/${job.id}/variants`}>
+          View and filter the variants
+        </Link>
+      </div>
       {when && (
         <p className="mt-2 mb-0 text-body-secondary">
           Free results can be downloaded until {formatMoment(when)}, then move to cold storage.{' '}
