@@ -349,7 +349,7 @@ function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (f
         </button>
         <button
           type="button"
-          className="btn btn-outline-secondary btn-sm"
+          className="btn btn-outline-dark btn-sm"
           disabled={!hasFilters(applied) && JSON.stringify(draft) === JSON.stringify(draftOf(NO_FILTERS))}
           onClick={() => {
             setDraft(draftOf(NO_FILTERS))
