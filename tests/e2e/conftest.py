@@ -87,6 +87,36 @@ def accounts_app(accounts_stack: ServiceProcess) -> Iterator[Pages]:
         yield pages
 
 
+@pytest.fixture
+def archive_stack(
+    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
+) -> ServiceProcess:
+    """The gateway serving the app, the jobs service, the notifier and an archiver with a
+    two-second free window; returns the gateway."""
+    jobs = start_service("jobs", stack)
+    gateway = start_gateway(
+        start_service, stack, idp=dev_idp, database_url=gateway_database, jobs_url=jobs.url
+    )
+    start_service(
+        "notifier",
+        stack,
+        GAS_FREE_WINDOW_SECONDS="2",
+        GAS_NOTIFIER_GATEWAY_URL=gateway.url,
+        GAS_NOTIFIER_PUBLIC_URL=gateway.url,
+        GAS_NOTIFIER_RECEIVE_WAIT_SECONDS="1",
+    )
+    start_service(
+        "archiver",
+        stack,
+        GAS_FREE_WINDOW_SECONDS="2",
+        GAS_ARCHIVER_GATEWAY_URL=gateway.url,
+        GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS="0.5",
+        GAS_ARCHIVER_VISIBILITY_SECONDS="3",
+        GAS_ARCHIVER_RECEIVE_WAIT_SECONDS="1",
+    )
+    return gateway
+
+
 @pytest.fixture(scope="session")
 def known_snps_vcf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small, real GRCh37 VCF: known SNPs from the bundle's dbSNP track, so the summary
