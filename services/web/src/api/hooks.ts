@@ -121,12 +121,19 @@ function sameMembers(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return a.size === b.size && [...a].every((item) => b.has(item))
 }
 
-/** The log, which the annotator writes when the run ends (the API has no running log yet). */
+export const RUNNING_LOG_POLL_MS = 3000
+
+/** The job's log: the annotator uploads it every few seconds while the job runs, and once more
+ * when it ends. Until the first upload the API says so (409), which the page shows as text. */
 export function useJobLog(job: Job | undefined) {
+  const running = job?.status === 'RUNNING'
   return useQuery({
     queryKey: ['job', job?.id, 'log', job?.status],
     queryFn: () => api<string>(`/api/jobs/${encodeURIComponent(job?.id ?? '')}/log`),
-    enabled: job?.status === 'COMPLETED' || job?.status === 'FAILED',
+    enabled: running || job?.status === 'COMPLETED' || job?.status === 'FAILED',
+    // While the final log loads, the running one stays (but never another job's).
+    placeholderData: (previous, query) => (query?.queryKey[1] === job?.id ? previous : undefined),
+    refetchInterval: running ? RUNNING_LOG_POLL_MS : false,
     retry: false,
   })
 }

@@ -204,7 +204,7 @@ function LogPanel({ job }: { job: Job }) {
   return (
     <section className="mb-4" aria-labelledby="log-heading">
       <h2 className="h5" id="log-heading">
-        Log
+        Log{job.status === 'RUNNING' && <span className="fs-6 fw-normal text-body-secondary"> (updates while the job runs)</span>}
       </h2>
       {log.isPending ? (
         <Loading what="the log" />
