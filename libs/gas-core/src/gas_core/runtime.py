@@ -80,7 +80,7 @@ async def serve(
         if task.exception() or not server.started
     ]
     if failed:
-        raise SystemExit(f"HTTP server on {host}:{', '.join(failed)} did not run")
+        raise SystemExit(f"HTTP server on {host} port {', '.join(failed)} did not run")
 
 
 async def every(
