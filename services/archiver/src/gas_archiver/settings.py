@@ -11,8 +11,9 @@ class Settings(ServiceSettings):
 
     port: int = 8004
     gateway_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Where to ask for a user's current tier (GET /internal/users/{id}).",
+        default="http://127.0.0.1:8005",
+        description="The gateway's internal API (its GAS_GATEWAY_INTERNAL_PORT): "
+        "where to ask for a user's current tier, GET /internal/users/{id}.",
     )
     storage_class: Literal["GLACIER", "DEEP_ARCHIVE"] = Field(
         default="GLACIER",
