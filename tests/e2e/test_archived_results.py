@@ -26,9 +26,9 @@ from gas_core.jobs import (
 )
 from gas_core.tiers import Tier
 from gas_notifier.captured import read_captured_mails
-from gas_testing.gateway import browser_login
+from gas_testing.gateway import GatewayProcess, browser_login
 from gas_testing.localstack import wait_until
-from gas_testing.plugin import ServiceProcess, Stack, publish, put_jobs
+from gas_testing.plugin import Stack, publish, put_jobs
 from tests.e2e.browser import browser_on
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
@@ -114,7 +114,7 @@ def set_restore_speed(moto_url: str, seconds: float | None) -> None:
 
 
 def test_an_archived_result_is_restored_after_an_upgrade(
-    archive_stack: ServiceProcess, stack: Stack
+    archive_stack: GatewayProcess, stack: Stack
 ) -> None:
     url = archive_stack.url
     # The free user has signed in before and has a completed job, which the archiver takes
