@@ -20,9 +20,11 @@ attribute              meaning
                        object of a job in every bucket)
 ``build``              requested genome build (``GRCh37``/``GRCh38``) or absent = detect
 ``progress``           0-100, written by the annotator about once a second
-``results_bucket``     results bucket (set on completion)
+``results_bucket``     results bucket (set on completion, or with the first upload of a
+                       running job's log)
 ``result_key``         bgzipped annotated VCF in the results bucket
-``log_key``            the run's text log in the results bucket (also for failed runs)
+``log_key``            the run's text log in the results bucket (also for failed runs;
+                       the annotator uploads it every few seconds while the job runs)
 ``columnar_key``       the result's columnar copy for the results viewer (Parquet,
                        ``anntools.columnar``) at :func:`columnar_key_for` of the result;
                        absent when the annotator could not write it, and for results made

@@ -274,7 +274,8 @@ async def job_log(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> str:
     if job.status is JobStatus.FAILED and job.error:
         return f"The job failed before it ran: {job.error}\n"
     raise LogUnavailable(
-        f"The job is {job.status.value.lower()}; its log is written when the run finishes."
+        f"The job is {job.status.value.lower()}; its log appears here once the run has "
+        "written some of it."
     )
 
 
