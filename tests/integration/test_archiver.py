@@ -295,6 +295,8 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
             what="the restore starting after the upgrade",
             every=0.1,
         )
+        shown = client.get(f"/api/jobs/{job.job_id}").json()
+        assert shown["storage"] == "RESTORING" and shown["restore_tier"] == "Expedited"
         restoring = client.get(f"/api/jobs/{job.job_id}/result")
         assert restoring.status_code == 409
         assert "being restored; you will get an email" in restoring.json()["detail"]

@@ -43,6 +43,9 @@ attribute              meaning
                        re-claimed (its worker died), a live lease may not
 ``archiving_since``    when the latest archive started (ISO-8601 UTC), so an archive
                        whose worker or message was lost can be found and finished
+``restore_tier``       the S3 retrieval tier of the latest restore (``Expedited`` or
+                       ``Standard``), set with ARCHIVED → RESTORING so users see how long
+                       the wait is
 ``request_published``  JobRequested was published (submit retries re-publish until true)
 ``outcome_published``  JobCompleted/JobFailed was published (redeliveries re-publish
                        until true)
@@ -141,6 +144,7 @@ class JobRecord(BaseModel):
     request_published: bool = False
     outcome_published: bool = False
     archiving_since: str | None = None
+    restore_tier: str | None = None
 
     @property
     def finished(self) -> bool:

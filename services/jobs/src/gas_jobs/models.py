@@ -22,6 +22,10 @@ class JobPublic(BaseModel):
     id: str
     status: JobStatus
     storage: StorageState | None
+    restore_tier: str | None = Field(
+        default=None,
+        description="S3 retrieval tier of the latest restore (Expedited: minutes; Standard: hours)",
+    )
     progress: int
     queue_position: int | None = Field(description="1 = next to run; only while QUEUED")
     input_filename: str
@@ -42,6 +46,7 @@ class JobPublic(BaseModel):
             id=job.job_id,
             status=job.status,
             storage=job.storage,
+            restore_tier=job.restore_tier,
             progress=job.progress,
             queue_position=queue_position,
             input_filename=job.input_filename,

@@ -155,8 +155,8 @@ function ResultPanel({ job, user, config }: { job: Job; user: User; config: WebC
           Restoring the result from cold storage
         </h2>
         <p className="mb-0">
-          Retrieval usually takes minutes (expedited), at most a few hours. This page updates by itself, and the
-          download appears here when the result is back.
+          {restoreWait(job.restore_tier)} This page updates by itself, and the download appears here when the result is
+          back.
         </p>
       </section>
     )
@@ -217,4 +217,11 @@ function LogPanel({ job }: { job: Job }) {
       )}
     </section>
   )
+}
+
+/** What the retrieval tier the archiver asked S3 for means for the wait. */
+export function restoreWait(tier: string | null | undefined): string {
+  if (tier === 'Expedited') return 'Expedited retrieval: usually 1–5 minutes.'
+  if (tier === 'Standard') return 'Standard retrieval: usually 3–5 hours (expedited retrieval was not available).'
+  return 'Retrieval usually takes minutes (expedited), at most a few hours.'
 }

@@ -208,6 +208,11 @@ export interface components {
             queue_position: number | null;
             /** Queued At */
             queued_at: string | null;
+            /**
+             * Restore Tier
+             * @description S3 retrieval tier of the latest restore (Expedited: minutes; Standard: hours)
+             */
+            restore_tier?: string | null;
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["JobStatus"];
