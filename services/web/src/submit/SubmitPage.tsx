@@ -78,6 +78,7 @@ export function SubmitPage({ user }: { user: User }) {
       })
       setStage({ name: 'uploading', file, overview, fraction: 0 })
       // The request is the file plus the form's fields: show the share of it that has gone.
+      if (!created.upload) throw new Error('This file is large enough to go in parts; use the gas command line.')
       upload.current = uploadFile(created.upload, file, (sent, total) =>
         setStage((current) => (current.name === 'uploading' ? { ...current, fraction: sent / total } : current)),
       )
