@@ -69,9 +69,7 @@ def sha256_b64(data: bytes) -> str:
 def missing_parts(plan: Plan, size: int, uploaded: Iterable[dict[str, Any]]) -> list[int]:
     """The part numbers still to send: those S3 lacks or holds with the wrong size."""
     held = {int(p["number"]): int(p["size"]) for p in uploaded}
-    return [
-        n for n in range(1, plan.part_count + 1) if held.get(n) != plan.span(n, size)[1]
-    ]
+    return [n for n in range(1, plan.part_count + 1) if held.get(n) != plan.span(n, size)[1]]
 
 
 def upload_parts(
