@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from gas_annotator import runner
 from gas_annotator.bundles import Bundles
 from gas_annotator.repository import RunRepository
+from gas_annotator.scratch import check_scratch, scratch_needed, scratch_of
 from gas_annotator.share import RequestQueue, UserShare
 from gas_core.events import (
     Event,
@@ -75,6 +76,7 @@ class RunSettings:
     size_limits: Mapping[Tier, int]  # decompressed VCF text per job
     time_limits: Mapping[Tier, float]  # wall-clock seconds of one job's annotation
     user_share_wait_seconds: int
+    scratch_reserve_bytes: int = 256 * 1024**2
 
 
 def size_limit_message(tier: Tier, limit_bytes: int) -> str:
@@ -235,12 +237,25 @@ class Annotator:
             columnar_path = folder / "annotated.parquet"
             log_path = folder / "anntools.log"
             started = time.monotonic()
-            await self._download(job.input_bucket, job.input_key, input_path)
-            downloaded = time.monotonic()
-            bundle_dir = await self._bundles.get(job.build) if job.build else None
-            outcome = await self._annotate_holding_lease(
-                job, runner_id, input_path, output_path, columnar_path, log_path, bundle_dir
+            too_big = check_scratch(
+                scratch_of(folder),
+                needed=scratch_needed(
+                    input_bytes=job.input_size_bytes,
+                    filename=job.input_filename,
+                    reserve_bytes=self._settings.scratch_reserve_bytes,
+                ),
             )
+            outcome: runner.EngineOutcome
+            if too_big:
+                outcome = runner.InputRefused(too_big)
+            else:
+                await self._download(job.input_bucket, job.input_key, input_path)
+            downloaded = time.monotonic()
+            if not too_big:
+                bundle_dir = await self._bundles.get(job.build) if job.build else None
+                outcome = await self._annotate_holding_lease(
+                    job, runner_id, input_path, output_path, columnar_path, log_path, bundle_dir
+                )
             if isinstance(outcome, runner.TooLarge):
                 outcome = runner.InputRefused(
                     size_limit_message(job.tier, self._settings.size_limits[job.tier])
