@@ -13,7 +13,7 @@ class Settings(ServiceSettings):
     upload_url_seconds: int = Field(default=300, ge=30, le=3600)
     download_url_seconds: int = Field(default=120, ge=10, le=3600)
     # The largest input a premium user may upload: S3's largest object (5 TiB).
-    max_upload_bytes: int = Field(default=5 * 1024**4, ge=1)
+    max_upload_bytes: int = Field(default=5 * 1024**4, ge=1, le=5 * 1024**4)
     # Files above the threshold are uploaded in parts (S3 multipart; resumable), smaller
     # ones in one presigned POST (which S3 caps at 5 GiB). Parts are `multipart_part_bytes`
     # (at least S3's 5 MiB), larger when a file would need more than 10,000. An upload not
