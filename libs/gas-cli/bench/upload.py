@@ -1,7 +1,8 @@
 """Benchmark: uploading a file in parts to the local S3 (a moto server process), with the
 `gas` CLI's uploader (presigned part URLs, SHA-256 per part, ETag checked) at 1 and at N
 parts in parallel, side by side with boto3's managed transfer (``upload_file``) at the same
-concurrency and part size, the peer an operator would reach for.
+concurrency and part size, the peer an operator would reach for; then the time to resume an
+upload stopped halfway (list the parts S3 holds, send the rest) against starting it over.
 
 Usage: python libs/gas-cli/bench/upload.py [--mib 256] [--part-mib 16] [--parallel 4]
 """
@@ -19,7 +20,7 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-from gas_cli.upload import Plan, upload_parts
+from gas_cli.upload import Plan, missing_parts, upload_parts
 from gas_testing.localstack import MotoServer
 
 MiB = 1024**2
@@ -37,7 +38,12 @@ def s3_client(url: str) -> Any:
     )
 
 
-def gas_upload(s3: Any, path: Path, part_bytes: int, parallel: int) -> float:
+def gas_upload(
+    s3: Any, path: Path, part_bytes: int, parallel: int, *, resume_at: float | None = None
+) -> float:
+    """Seconds to upload ``path`` in parts; with ``resume_at``, the parts up to that share
+    are sent first (untimed) and the time is that of the resume: listing the parts S3 holds
+    and sending the others."""
     key = f"gas-{parallel}"
     size = path.stat().st_size
     plan = Plan(part_bytes=part_bytes, part_count=-(-size // part_bytes))
@@ -68,18 +74,24 @@ def gas_upload(s3: Any, path: Path, part_bytes: int, parallel: int) -> float:
             for number, sha256 in parts
         ]
 
+    numbers = list(range(1, plan.part_count + 1))
+    if resume_at is not None:
+        first = numbers[: int(len(numbers) * resume_at)]
+        upload_parts(path, plan, first, part_urls=part_urls, parallel=parallel, on_part=print_no)
     started = time.perf_counter()
-    upload_parts(
-        path,
-        plan,
-        list(range(1, plan.part_count + 1)),
-        part_urls=part_urls,
-        parallel=parallel,
-        on_part=lambda _: None,
-    )
+    if resume_at is not None:
+        held = s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id).get("Parts", [])
+        numbers = missing_parts(
+            plan, size, [{"number": p["PartNumber"], "size": p["Size"]} for p in held]
+        )
+    upload_parts(path, plan, numbers, part_urls=part_urls, parallel=parallel, on_part=print_no)
     elapsed = time.perf_counter() - started
     s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id)
     return elapsed
+
+
+def print_no(_: int) -> None:
+    pass
 
 
 def boto_upload(s3: Any, path: Path, part_bytes: int, parallel: int) -> float:
@@ -121,6 +133,12 @@ def main() -> None:
                     seconds = times[parallel]
                     print(f"{name:<28}{parallel:>9}{seconds:>9.2f}{args.mib / seconds:>8.1f}")
                 print(f"{'':<28}{'speed-up':>9}{times[1] / times[args.parallel]:>9.2f}x")
+            whole = gas_upload(s3, path, part, args.parallel)
+            resumed = gas_upload(s3, path, part, args.parallel, resume_at=0.5)
+            print(
+                f"resume after half the parts ({args.parallel} at once): {resumed:.2f} s, "
+                f"against {whole:.2f} s to upload it all again ({whole / resumed:.2f}x)"
+            )
     finally:
         moto.stop()
 
