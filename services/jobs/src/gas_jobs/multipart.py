@@ -143,18 +143,23 @@ async def _finish(jobs: Jobs, job: JobRecord, *, checksum: str | None, failed: s
 
 async def abort_abandoned_uploads(jobs: Jobs, *, older_than_seconds: float) -> None:
     """Abort every multipart upload in the inputs bucket started more than
-    ``older_than_seconds`` ago, and fail its job if it still waits for the upload."""
+    ``older_than_seconds`` ago, and fail its job if it still waits for the upload.
+
+    An upload's age is its job's: S3's ``Initiated`` only counts for an upload no job
+    records (its job was never written), because moto reports one fixed date for all."""
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     bucket = jobs.stack.inputs_bucket
     aborted = 0
     for key, upload_id, initiated in await jobs.multipart.uploads(bucket=bucket):
-        if initiated.astimezone(UTC) > cutoff:
+        parts = key.split("/")
+        job = await jobs.repo.get(parts[1]) if len(parts) >= 3 else None
+        owned = job is not None and job.upload_id == upload_id
+        started = datetime.fromisoformat(job.created_at) if job and owned else initiated
+        if started.astimezone(UTC) > cutoff:
             continue
         await jobs.multipart.abort(bucket=bucket, key=key, upload_id=upload_id)
         aborted += 1
-        parts = key.split("/")
-        job = await jobs.repo.get(parts[1]) if len(parts) >= 3 else None
-        if job is not None and job.upload_id == upload_id:
+        if job is not None and owned:
             await _finish(
                 jobs,
                 job,
