@@ -49,6 +49,14 @@ attribute              meaning
 ``request_published``  JobRequested was published (submit retries re-publish until true)
 ``outcome_published``  JobCompleted/JobFailed was published (redeliveries re-publish
                        until true)
+``upload_id``          S3 multipart upload id while a large input is being uploaded in
+                       parts (removed on completion or abort)
+``upload_part_bytes``  the part size of that upload (every part but the last)
+``upload_fingerprint`` the client's fingerprint of the file (size, mtime, hashes of its
+                       ends), so an interrupted upload can be found and resumed
+``input_checksum``     what S3 reports for the completed input (``sha256:<base64>[-N]``,
+                       composite of the parts' SHA-256 for a multipart upload), shown in
+                       the job's provenance
 =====================  ================================================================
 
 Each service writes only the transitions it performs, through its own repository built on
@@ -145,6 +153,10 @@ class JobRecord(BaseModel):
     outcome_published: bool = False
     archiving_since: str | None = None
     restore_tier: str | None = None
+    upload_id: str | None = None
+    upload_part_bytes: int | None = None
+    upload_fingerprint: str | None = None
+    input_checksum: str | None = None
 
     @property
     def finished(self) -> bool:

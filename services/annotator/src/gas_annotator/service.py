@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from gas_annotator import runner
 from gas_annotator.bundles import Bundles
 from gas_annotator.repository import RunRepository
+from gas_annotator.scratch import check_scratch, scratch_needed, scratch_of
 from gas_annotator.share import RequestQueue, UserShare
 from gas_core.events import (
     Event,
@@ -77,6 +78,7 @@ class RunSettings:
     user_share_wait_seconds: int
     # How often a running job's log so far is uploaded, for the job page to show.
     live_log_seconds: float = 5.0
+    scratch_reserve_bytes: int = 256 * 1024**2
 
 
 def size_limit_message(tier: Tier, limit_bytes: int) -> str:
@@ -245,18 +247,31 @@ class Annotator:
             columnar_path = folder / "annotated.parquet"
             log_path = folder / "anntools.log"
             started = time.monotonic()
-            await self._download(job.input_bucket, job.input_key, input_path)
-            downloaded = time.monotonic()
-            bundle_dir = await self._bundles.get(job.build) if job.build else None
-            outcome = await self._annotate_holding_lease(
-                job,
-                runner_id,
-                input_path,
-                output_path,
-                columnar_path,
-                bundle_dir,
-                RunLogFile(path=log_path, bucket=bucket, key=log_key),
+            too_big = check_scratch(
+                scratch_of(folder),
+                needed=scratch_needed(
+                    input_bytes=job.input_size_bytes,
+                    filename=job.input_filename,
+                    reserve_bytes=self._settings.scratch_reserve_bytes,
+                ),
             )
+            outcome: runner.EngineOutcome
+            if too_big:
+                outcome = runner.InputRefused(too_big)
+                downloaded = time.monotonic()
+            else:
+                await self._download(job.input_bucket, job.input_key, input_path)
+                downloaded = time.monotonic()
+                bundle_dir = await self._bundles.get(job.build) if job.build else None
+                outcome = await self._annotate_holding_lease(
+                    job,
+                    runner_id,
+                    input_path,
+                    output_path,
+                    columnar_path,
+                    bundle_dir,
+                    RunLogFile(path=log_path, bucket=bucket, key=log_key),
+                )
             if isinstance(outcome, runner.TooLarge):
                 outcome = runner.InputRefused(
                     size_limit_message(job.tier, self._settings.size_limits[job.tier])

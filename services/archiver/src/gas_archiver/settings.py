@@ -22,6 +22,15 @@ class Settings(ServiceSettings):
             "Expedited retrieval; DEEP_ARCHIVE is cheaper but restores in 12+ hours."
         ),
     )
+    single_copy_limit_bytes: int = Field(
+        default=5 * 1000**3,
+        ge=5 * 1024**2,
+        le=5 * 1000**3,
+        description=(
+            "Results larger than this are copied to and from cold storage in parts "
+            "(UploadPartCopy); S3 copies at most 5 GB in one CopyObject."
+        ),
+    )
     restore_days: int = Field(
         default=2, ge=1, description="How long S3 keeps the thawed copy of an archived object."
     )
