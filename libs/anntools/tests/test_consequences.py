@@ -79,7 +79,18 @@ VARIANTS = [
     (5940, "T", "C", "MINUSG", "coding_sequence_variant", "MODIFIER", "c.11A>G", "1/3", "", ""),
     (5899, "T", "C", "MINUSG", "splice_donor_variant", "HIGH", "c.50+2A>G", "", "1/2", ""),
     (5940, "TA", "T", "MINUSG", "frameshift_variant", "HIGH", "c.10del", "1/3", "", ""),
-    (9050, "T", "C", "NCG", "non_coding_transcript_exon_variant", "MODIFIER", "n.50T>C", "1/2", "", ""),
+    (
+        9050,
+        "T",
+        "C",
+        "NCG",
+        "non_coding_transcript_exon_variant",
+        "MODIFIER",
+        "n.50T>C",
+        "1/2",
+        "",
+        "",
+    ),
     (
         9200,
         "T",
@@ -125,9 +136,7 @@ def test_consequence_per_transcript(
     annotated: tuple[Path, list[dict[str, Any]], dict[str, Any]], expected: tuple[Any, ...]
 ) -> None:
     pos, ref, alt, gene, consequence, impact, hgvsc, exon, intron, distance = expected
-    record = next(
-        r for r in annotated[1] if (r["pos"], r["ref"], r["alt"]) == (pos, ref, alt)
-    )
+    record = next(r for r in annotated[1] if (r["pos"], r["ref"], r["alt"]) == (pos, ref, alt))
     entry = next(e for e in _entries(record["info"]) if e["SYMBOL"] == gene)
     assert (
         entry["Consequence"],
@@ -168,10 +177,13 @@ def test_deletion_allele_is_a_dash(
 
 def test_consequences_can_be_switched_off(tiny_bundle: Path, tmp_path: Path) -> None:
     source = tmp_path / "one.vcf"
-    source.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-                      "chr1\t1060\t.\tA\tG\t.\t.\t.\n")
-    annotate_file(source, tmp_path / "out.vcf", bundle_dir=tiny_bundle, consequences=False,
-                  force_build=True)
+    source.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t1060\t.\tA\tG\t.\t.\t.\n"
+    )
+    annotate_file(
+        source, tmp_path / "out.vcf", bundle_dir=tiny_bundle, consequences=False, force_build=True
+    )
     text = (tmp_path / "out.vcf").read_text()
     assert "CSQ" not in text and "REGION=CDS" in text
 

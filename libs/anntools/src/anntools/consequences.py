@@ -170,9 +170,7 @@ class TranscriptModels:
     tx_hgvs_prefix: pa.Array
 
     def __post_init__(self) -> None:
-        owner = np.repeat(
-            np.arange(len(self.tx_start), dtype=np.int64), np.diff(self.exon_first)
-        )
+        owner = np.repeat(np.arange(len(self.tx_start), dtype=np.int64), np.diff(self.exon_first))
         self.exon_key = (owner << 32) | np.asarray(self.exon_start, dtype=np.int64)
         self.tx_length = np.asarray(self.exon_cum[self.exon_first[1:] - 1]) + (
             self.exon_end[self.exon_first[1:] - 1] - self.exon_start[self.exon_first[1:] - 1]
@@ -343,9 +341,9 @@ class PairResult:
     entries: pa.Array  # one CSQ entry per pair (allele order)
 
 
-def pairs_for(models: TranscriptModels, first: NDArray[Any], last: NDArray[Any]) -> tuple[
-    NDArray[Any], NDArray[Any]
-]:
+def pairs_for(
+    models: TranscriptModels, first: NDArray[Any], last: NDArray[Any]
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """(allele, transcript) pairs: the transcripts whose window covers either end."""
     segments = models.segment_starts
     low = np.searchsorted(segments, first.astype(np.uint32), side="right") - 1
@@ -353,7 +351,10 @@ def pairs_for(models: TranscriptModels, first: NDArray[Any], last: NDArray[Any])
     sets_low = models.segment_sets[low].astype(np.int64)
     sets_high = models.segment_sets[high].astype(np.int64)
     allele_parts, tx_parts = [], []
-    for sets, rows in ((sets_low, np.arange(len(first))), (sets_high, np.flatnonzero(sets_high != sets_low))):
+    for sets, rows in (
+        (sets_low, np.arange(len(first))),
+        (sets_high, np.flatnonzero(sets_high != sets_low)),
+    ):
         begin = models.set_offsets[sets[rows]]
         size = models.set_offsets[sets[rows] + 1] - begin
         owner = np.repeat(rows, size)
@@ -386,7 +387,14 @@ def annotate_alleles(
     after = a >= tx_end
     distance = np.where(before, tx_start - b, np.where(after, a - tx_end + 1, 0))
     near = distance <= UPSTREAM_BP
-    allele, t, a, b, plus, distance = allele[near], t[near], a[near], b[near], plus[near], distance[near]
+    allele, t, a, b, plus, distance = (
+        allele[near],
+        t[near],
+        a[near],
+        b[near],
+        plus[near],
+        distance[near],
+    )
     before, after = before[near], after[near]
     outside = before | after
     ins = insertion[allele]
@@ -449,11 +457,17 @@ def annotate_alleles(
         )
         return intronic | at.exon_edge
 
-    crosses_right = ~ins & at_a.in_exon & (b >= models.exon_end[at_a.exon]) & (
-        at_a.exon < models.exon_first[t + 1] - 1
+    crosses_right = (
+        ~ins
+        & at_a.in_exon
+        & (b >= models.exon_end[at_a.exon])
+        & (at_a.exon < models.exon_first[t + 1] - 1)
     )
-    crosses_left = ~ins & at_b.in_exon & (a < models.exon_start[at_b.exon]) & (
-        at_b.exon > models.exon_first[t]
+    crosses_left = (
+        ~ins
+        & at_b.in_exon
+        & (a < models.exon_start[at_b.exon])
+        & (at_b.exon > models.exon_first[t])
     )
     whole_exon = ~ins & at_a.intronic & at_b.intronic & (at_b.exon > at_a.exon)
     # The genomic right end of an exon is a donor on the plus strand, an acceptor on minus.
@@ -611,12 +625,12 @@ def _hgvs_position(
     after = coding & (cdna > coding_end)
     number = np.where(
         coding,
-        np.where(before, coding_start - cdna, np.where(after, cdna - coding_end, cdna - coding_start + 1)),
+        np.where(
+            before, coding_start - cdna, np.where(after, cdna - coding_end, cdna - coding_start + 1)
+        ),
         cdna,
     )
-    prefix = pc.if_else(
-        _mask(before), "-", pc.if_else(_mask(after), "*", "")
-    )
+    prefix = pc.if_else(_mask(before), "-", pc.if_else(_mask(after), "*", ""))
     offset = at.offset
     offset_text = pc.if_else(
         _mask(offset > 0),

@@ -234,9 +234,7 @@ class ChunkAnnotator:
         if self.transcripts is not None:
             rows = np.flatnonzero(placed & ~kinds.structural)
             if len(rows):
-                info_extras += self._consequences(
-                    text, tabs, rows, starts, chromosomes, tally
-                )
+                info_extras += self._consequences(text, tabs, rows, starts, chromosomes, tally)
         if partial_rows:
             info_extras.append(
                 Sparse(
@@ -274,9 +272,7 @@ class ChunkAnnotator:
         alleles = chunk_alleles(text, tabs, rows, starts[rows], chromosomes)
         if not len(alleles.row):
             return []
-        allele_text = pc.if_else(
-            pc.equal(pc.utf8_length(alleles.alt), 0), "-", alleles.alt
-        )
+        allele_text = pc.if_else(pc.equal(pc.utf8_length(alleles.alt), 0), "-", alleles.alt)
         result = annotate_alleles(self.transcripts, alleles, allele_text)
         record = alleles.row[result.allele]
         with_entries, first_entry = np.unique(record, return_index=True)

