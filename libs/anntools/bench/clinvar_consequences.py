@@ -124,9 +124,7 @@ def compare(annotated: Path, misses: int) -> dict[str, tuple[int, int]]:
             if line.startswith("#"):
                 continue
             columns = line.rstrip("\n").split("\t")
-            info = dict(
-                item.partition("=")[::2] for item in columns[7].split(";") if "=" in item
-            )
+            info = dict(item.partition("=")[::2] for item in columns[7].split(";") if "=" in item)
             ncbi = info["MC"]
             if ncbi not in ACCEPTED:
                 continue

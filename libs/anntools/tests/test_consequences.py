@@ -14,10 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
+from numpy.typing import NDArray
 
 from anntools import annotate_file
-from anntools.consequences import CSQ_FIELDS
+from anntools.bundle import load_bundle
+from anntools.consequences import CSQ_FIELDS, TERM_NAMES, TranscriptModels
+from anntools.engine import ChunkAnnotator
+from anntools.vcf import VcfReader
 
 ReadVcf = Callable[[Path], tuple[list[str], list[dict[str, Any]]]]
 
@@ -205,3 +211,56 @@ def test_bcftools_split_vep_reads_csq(
     ).stdout.splitlines()
     assert "1101 PLUSG splice_donor_variant" in printed
     assert "5950 MINUSG start_lost" in printed
+
+
+class _EverySnvIsMissense:
+    """A stand-in for a FASTA-backed refiner: what the seam receives and how its answer
+    lands in CSQ."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str, str]] = []
+
+    def refine(
+        self,
+        models: TranscriptModels,
+        transcripts: NDArray[Any],
+        cds_positions: NDArray[Any],
+        ref: pa.Array,
+        alt: pa.Array,
+        masks: NDArray[Any],
+    ) -> tuple[NDArray[Any], pa.Array]:
+        self.seen += list(
+            zip(cds_positions.tolist(), ref.to_pylist(), alt.to_pylist(), strict=True)
+        )
+        coding = 1 << TERM_NAMES.index("coding_sequence_variant")
+        missense = 1 << TERM_NAMES.index("missense_variant")
+        new = (masks & ~np.uint32(coding)) | np.uint32(missense)
+        return new, pa.array([f"p.(Xaa{(p + 2) // 3}Yaa)" for p in cds_positions.tolist()])
+
+
+def test_a_sequence_refiner_turns_coding_snvs_into_protein_terms(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "one.vcf"
+    source.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t1060\t.\tA\tG\t.\t.\t.\n"
+    )
+    refiner = _EverySnvIsMissense()
+    reader = VcfReader(source)
+    annotator = ChunkAnnotator(load_bundle(tiny_bundle), reader.header, refiner=refiner)
+    text, first_line = next(reader.chunks())
+    lines, _ = annotator.annotate(text, first_line)
+    info = bytes(lines).decode().split("\t")[7]
+    entry = next(
+        e
+        for e in _entries(dict(i.split("=", 1) for i in info.split(";") if "=" in i))
+        if e["SYMBOL"] == "PLUSG"
+    )
+    assert refiner.seen == [(10, "A", "G")]
+    assert (entry["Consequence"], entry["IMPACT"], entry["HGVSp"]) == (
+        "missense_variant",
+        "MODERATE",
+        "p.(Xaa4Yaa)",
+    )
+    assert entry["HGVSc"] == "c.10A>G"

@@ -101,10 +101,11 @@ class ReferenceSequence(Protocol):
 
 class CodingRefiner(Protocol):
     """The seam for the genome sequence. Given the coding SNVs of a chunk (pairs whose terms
-    hold ``coding_sequence_variant``; their transcript, CDS position and alleles), returns new
-    term masks (missense/synonymous/stop_gained/stop_lost/stop_retained replacing
-    coding_sequence_variant) and HGVSp strings. ``TranscriptModels`` gives each transcript's
-    exons, so an implementation reads the codon from a ``ReferenceSequence``."""
+    hold ``coding_sequence_variant``: their transcript, 1-based CDS position and plus-strand
+    REF/ALT), returns their new term masks (bits of ``TERMS``: missense/synonymous/
+    stop_gained/stop_lost/stop_retained instead of coding_sequence_variant) and HGVSp per pair.
+    ``TranscriptModels`` gives each transcript's exons and strand, so an implementation reads
+    the codon from a ``ReferenceSequence`` (an indexed FASTA)."""
 
     def refine(
         self,
@@ -370,7 +371,10 @@ def pairs_for(
 
 
 def annotate_alleles(
-    models: TranscriptModels, alleles: Alleles, allele_text: pa.Array
+    models: TranscriptModels,
+    alleles: Alleles,
+    allele_text: pa.Array,
+    refiner: CodingRefiner | None = None,
 ) -> PairResult:
     """Consequence terms and CSQ entries for every (allele, transcript) pair; alleles with
     no transcript within 5 kb get one intergenic entry. ``allele_text`` is VEP's Allele
@@ -514,12 +518,14 @@ def annotate_alleles(
     decided = frameshift | inframe_ins | inframe_del | start_codon | stop_lost
     add("coding_sequence_variant", touches_coding & ~decided)
 
+    hgvsp = _refine(refiner, models, alleles, allele, t, masks, snv, at_a, coding_start)
     # Pairs without a term (an allele over a transcript's end) are dropped.
     kept = np.flatnonzero(masks)
     if len(kept) < len(masks):
         allele, t, masks, plus, ins, outside, exonic, distance = (
             values[kept] for values in (allele, t, masks, plus, ins, outside, exonic, distance)
         )
+        hgvsp = pc.take(hgvsp, indices(kept))
         coding_start, coding_end = coding_start[kept], coding_end[kept]
         at_a, at_b = _subset(at_a, kept), _subset(at_b, kept)
     entries = _entries(
@@ -534,10 +540,10 @@ def annotate_alleles(
         plus,
         ins,
         outside,
-        exonic,
         distance,
         coding_start,
         coding_end,
+        hgvsp,
     )
     result_allele, result_masks = allele, masks
     lonely = np.setdiff1d(np.arange(len(alleles.row)), allele)
@@ -554,6 +560,41 @@ def annotate_alleles(
         )[order]
         entries = pc.take(pa.concat_arrays([entries, intergenic]), indices(order))
     return PairResult(result_allele, result_masks, entries)
+
+
+def _refine(
+    refiner: CodingRefiner | None,
+    models: TranscriptModels,
+    alleles: Alleles,
+    allele: NDArray[Any],
+    t: NDArray[Any],
+    masks: NDArray[Any],
+    snv: NDArray[Any],
+    at: Located,
+    coding_start: NDArray[Any],
+) -> pa.Array:
+    """Hand the coding SNVs to the sequence seam (when one is configured): it replaces their
+    coding_sequence_variant in ``masks`` and returns HGVSp for every pair ('' elsewhere)."""
+    empty = strings([""])
+    chosen = (
+        np.flatnonzero(snv & at.in_exon & ((masks & _BIT["coding_sequence_variant"]) > 0))
+        if refiner is not None
+        else np.zeros(0, dtype=np.int64)
+    )
+    if refiner is None or not len(chosen):
+        return pc.take(empty, indices(np.zeros(len(masks), dtype=np.int64)))
+    new_masks, protein = refiner.refine(
+        models,
+        t[chosen],
+        at.cdna[chosen] - coding_start[chosen] + 1,
+        pc.take(alleles.ref, indices(allele[chosen])),
+        pc.take(alleles.alt, indices(allele[chosen])),
+        masks[chosen],
+    )
+    masks[chosen] = new_masks
+    where = np.full(len(masks), len(protein), dtype=np.int64)
+    where[chosen] = np.arange(len(chosen))
+    return pc.take(pa.concat_arrays([protein, empty]), indices(where))
 
 
 def _subset(at: Located, rows: NDArray[Any]) -> Located:
@@ -656,10 +697,10 @@ def _entries(
     plus: NDArray[Any],
     ins: NDArray[Any],
     outside: NDArray[Any],
-    exonic: NDArray[Any],
     distance: NDArray[Any],
     coding_start: NDArray[Any],
     coding_end: NDArray[Any],
+    hgvsp: pa.Array,
 ) -> pa.Array:
     coding = coding_start > 0
     distinct, inverse = np.unique(masks, return_inverse=True)
@@ -735,7 +776,7 @@ def _entries(
         exon_text,
         intron_text,
         hgvsc,
-        "",  # HGVSp
+        hgvsp,
         cdna_text,
         cds_text,
         protein_text,

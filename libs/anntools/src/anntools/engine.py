@@ -30,6 +30,7 @@ from anntools.consequences import (
     MOST_SEVERE_DESCRIPTION,
     MOST_SEVERE_FIELD,
     TERM_NAMES,
+    CodingRefiner,
     annotate_alleles,
     chunk_alleles,
     most_severe,
@@ -127,8 +128,16 @@ class Sparse:
 class ChunkAnnotator:
     """Annotates chunks of VCF lines against one bundle."""
 
-    def __init__(self, bundle: Bundle, header: Header, *, consequences: bool = True) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        header: Header,
+        *,
+        consequences: bool = True,
+        refiner: CodingRefiner | None = None,
+    ) -> None:
         self.bundle = bundle
+        self.refiner = refiner
         # Consequences need the bundle's transcripts (bundle format 4 and a gene model).
         self.transcripts = bundle.transcripts if consequences else None
         self.header = header
@@ -273,7 +282,7 @@ class ChunkAnnotator:
         if not len(alleles.row):
             return []
         allele_text = pc.if_else(pc.equal(pc.utf8_length(alleles.alt), 0), "-", alleles.alt)
-        result = annotate_alleles(self.transcripts, alleles, allele_text)
+        result = annotate_alleles(self.transcripts, alleles, allele_text, self.refiner)
         record = alleles.row[result.allele]
         with_entries, first_entry = np.unique(record, return_index=True)
         offsets = np.append(first_entry, len(record)).astype(np.int32)
