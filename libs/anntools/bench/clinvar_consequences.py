@@ -5,7 +5,7 @@ or more) with NCBI's molecular consequence (MC, computed on RefSeq transcripts).
 exactly one MC are annotated with the GRCh38 bundle; a record agrees when any of our CSQ
 entries for it holds a term the NCBI term maps to. The gene model alone cannot tell missense,
 nonsense and synonymous apart (that needs the genome sequence), so they map to
-``coding_sequence_variant``; a stop codon SNV to A or G may keep the stop (TAA>TAG), so NCBI's
+``coding_sequence_variant`` (a nonsense indel to frameshift/in-frame); a stop codon SNV to A or G may keep the stop (TAA>TAG), so NCBI's
 stop_lost maps to stop_lost or coding_sequence_variant (the share that is stop_lost is
 printed).
 
@@ -38,7 +38,9 @@ CODING_SEQUENCE = {"coding_sequence_variant", "missense_variant", "stop_gained"}
 # NCBI's term -> the terms of ours that agree with it (what the gene model can decide).
 ACCEPTED = {
     "missense_variant": CODING_SEQUENCE,
-    "nonsense": CODING_SEQUENCE,
+    # An indel whose first new codon is a stop: NCBI says nonsense, the gene model frameshift
+    # or in-frame (VEP: stop_gained&frameshift_variant).
+    "nonsense": CODING_SEQUENCE | {"frameshift_variant", "inframe_insertion", "inframe_deletion"},
     "synonymous_variant": CODING_SEQUENCE | {"synonymous_variant", "stop_retained_variant"},
     "frameshift_variant": {"frameshift_variant"},
     "initiator_codon_variant": {"start_lost"},

@@ -951,7 +951,8 @@ def link_coding_by_codons(
     """Coding spans found without relying on the tables' row order: a transcript's span runs
     from a start codon of its gene to a stop codon (the stop codon inside or just after the
     CDS), both in its exons, and every piece of its exons inside the span is a CDS row of the
-    gene. Returns transcript -> (CDS start, CDS end), local 0-based, end exclusive."""
+    gene; the longest such span wins. Returns transcript -> (CDS start, CDS end), local
+    0-based, end exclusive."""
     if start_codons is None:
         return {}
 
@@ -1001,16 +1002,20 @@ def link_coding_by_codons(
             highs = {e for _, e, _ in starts[key]}
         lows = {p for p in lows if in_exons(p)}
         highs = {p for p in highs if in_exons(p)}
+        # The longest valid span: a start and a stop codon of another isoform inside one
+        # exon of this one would otherwise pass for a short CDS.
+        best: tuple[int, int] | None = None
+        best_length = 0
         for low in sorted(lows):
-            match = None
             for high in sorted(highs, reverse=True):
                 if high <= low:
                     break
                 pieces = [(max(s, low), min(e, high)) for s, e in spans if s < high and e > low]
                 if pieces and all(piece in pieces_known for piece in pieces):
-                    match = (low, high)
+                    length = sum(e - s for s, e in pieces)
+                    if length > best_length:
+                        best, best_length = (low, high), length
                     break
-            if match:
-                found[t] = match
-                break
+        if best:
+            found[t] = best
     return found
