@@ -653,36 +653,83 @@ def _reverse_complement(values: pa.Array) -> pa.Array:
     return pc.utf8_upper(flipped)
 
 
-def _numbers(values: NDArray[Any]) -> pa.Array:
-    return pc.cast(indices(np.asarray(values, dtype=np.int64)), pa.string())
+def _mask(values: NDArray[Any]) -> pa.Array:
+    return booleans(np.asarray(values, dtype=bool))
 
 
-def _hgvs_position(
+_CONSTANTS = ("|", "/", "-", "*", "+", "_", "c.", "n.", "ins", "del", "delins", ">", "?", "|||")
+_CONSTANT = {text: index for index, text in enumerate(_CONSTANTS)}
+
+
+class _Pieces:
+    """Strings that CSQ entries are cut from, and per entry a row of indices into them (-1 =
+    nothing): all entries are then written by one Arrow ``take``, as the engine writes lines."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.arrays: list[pa.Array] = [strings(list(_CONSTANTS))]
+        self.size = len(_CONSTANTS)
+        self.slots: list[NDArray[Any]] = []
+
+    def constant(self, text: str, where: NDArray[Any] | bool = True) -> None:
+        slot = np.where(where, _CONSTANT[text], -1).astype(np.int64)
+        self.slots.append(np.broadcast_to(slot, (self.count,)))
+
+    def column(
+        self, values: pa.Array, index: NDArray[Any], where: NDArray[Any] | bool = True
+    ) -> None:
+        """``values[index[i]]`` for entry i (where ``where``)."""
+        slot = np.where(where, self.size + index, -1).astype(np.int64)
+        self.slots.append(np.broadcast_to(slot, (self.count,)))
+        self.arrays.append(values)
+        self.size += len(values)
+
+    def numbers(self, values: NDArray[Any], where: NDArray[Any]) -> None:
+        rows = np.flatnonzero(where)
+        index = np.zeros(self.count, dtype=np.int64)
+        index[rows] = np.arange(len(rows))
+        text = pc.cast(indices(np.asarray(values, dtype=np.int64)[rows]), pa.string())
+        self.column(text, index, where)
+
+    def entries(self) -> pa.Array:
+        matrix = np.stack(self.slots, axis=1)
+        order = matrix[matrix >= 0]
+        pool = pa.concat_arrays(self.arrays)
+        pool_offsets = np.frombuffer(pool.buffers()[1], dtype=np.int32)[
+            pool.offset : pool.offset + len(pool) + 1
+        ]
+        lengths = np.diff(pool_offsets).astype(np.int64)
+        per_entry = np.zeros(self.count + 1, dtype=np.int64)
+        np.cumsum(
+            np.where(matrix >= 0, lengths[np.maximum(matrix, 0)], 0).sum(axis=1), out=per_entry[1:]
+        )
+        joined = pc.take(pool, indices(order))
+        data = joined.buffers()[2]
+        start = int(np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset])
+        return pa.Array.from_buffers(
+            pa.string(),
+            self.count,
+            [None, pa.py_buffer((per_entry + start).astype(np.int32)), data],
+        )
+
+
+def _hgvs_number(
     at: Located, coding: NDArray[Any], coding_start: NDArray[Any], coding_end: NDArray[Any]
-) -> pa.Array:
-    """c./n. position of a located base: 123, -12, *40, 123+5, -12-3."""
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """c./n. position of a located base as (number, before CDS, after CDS): 123, -12, *40."""
     cdna = at.cdna
     before = coding & (cdna < coding_start)
     after = coding & (cdna > coding_end)
     number = np.where(
         coding,
         np.where(
-            before, coding_start - cdna, np.where(after, cdna - coding_end, cdna - coding_start + 1)
+            before,
+            coding_start - cdna,
+            np.where(after, cdna - coding_end, cdna - coding_start + 1),
         ),
         cdna,
     )
-    prefix = pc.if_else(_mask(before), "-", pc.if_else(_mask(after), "*", ""))
-    offset = at.offset
-    offset_text = pc.if_else(
-        _mask(offset > 0),
-        pc.binary_join_element_wise("+", _numbers(offset), ""),
-        pc.if_else(_mask(offset < 0), _numbers(offset), ""),
-    )
-    return pc.binary_join_element_wise(prefix, _numbers(number), offset_text, "")
-
-
-def _mask(values: NDArray[Any]) -> pa.Array:
-    return booleans(np.asarray(values, dtype=bool))
+    return number, before, after
 
 
 def _entries(
@@ -702,114 +749,121 @@ def _entries(
     coding_end: NDArray[Any],
     hgvsp: pa.Array,
 ) -> pa.Array:
+    count = len(t)
     coding = coding_start > 0
+    pieces = _Pieces(count)
+    pieces.column(allele_text, allele)
+    pieces.constant("|")
     distinct, inverse = np.unique(masks, return_inverse=True)
-    rendered = strings([_render_terms(int(mask)) for mask in distinct.tolist()])
-    terms = pc.take(rendered, indices(inverse.reshape(-1)))
-
-    located = ~outside & (at_a.in_exon | at_a.intronic) & (at_b.in_exon | at_b.intronic)
-    position_a = _hgvs_position(at_a, coding, coding_start, coding_end)
-    position_b = _hgvs_position(at_b, coding, coding_start, coding_end)
-    # In the transcript's direction: 5' position first.
-    five = pc.if_else(_mask(plus), position_a, position_b)
-    three = pc.if_else(_mask(plus), position_b, position_a)
-    single = (at_a.cdna == at_b.cdna) & (at_a.offset == at_b.offset) & ~ins
-    where = pc.if_else(_mask(single), five, pc.binary_join_element_wise(five, three, "_"))
-    ref = pc.take(alleles.ref, indices(allele))
-    alt = pc.take(alleles.alt, indices(allele))
-    minus = _mask(~plus)
-    ref = pc.if_else(minus, _reverse_complement(ref), ref)
-    alt = pc.if_else(minus, _reverse_complement(alt), alt)
-    ref_length = alleles.ref_length[allele]
-    alt_length = alleles.alt_length[allele]
-    change = pc.if_else(
-        _mask(ins),
-        pc.binary_join_element_wise("ins", alt, ""),
-        pc.if_else(
-            _mask(alt_length == 0),
-            "del",
-            pc.if_else(
-                _mask((ref_length == 1) & (alt_length == 1)),
-                pc.binary_join_element_wise(ref, ">", alt, ""),
-                pc.binary_join_element_wise("delins", alt, ""),
-            ),
-        ),
+    pieces.column(
+        strings([_render_terms(int(mask)) for mask in distinct.tolist()]), inverse.reshape(-1)
     )
-    kind = pc.if_else(_mask(coding), "c.", "n.")
-    hgvsc = pc.binary_join_element_wise(
-        pc.take(models.tx_hgvs_prefix, indices(t)), kind, where, change, ""
-    )
-    hgvsc = pc.if_else(_mask(located), hgvsc, "")
+    pieces.constant("|")
+    used, local = np.unique(t, return_inverse=True)
+    local = local.reshape(-1)
+    pieces.column(pc.take(models.tx_static, indices(used)), local)
+    pieces.constant("|")
 
+    # EXON, INTRON
     exon_count = (models.exon_first[t + 1] - models.exon_first[t]).astype(np.int64)
     exon_index = np.where(at_a.in_exon, at_a.exon, at_b.exon) - models.exon_first[t]
-    exon_number = np.where(plus, exon_index + 1, exon_count - exon_index)
     has_exon = ~outside & (at_a.in_exon | at_b.in_exon)
-    exon_text = pc.if_else(
-        _mask(has_exon),
-        pc.binary_join_element_wise(_numbers(exon_number), _numbers(exon_count), "/"),
-        "",
-    )
+    pieces.numbers(np.where(plus, exon_index + 1, exon_count - exon_index), has_exon)
+    pieces.constant("/", has_exon)
+    pieces.numbers(exon_count, has_exon)
+    pieces.constant("|")
     intron_index = np.where(at_a.intronic, at_a.exon, at_b.exon) - models.exon_first[t]
-    intron_number = np.where(plus, intron_index + 1, exon_count - 1 - intron_index)
     has_intron = ~outside & ~has_exon & (at_a.intronic | at_b.intronic)
-    intron_text = pc.if_else(
-        _mask(has_intron),
-        pc.binary_join_element_wise(_numbers(intron_number), _numbers(exon_count - 1), "/"),
-        "",
-    )
-    cdna_text = _range_text(at_a, at_b, ins, outside)
+    pieces.numbers(np.where(plus, intron_index + 1, exon_count - 1 - intron_index), has_intron)
+    pieces.constant("/", has_intron)
+    pieces.numbers(exon_count - 1, has_intron)
+    pieces.constant("|")
+
+    # HGVSc: the 5' end (in the transcript's direction) first.
+    located = ~outside & (at_a.in_exon | at_a.intronic) & (at_b.in_exon | at_b.intronic)
+    pieces.column(pc.take(models.tx_hgvs_prefix, indices(used)), local, located)
+    pieces.constant("c.", located & coding)
+    pieces.constant("n.", located & ~coding)
+    five = _pick(plus, at_a, at_b)
+    three = _pick(~plus, at_a, at_b)
+    single = (at_a.cdna == at_b.cdna) & (at_a.offset == at_b.offset) & ~ins
+    for end, shown in ((five, located), (three, located & ~single)):
+        if end is three:
+            pieces.constant("_", shown)
+        number, before, after = _hgvs_number(end, coding, coding_start, coding_end)
+        pieces.constant("-", shown & before)
+        pieces.constant("*", shown & after)
+        pieces.numbers(number, shown)
+        pieces.constant("+", shown & (end.offset > 0))
+        pieces.constant("-", shown & (end.offset < 0))
+        pieces.numbers(np.abs(end.offset), shown & (end.offset != 0))
+    ref_length = alleles.ref_length[allele]
+    alt_length = alleles.alt_length[allele]
+    snv = (ref_length == 1) & (alt_length == 1)
+    deletion = ~ins & (alt_length == 0)
+    delins = ~ins & ~deletion & ~snv
+    minus_ref = _reverse_complement(alleles.ref)
+    minus_alt = _reverse_complement(alleles.alt)
+    pieces.column(alleles.ref, allele, located & snv & plus)
+    pieces.column(minus_ref, allele, located & snv & ~plus)
+    pieces.constant(">", located & snv)
+    pieces.constant("ins", located & ins)
+    pieces.constant("del", located & (deletion | delins))
+    pieces.constant("ins", located & delins)
+    shows_alt = located & ~deletion
+    pieces.column(alleles.alt, allele, shows_alt & plus)
+    pieces.column(minus_alt, allele, shows_alt & ~plus)
+    pieces.constant("|")
+    pieces.column(hgvsp, np.arange(count))
+    pieces.constant("|")
+
+    # cDNA_position, CDS_position, Protein_position
     cds_a = at_a.cdna - coding_start + 1
     cds_b = at_b.cdna - coding_start + 1
     cds_length = coding_end - coding_start + 1
     in_cds_a = coding & at_a.in_exon & (cds_a >= 1) & (cds_a <= cds_length)
     in_cds_b = coding & at_b.in_exon & (cds_b >= 1) & (cds_b <= cds_length)
-    cds_text = _pair_range(cds_a, in_cds_a, cds_b, in_cds_b, ~outside)
-    protein_text = _pair_range(
-        (cds_a + 2) // 3, in_cds_a, (cds_b + 2) // 3, in_cds_b, ~outside, collapse=True
+    ranges = (
+        (at_a.cdna, at_a.in_exon, at_b.cdna, at_b.in_exon),
+        (cds_a, in_cds_a, cds_b, in_cds_b),
+        ((cds_a + 2) // 3, in_cds_a, (cds_b + 2) // 3, in_cds_b),
     )
-    distance_text = pc.if_else(_mask(outside), _numbers(distance), "")
-    return pc.binary_join_element_wise(
-        pc.take(allele_text, indices(allele)),
-        terms,
-        pc.take(models.tx_static, indices(t)),
-        exon_text,
-        intron_text,
-        hgvsc,
-        hgvsp,
-        cdna_text,
-        cds_text,
-        protein_text,
-        "||",  # Amino_acids, Codons, Existing_variation
-        distance_text,
-        pc.take(models.tx_tail, indices(t)),
-        "|",
+    for a, a_valid, b, b_valid in ranges:
+        _range(pieces, a, a_valid, b, b_valid, ~outside)
+        pieces.constant("|")
+    pieces.constant("|||")  # Amino_acids, Codons, Existing_variation (empty)
+    pieces.numbers(distance, outside)
+    pieces.constant("|")
+    pieces.column(pc.take(models.tx_tail, indices(used)), local)
+    return pieces.entries()
+
+
+def _pick(first: NDArray[Any], a: Located, b: Located) -> Located:
+    return Located(
+        **{name: np.where(first, a.__dict__[name], b.__dict__[name]) for name in a.__dict__}
     )
 
 
-def _range_text(at_a: Located, at_b: Located, ins: NDArray[Any], outside: NDArray[Any]) -> pa.Array:
-    return _pair_range(at_a.cdna, at_a.in_exon, at_b.cdna, at_b.in_exon, ~outside)
-
-
-def _pair_range(
+def _range(
+    pieces: _Pieces,
     a: NDArray[Any],
     a_valid: NDArray[Any],
     b: NDArray[Any],
     b_valid: NDArray[Any],
     shown: NDArray[Any],
-    collapse: bool = True,
-) -> pa.Array:
+) -> None:
     """VEP's position ranges: '12', '12-14', '?-14', '12-?' (low first)."""
-    low = np.minimum(a, b)
-    high = np.maximum(a, b)
     swapped = a > b
+    low, high = np.minimum(a, b), np.maximum(a, b)
     low_valid = np.where(swapped, b_valid, a_valid)
     high_valid = np.where(swapped, a_valid, b_valid)
-    low_text = pc.if_else(_mask(low_valid), _numbers(low), "?")
-    high_text = pc.if_else(_mask(high_valid), _numbers(high), "?")
+    shown = shown & (a_valid | b_valid)
     same = (low == high) & low_valid & high_valid
-    text = pc.if_else(_mask(same), low_text, pc.binary_join_element_wise(low_text, high_text, "-"))
-    return pc.if_else(_mask(shown & (a_valid | b_valid)), text, "")
+    pieces.numbers(low, shown & low_valid)
+    pieces.constant("?", shown & ~low_valid)
+    pieces.constant("-", shown & ~same)
+    pieces.numbers(high, shown & ~same & high_valid)
+    pieces.constant("?", shown & ~same & ~high_valid)
 
 
 def _render_terms(mask: int) -> str:
