@@ -691,26 +691,39 @@ class _Pieces:
         text = pc.cast(indices(np.asarray(values, dtype=np.int64)[rows]), pa.string())
         self.column(text, index, where)
 
-    def entries(self) -> pa.Array:
-        matrix = np.stack(self.slots, axis=1)
-        order = matrix[matrix >= 0]
+    def entries(self, groups: list[NDArray[Any]]) -> pa.Array:
+        """The entries; ``groups`` (row sets covering all rows) are assembled apart, each
+        without the slots none of its rows uses (an upstream entry needs 8 of ~60)."""
         pool = pa.concat_arrays(self.arrays)
         pool_offsets = np.frombuffer(pool.buffers()[1], dtype=np.int32)[
             pool.offset : pool.offset + len(pool) + 1
         ]
-        lengths = np.diff(pool_offsets).astype(np.int64)
-        per_entry = np.zeros(self.count + 1, dtype=np.int64)
-        np.cumsum(
-            np.where(matrix >= 0, lengths[np.maximum(matrix, 0)], 0).sum(axis=1), out=per_entry[1:]
-        )
-        joined = pc.take(pool, indices(order))
-        data = joined.buffers()[2]
-        start = int(np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset])
-        return pa.Array.from_buffers(
-            pa.string(),
-            self.count,
-            [None, pa.py_buffer((per_entry + start).astype(np.int32)), data],
-        )
+        lengths = np.diff(pool_offsets)
+        parts, rows_in_order = [], []
+        for rows in groups:
+            if not len(rows):
+                continue
+            columns = [slot[rows] for slot in self.slots]
+            matrix = np.stack([c for c in columns if (c >= 0).any()], axis=1).astype(np.int32)
+            used = matrix >= 0
+            order = matrix[used]
+            ends = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum(np.where(used, lengths[np.maximum(matrix, 0)], 0).sum(axis=1), out=ends[1:])
+            joined = pc.take(pool, indices(order))
+            start = int(np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset])
+            parts.append(
+                pa.Array.from_buffers(
+                    pa.string(),
+                    len(rows),
+                    [None, pa.py_buffer((ends + start).astype(np.int32)), joined.buffers()[2]],
+                )
+            )
+            rows_in_order.append(rows)
+        if len(parts) == 1:
+            return parts[0]
+        position = np.empty(self.count, dtype=np.int64)
+        position[np.concatenate(rows_in_order)] = np.arange(self.count)
+        return pc.take(pa.concat_arrays(parts), indices(position))
 
 
 def _hgvs_number(
@@ -835,7 +848,9 @@ def _entries(
     pieces.numbers(distance, outside)
     pieces.constant("|")
     pieces.column(pc.take(models.tx_tail, indices(used)), local)
-    return pieces.entries()
+    return pieces.entries(
+        [np.flatnonzero(outside), np.flatnonzero(~outside & ~has_exon), np.flatnonzero(has_exon)]
+    )
 
 
 def _pick(first: NDArray[Any], a: Located, b: Located) -> Located:
