@@ -459,7 +459,8 @@ def annotate_alleles(
             ((at.from_donor >= 3) & (at.from_donor <= SPLICE_REGION_INTRON_BP))
             | ((at.from_acceptor >= 3) & (at.from_acceptor <= SPLICE_REGION_INTRON_BP))
         )
-        return intronic | at.exon_edge
+        near: NDArray[Any] = intronic | at.exon_edge
+        return near
 
     crosses_right = (
         ~ins
@@ -719,6 +720,8 @@ class _Pieces:
                 )
             )
             rows_in_order.append(rows)
+        if not parts:
+            return strings([])
         if len(parts) == 1:
             return parts[0]
         position = np.empty(self.count, dtype=np.int64)

@@ -833,7 +833,8 @@ def transcript_models(
     def cdna(t: NDArray[np.int64], position: NDArray[np.int64]) -> NDArray[np.int64]:
         k = np.searchsorted(exon_key, (t << 32) | position, side="right") - 1
         offset = exon_cum[k] + position - exon_start[k]
-        return np.where(plus[t], offset + 1, tx_length[t] - offset)
+        result: NDArray[np.int64] = np.where(plus[t], offset + 1, tx_length[t] - offset)
+        return result
 
     coding_start = np.zeros(count, dtype=np.int64)
     coding_end = np.zeros(count, dtype=np.int64)
