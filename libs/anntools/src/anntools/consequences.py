@@ -526,7 +526,8 @@ def annotate_alleles(
         allele, t, masks, plus, ins, outside, exonic, distance = (
             values[kept] for values in (allele, t, masks, plus, ins, outside, exonic, distance)
         )
-        hgvsp = pc.take(hgvsp, indices(kept))
+        if hgvsp is not None:
+            hgvsp = pc.take(hgvsp, indices(kept))
         coding_start, coding_end = coding_start[kept], coding_end[kept]
         at_a, at_b = _subset(at_a, kept), _subset(at_b, kept)
     entries = _entries(
@@ -573,17 +574,16 @@ def _refine(
     snv: NDArray[Any],
     at: Located,
     coding_start: NDArray[Any],
-) -> pa.Array:
+) -> pa.Array | None:
     """Hand the coding SNVs to the sequence seam (when one is configured): it replaces their
-    coding_sequence_variant in ``masks`` and returns HGVSp for every pair ('' elsewhere)."""
+    coding_sequence_variant in ``masks`` and returns HGVSp for every pair ('' elsewhere; None
+    when there is no refiner or nothing to refine)."""
+    if refiner is None:
+        return None
     empty = strings([""])
-    chosen = (
-        np.flatnonzero(snv & at.in_exon & ((masks & _BIT["coding_sequence_variant"]) > 0))
-        if refiner is not None
-        else np.zeros(0, dtype=np.int64)
-    )
-    if refiner is None or not len(chosen):
-        return pc.take(empty, indices(np.zeros(len(masks), dtype=np.int64)))
+    chosen = np.flatnonzero(snv & at.in_exon & ((masks & _BIT["coding_sequence_variant"]) > 0))
+    if not len(chosen):
+        return None
     new_masks, protein = refiner.refine(
         models,
         t[chosen],
@@ -671,10 +671,12 @@ class _Pieces:
         self.arrays: list[pa.Array] = [strings(list(_CONSTANTS))]
         self.size = len(_CONSTANTS)
         self.slots: list[NDArray[Any]] = []
+        self.texts: list[str | None] = []  # a constant slot's text
 
     def constant(self, text: str, where: NDArray[Any] | bool = True) -> None:
         slot = np.where(where, _CONSTANT[text], -1).astype(np.int64)
         self.slots.append(np.broadcast_to(slot, (self.count,)))
+        self.texts.append(text)
 
     def column(
         self, values: pa.Array, index: NDArray[Any], where: NDArray[Any] | bool = True
@@ -682,6 +684,7 @@ class _Pieces:
         """``values[index[i]]`` for entry i (where ``where``)."""
         slot = np.where(where, self.size + index, -1).astype(np.int64)
         self.slots.append(np.broadcast_to(slot, (self.count,)))
+        self.texts.append(None)
         self.arrays.append(values)
         self.size += len(values)
 
@@ -692,20 +695,44 @@ class _Pieces:
         text = pc.cast(indices(np.asarray(values, dtype=np.int64)[rows]), pa.string())
         self.column(text, index, where)
 
+    def _columns(self, rows: NDArray[Any]) -> list[NDArray[Any]]:
+        """The slots ``rows`` use; a run of constants that every row has becomes one."""
+        columns: list[NDArray[Any]] = []
+        run: list[str] = []
+
+        def close_run() -> None:
+            if run:
+                self.arrays.append(strings(["".join(run)]))
+                columns.append(np.full(len(rows), self.size, dtype=np.int64))
+                self.size += 1
+                run.clear()
+
+        for slot, text in zip(self.slots, self.texts, strict=True):
+            column = slot[rows]
+            present = column >= 0
+            if not present.any():
+                continue
+            if text is not None and present.all():
+                run.append(text)
+                continue
+            close_run()
+            columns.append(column)
+        close_run()
+        return columns
+
     def entries(self, groups: list[NDArray[Any]]) -> pa.Array:
         """The entries; ``groups`` (row sets covering all rows) are assembled apart, each
         without the slots none of its rows uses (an upstream entry needs 8 of ~60)."""
+        groups = [rows for rows in groups if len(rows)]
+        group_columns = [self._columns(rows) for rows in groups]
         pool = pa.concat_arrays(self.arrays)
         pool_offsets = np.frombuffer(pool.buffers()[1], dtype=np.int32)[
             pool.offset : pool.offset + len(pool) + 1
         ]
         lengths = np.diff(pool_offsets)
         parts, rows_in_order = [], []
-        for rows in groups:
-            if not len(rows):
-                continue
-            columns = [slot[rows] for slot in self.slots]
-            matrix = np.stack([c for c in columns if (c >= 0).any()], axis=1).astype(np.int32)
+        for rows, columns in zip(groups, group_columns, strict=True):
+            matrix = np.stack(columns, axis=1).astype(np.int32)
             used = matrix >= 0
             order = matrix[used]
             ends = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -763,7 +790,7 @@ def _entries(
     distance: NDArray[Any],
     coding_start: NDArray[Any],
     coding_end: NDArray[Any],
-    hgvsp: pa.Array,
+    hgvsp: pa.Array | None,
 ) -> pa.Array:
     count = len(t)
     coding = coding_start > 0
@@ -830,7 +857,8 @@ def _entries(
     pieces.column(alleles.alt, allele, shows_alt & plus)
     pieces.column(minus_alt, allele, shows_alt & ~plus)
     pieces.constant("|")
-    pieces.column(hgvsp, np.arange(count))
+    if hgvsp is not None:
+        pieces.column(hgvsp, np.arange(count))
     pieces.constant("|")
 
     # cDNA_position, CDS_position, Protein_position
