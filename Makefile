@@ -14,7 +14,7 @@ bootstrap: ## install Debian packages, uv, the Python workspace and npm packages
 # and the numpy/pandas/pyarrow they need), which is only set up when a bundle is missing.
 BUNDLE_BUILDER := uv run --frozen --project tools/bundle-builder anntools
 
-bundles: ## build the GRCh37 and GRCh38 reference bundles into the cache (once; ~1 min)
+bundles: ## build the GRCh37 and GRCh38 reference bundles into the cache (once; ~5 min)
 	@uv run --no-sync anntools bundle ensure --build GRCh37 --build GRCh38 --builder "$(BUNDLE_BUILDER)"
 
 web: bootstrap services/web/dist/index.html ## build the web app into services/web/dist (the gateway serves it at /)

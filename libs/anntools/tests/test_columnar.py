@@ -16,7 +16,8 @@ HEADER = (
     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
 )
 RECORDS = [
-    "1\t100\trs1;COSM2\tA\tG\t50\tPASS\tGENE=AAA,BBB;REGION=CDS;CYTOBAND=1p36.33\tGT\t0/1",
+    "1\t100\trs1;COSM2\tA\tG\t50\tPASS\tGENE=AAA,BBB;REGION=CDS;CYTOBAND=1p36.33;"
+    "MOST_SEVERE_CSQ=start_lost\tGT\t0/1",
     "1\t200\t.\tC\tT,G\t.\tq10\tDB;REGION=intergenic\tGT\t1/2",
     "chrX\t300\tCOSM9\tG\tGA\t12.5\tPASS\tCLNSIG=Pathogenic;GENE=CCC;REGION=intron\tGT\t0/0",
 ]
@@ -50,6 +51,7 @@ def test_every_record_becomes_a_row_with_its_fields(tmp_path: Path, name: str) -
     assert [row["region"] for row in rows] == ["CDS", "intergenic", "intron"]
     assert [row["clinvar"] for row in rows] == [None, None, "Pathogenic"]
     assert [row["cytoband"] for row in rows] == ["1p36.33", None, None]
+    assert [row["consequence"] for row in rows] == ["start_lost", None, None]
     assert [row["in_dbsnp"] for row in rows] == [True, False, False]
     assert [row["filter"] for row in rows] == ["PASS", "q10", "PASS"]
     assert read_header(target) == HEADER

@@ -37,7 +37,10 @@ def test_adds_info_headers_and_keeps_original_columns(
         ["1", "1051", "rs111", "A", "G", "50", "PASS"],
         ["1", "5950", "rs222", "C", "T", "50", "PASS"],
     ]
-    assert records[0]["info"] == {
+    info = dict(records[0]["info"])
+    assert info.pop("CSQ").startswith("A|upstream_gene_variant|MODIFIER|PLUSG|")
+    assert info.pop("MOST_SEVERE_CSQ") == "upstream_gene_variant"
+    assert info == {
         "DP": "10",
         "REGION": "promoter",
         "CYTOBAND": "1p36.33",
@@ -82,7 +85,11 @@ def test_mitochondria_and_unplaced_contigs(
 ) -> None:
     output, summary = _annotate(data_dir / "mitochondrial_and_unplaced.vcf", tiny_bundle, tmp_path)
     _, records = vcf_records(output)
-    assert records[0]["info"] == {"REGION": "intergenic"}
+    assert records[0]["info"] == {
+        "REGION": "intergenic",
+        "CSQ": "C|intergenic_variant|MODIFIER" + "|" * 22,
+        "MOST_SEVERE_CSQ": "intergenic_variant",
+    }
     assert records[2]["info"] == {}  # GL000192.1 is outside the bundle: left unannotated
     assert summary["unknown_contigs"] == {"GL000192.1": 1}
     assert summary["region_counts"]["unknown_contig"] == 1
@@ -164,7 +171,9 @@ def test_reannotating_replaces_the_earlier_annotation(
     data_dir: Path, tiny_bundle: Path, tmp_path: Path, vcf_records: ReadVcf
 ) -> None:
     log = tmp_path / "run.log"
-    output, summary = _annotate(data_dir / "reannotated.vcf", tiny_bundle, tmp_path, log_path=log)
+    output, summary = _annotate(
+        data_dir / "reannotated.vcf", tiny_bundle, tmp_path, log_path=log, consequences=False
+    )
     _assert_each_key_once(output, vcf_records)
     header, records = vcf_records(output)
     assert not any("older bundle" in line or "2020-01-01" in line for line in header)

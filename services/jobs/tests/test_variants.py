@@ -19,6 +19,7 @@ HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 GENES = ["BRCA1", "BRCA2", "TP53", "BRCA1,NBR2", "CFTR", None]
 REGIONS = ["CDS", "UTR5", "UTR3", "intron", "promoter", "intergenic", "ncRNA_exon"]
 CLINVAR = [None, None, None, "Pathogenic", "Likely_pathogenic"]
+CONSEQUENCES = ["intron_variant", "frameshift_variant", "splice_donor_variant", None]
 
 
 def make_records(count: int, seed: int = 3) -> list[str]:
@@ -31,6 +32,8 @@ def make_records(count: int, seed: int = 3) -> list[str]:
             info.insert(0, f"GENE={gene}")
         if clinvar := rng.choice(CLINVAR):
             info.append(f"CLNSIG={clinvar}")
+        if consequence := rng.choice(CONSEQUENCES):
+            info.append(f"MOST_SEVERE_CSQ={consequence}")
         record_id = f"rs{index}" if rng.random() < 0.4 else "."
         records.append(
             f"{chrom}\t{1000 + index * 10}\t{record_id}\tA\tG\t50\tPASS\t{';'.join(info)}"
@@ -58,6 +61,12 @@ CASES: list[tuple[VariantFilter, Callable[[str], bool]]] = [
     (VariantFilter(gene="brca1"), lambda r: "BRCA1" in info_of(r).get("GENE", "").split(",")),
     (VariantFilter(regions=("CDS", "UTR5")), lambda r: info_of(r)["REGION"] in {"CDS", "UTR5"}),
     (VariantFilter(chrom="chrX"), lambda r: r.startswith("X\t")),
+    (
+        VariantFilter(consequences=("frameshift_variant", "splice_donor_variant")),
+        lambda r: (
+            info_of(r).get("MOST_SEVERE_CSQ") in {"frameshift_variant", "splice_donor_variant"}
+        ),
+    ),
     (
         VariantFilter(chrom="2", start=11_000, end=16_000),
         lambda r: r.startswith("2\t") and 11_000 <= int(r.split("\t")[1]) <= 16_000,
@@ -164,3 +173,26 @@ def test_json_export_escapes_quotes_and_backslashes(tmp_path: Path) -> None:
     exported = b"".join(table.export(VariantFilter(), sort=SortKey.ID, fmt=ExportFormat.JSON))
     [row] = json.loads(exported)
     assert row["id"] == 'id"with\\slash' and row["gene"] == 'X"Y'
+
+
+def test_a_copy_written_before_consequences_reads_them_as_null(tmp_path: Path) -> None:
+    """Columnar copies of results annotated before CSQ have no 'consequence' column."""
+    import pyarrow.parquet as pq
+
+    vcf = tmp_path / "old.vcf"
+    vcf.write_text(HEADER + "1\t100\t.\tA\tG\t50\tPASS\tREGION=CDS\n")
+    write_columnar(vcf, tmp_path / "new.parquet")
+    table = pq.read_table(tmp_path / "new.parquet")
+    pq.write_table(
+        table.drop_columns(["consequence"]).replace_schema_metadata(table.schema.metadata),
+        tmp_path / "old.parquet",
+    )
+    old = VariantTable(tmp_path / "old.parquet")
+    page = old.page(VariantFilter(), sort=SortKey.POSITION, limit=10, offset=0)
+    assert page.rows[0]["consequence"] is None and page.rows[0]["region"] == "CDS"
+    assert (
+        old.page(
+            VariantFilter(consequences=("start_lost",)), sort=SortKey.POSITION, limit=10, offset=0
+        ).count
+        == 0
+    )

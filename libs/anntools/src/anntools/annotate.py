@@ -16,6 +16,7 @@ from anntools.arrow import use_lean_memory_pool
 from anntools.bgzf import BgzfWriter
 from anntools.buildcheck import resolve_build
 from anntools.bundle import Bundle
+from anntools.consequences import TERM_NAMES
 from anntools.engine import ChunkAnnotator, Tally
 from anntools.errors import AnnToolsError
 from anntools.fields import REGION_CLASSES
@@ -58,12 +59,14 @@ def annotate_file(
     echo: Callable[[str], None] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
     force_build: bool = False,
+    consequences: bool = True,
 ) -> dict[str, Any]:
     """Annotate ``input_path`` (VCF or VCF.gz) into ``output_path`` (BGZF when it ends in .gz).
 
     Raises ``InputError`` (with ``.line``) for a bad input and ``BuildMismatchError`` when the
     input's build is not the bundle's (see ``anntools.buildcheck``; ``force_build`` annotates
-    with the requested build or bundle even so). Returns a JSON-serialisable summary.
+    with the requested build or bundle even so). ``consequences`` adds CSQ (Sequence Ontology
+    terms per allele and transcript) and MOST_SEVERE_CSQ. Returns a JSON-serialisable summary.
     """
     started = time.monotonic()
     use_lean_memory_pool()
@@ -85,7 +88,9 @@ def annotate_file(
                 force_build=force_build,
             )
             _log_build(evidence, bundle, force_build, log)
-            annotator = ChunkAnnotator(bundle, reader.header)
+            annotator = ChunkAnnotator(bundle, reader.header, consequences=consequences)
+            if consequences and annotator.transcripts is None:
+                log("consequences skipped: the bundle has no transcripts")
             if annotator.replaced_fields:
                 log(
                     "the input was annotated before (its header declares "
@@ -194,6 +199,9 @@ def _summary(
         "region_counts": {
             name: tally.regions.get(name, 0) for name in (*REGION_CLASSES, "unknown_contig")
         },
+        "consequence_counts": {
+            TERM_NAMES[index]: count for index, count in sorted(tally.consequences.items())
+        },
         "in_dbsnp": tally.in_dbsnp,
         "pct_in_dbsnp": percent(tally.in_dbsnp),
         "rsids_in_input": tally.rsids_in_input,
@@ -229,6 +237,10 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
             f"structural variants annotated over POS..END: {summary['structural_variants']}"
         )
     lines += [f"region {name}: {count}" for name, count in summary["region_counts"].items()]
+    lines += [
+        f"most severe consequence {name}: {count}"
+        for name, count in summary["consequence_counts"].items()
+    ]
     if summary["reannotated_variants"]:
         lines.append(
             f"variants whose earlier annotation was replaced: {summary['reannotated_variants']}"

@@ -120,7 +120,13 @@ def _gene_model_track(
     _write_segmentation(directory / "genes", model.genes)
     _write_segmentation(directory / "regions", model.regions)
     _write_intervals(directory / "genes", model.gene_starts, model.gene_ends, model.gene_names)
+    extra: dict[str, Any] = {}
+    if model.transcripts is not None:
+        models, texts = model.transcripts
+        models.save(directory / "transcripts", texts)
+        extra = {"transcripts_dir": f"tracks/{spec.name}/transcripts"}
     return {
+        **extra,
         "segments": len(model.regions.boundaries),
         "genes": len(model.gene_names),
         "segmentations": [

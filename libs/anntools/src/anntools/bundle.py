@@ -30,10 +30,11 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from anntools.config import load_config
+from anntools.consequences import TranscriptModels
 from anntools.errors import BundleError
 from anntools.genome import BUILDS, Genome, canonical_chromosome
 
-BUNDLE_FORMAT_VERSION = "3"
+BUNDLE_FORMAT_VERSION = "4"
 MANIFEST = "manifest.json"
 
 Log = Callable[[str], None]
@@ -249,6 +250,8 @@ class Bundle:
     known_tracks: list[KnownVariantTrack] = field(default_factory=list)
     # Every gene's span on the genome axis (start, end exclusive), for structural variants.
     gene_spans: tuple[NDArray[Any], NDArray[Any]] | None = None
+    # Every transcript, for consequences (CSQ).
+    transcripts: TranscriptModels | None = None
 
     @property
     def build(self) -> str:
@@ -320,6 +323,8 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
                 np.load(directory / "intervals.start.npy").astype(np.int64),
                 np.load(directory / "intervals.end.npy").astype(np.int64),
             )
+            if "transcripts_dir" in entry:
+                bundle.transcripts = TranscriptModels.load(root / entry["transcripts_dir"])
         for segmentation in entry["segmentations"]:
             directory = root / segmentation["dir"]
             region_path = directory / "region_codes.npy"

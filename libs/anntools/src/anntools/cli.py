@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
         help="annotate with --build/--bundle even when the header or the records say another "
         "build (or NCBI36); the log and summary still report the evidence",
     )
+    annotate.add_argument(
+        "--no-consequences",
+        action="store_true",
+        help="leave out CSQ (Sequence Ontology consequences per allele and transcript) and "
+        "MOST_SEVERE_CSQ",
+    )
     annotate.add_argument("--log", type=Path, help="write the run log here")
     annotate.add_argument("--summary-json", type=Path, help="write the summary as JSON here")
     annotate.add_argument("--quiet", action="store_true", help="do not echo the log to stderr")
@@ -102,6 +108,7 @@ def _run(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             echo=None if args.quiet else _echo,
             force_build=args.force_build,
+            consequences=not args.no_consequences,
         )
         if args.summary_json:
             args.summary_json.write_text(json.dumps(summary, indent=2) + "\n")

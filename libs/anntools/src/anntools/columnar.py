@@ -28,7 +28,15 @@ VERSION_KEY = b"gas_columnar_version"
 ROW_GROUP_ROWS = 64 * 1024
 
 # INFO field → column; absent fields are null.
-INFO_COLUMNS = {"gene": "GENE", "region": "REGION", "clinvar": "CLNSIG", "cytoband": "CYTOBAND"}
+INFO_COLUMNS = {
+    "gene": "GENE",
+    "region": "REGION",
+    "clinvar": "CLNSIG",
+    "cytoband": "CYTOBAND",
+    # The most severe SO consequence (MOST_SEVERE_CSQ); copies written before it have no
+    # such column, and readers treat that as null.
+    "consequence": "MOST_SEVERE_CSQ",
+}
 SCHEMA = pa.schema(
     [
         ("row", pa.int64()),

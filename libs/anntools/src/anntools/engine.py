@@ -25,6 +25,16 @@ from numpy.typing import NDArray
 
 from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_bool
 from anntools.bundle import Bundle, InfoHeader, KnownVariantTrack, SegmentTrack
+from anntools.consequences import (
+    CSQ_DESCRIPTION,
+    MOST_SEVERE_DESCRIPTION,
+    MOST_SEVERE_FIELD,
+    TERM_NAMES,
+    CodingRefiner,
+    annotate_alleles,
+    chunk_alleles,
+    most_severe,
+)
 from anntools.errors import BuildMismatchError
 from anntools.fields import REGION_CLASSES
 from anntools.genome import LIFTOVER_HINT, NCBI36, build_fitting_position
@@ -38,6 +48,10 @@ _LESS_THAN = ord("<")
 _REFERENCE_ALLELES = (b"<NON_REF>", b"<*>")
 _END = re.compile(r"(?:^|;)END=(\d+)(?:;|$)")
 PARTIAL_FLAG = "SV_PARTIAL_GENE"
+CONSEQUENCE_HEADERS = (
+    InfoHeader("CSQ", ".", "String", CSQ_DESCRIPTION),
+    InfoHeader(MOST_SEVERE_FIELD, "1", "String", MOST_SEVERE_DESCRIPTION),
+)
 ENGINE_HEADERS = (
     InfoHeader(
         PARTIAL_FLAG,
@@ -71,6 +85,7 @@ class Tally:
     structural_variants: int = 0  # symbolic ALT annotated over POS..END
     unknown_contigs: Counter[str] = field(default_factory=Counter)
     reannotated: int = 0  # records whose INFO held values of our fields from an earlier run
+    consequences: Counter[int] = field(default_factory=Counter)  # most severe term per variant
 
     def add(self, other: Tally) -> None:
         self.records += other.records
@@ -83,6 +98,7 @@ class Tally:
         self.known_matches.update(other.known_matches)
         self.in_dbsnp += other.in_dbsnp
         self.unknown_contigs.update(other.unknown_contigs)
+        self.consequences.update(other.consequences)
 
 
 @dataclass
@@ -112,8 +128,18 @@ class Sparse:
 class ChunkAnnotator:
     """Annotates chunks of VCF lines against one bundle."""
 
-    def __init__(self, bundle: Bundle, header: Header) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        header: Header,
+        *,
+        consequences: bool = True,
+        refiner: CodingRefiner | None = None,
+    ) -> None:
         self.bundle = bundle
+        self.refiner = refiner
+        # Consequences need the bundle's transcripts (bundle format 4 and a gene model).
+        self.transcripts = bundle.transcripts if consequences else None
         self.header = header
         self.genome = bundle.genome
         self._chromosome_cache: dict[bytes, int] = {}
@@ -124,6 +150,8 @@ class ChunkAnnotator:
         self._headers = bundle.info_headers()
         if bundle.gene_model is not None:
             self._headers += list(ENGINE_HEADERS)
+        if self.transcripts is not None:
+            self._headers += list(CONSEQUENCE_HEADERS)
         self._our_fields = list(dict.fromkeys(header.id for header in self._headers))
         self._our_field_values = strings(self._our_fields)
         declared = {_info_id(line) for line in header.meta_lines}
@@ -212,6 +240,10 @@ class ChunkAnnotator:
             info_extras.append(labels)
             if codes is not None:
                 region_codes = codes
+        if self.transcripts is not None:
+            rows = np.flatnonzero(placed & ~kinds.structural)
+            if len(rows):
+                info_extras += self._consequences(text, tabs, rows, starts, chromosomes, tally)
         if partial_rows:
             info_extras.append(
                 Sparse(
@@ -234,6 +266,39 @@ class ChunkAnnotator:
         return _assemble(
             pieces, count, id_present, info_present, id_extras, info_extras, info
         ), tally
+
+    def _consequences(
+        self,
+        text: bytes,
+        tabs: NDArray[Any],
+        rows: NDArray[Any],
+        starts: NDArray[Any],
+        chromosomes: NDArray[Any],
+        tally: Tally,
+    ) -> list[Sparse]:
+        """CSQ (one entry per allele and transcript) and the most severe term per record."""
+        assert self.transcripts is not None
+        alleles = chunk_alleles(text, tabs, rows, starts[rows], chromosomes)
+        if not len(alleles.row):
+            return []
+        allele_text = pc.if_else(pc.equal(pc.utf8_length(alleles.alt), 0), "-", alleles.alt)
+        result = annotate_alleles(self.transcripts, alleles, allele_text, self.refiner)
+        record = alleles.row[result.allele]
+        with_entries, first_entry = np.unique(record, return_index=True)
+        offsets = np.append(first_entry, len(record)).astype(np.int32)
+        joined = pc.binary_join(
+            pa.ListArray.from_arrays(indices(offsets), result.entries), strings([","])[0]
+        )
+        csq = pc.binary_join_element_wise(strings(["CSQ"])[0], joined, strings(["="])[0])
+        severity = most_severe(result.masks)
+        worst = np.minimum.reduceat(severity, first_entry)
+        terms, counts = np.unique(worst, return_counts=True)
+        tally.consequences.update(dict(zip(terms.tolist(), counts.tolist(), strict=True)))
+        labels = strings([f"{MOST_SEVERE_FIELD}={name}" for name in TERM_NAMES])
+        return [
+            Sparse(with_entries, csq),
+            Sparse(with_entries, pc.take(labels, indices(worst))),
+        ]
 
     def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> NDArray[Any]:
         data, starts = columns.data, columns.line_starts

