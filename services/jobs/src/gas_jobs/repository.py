@@ -121,6 +121,11 @@ class JobRepository(JobTable):
         )
         return await self._apply(job_id, update, _status_in(update, JobStatus.CREATED))
 
+    async def record_build_check(self, *, job_id: str, build_check: dict[str, Any]) -> bool:
+        """Keep what the upload's start says about its build (before it is queued)."""
+        update = ConditionalUpdate().set({"build_check": build_check})
+        return await self._apply(job_id, update, _status_in(update, JobStatus.CREATED))
+
     async def mark_request_published(self, *, job_id: str) -> None:
         update = ConditionalUpdate().set({"request_published": True})
         await self._apply(job_id, update, "attribute_exists(job_id)")
