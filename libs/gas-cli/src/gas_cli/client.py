@@ -72,10 +72,14 @@ class GasClient:
     def me(self) -> dict[str, Any]:
         return dict(self._call("GET", "/api/me").json())
 
-    def create_job(self, *, filename: str, size_bytes: int, build: str | None) -> dict[str, Any]:
+    def create_job(
+        self, *, filename: str, size_bytes: int, build: str | None, force_build: bool = False
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "size_bytes": size_bytes}
         if build:
             body["build"] = build
+        if force_build:
+            body["force_build"] = True
         return dict(self._call("POST", "/api/jobs", json=body).json())
 
     def upload(self, upload: dict[str, Any], path: Path, on_progress: Progress) -> None:
