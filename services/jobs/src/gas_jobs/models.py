@@ -37,18 +37,13 @@ class BuildCheckPublic(BaseModel):
         "not contradicted) or default (nothing decided)"
     )
     reason: str
-    evidence: list[str] = Field(default=[], description="every clue seen, one per line")
-    records_read: int = Field(
-        default=0, description="records of the file's start that were looked at"
-    )
+    evidence: list[str] = Field(description="every clue seen, one per line")
+    records_read: int = Field(description="records of the file's start that were looked at")
     data_tested: bool = Field(
-        default=False,
         description="the records were tested against each build's common SNPs and exons "
         "(false: header clues and chromosome ends only)",
     )
-    forced: bool = Field(
-        default=False, description="the chosen build was kept against this evidence"
-    )
+    forced: bool = Field(description="the chosen build was kept against this evidence")
 
 
 class JobPublic(BaseModel):

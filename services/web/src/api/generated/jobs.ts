@@ -160,7 +160,6 @@ export interface components {
             /**
              * Data Tested
              * @description the records were tested against each build's common SNPs and exons (false: header clues and chromosome ends only)
-             * @default false
              */
             data_tested: boolean;
             /**
@@ -171,13 +170,11 @@ export interface components {
             /**
              * Evidence
              * @description every clue seen, one per line
-             * @default []
              */
             evidence: string[];
             /**
              * Forced
              * @description the chosen build was kept against this evidence
-             * @default false
              */
             forced: boolean;
             /** Reason */
@@ -185,7 +182,6 @@ export interface components {
             /**
              * Records Read
              * @description records of the file's start that were looked at
-             * @default 0
              */
             records_read: number;
             /**
