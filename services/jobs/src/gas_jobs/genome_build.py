@@ -168,7 +168,7 @@ def _kept(
         reason=evidence.reason,
         evidence=evidence.clues,
         records_read=sample.records,
-        data_tested=data_tested,
+        data_tested=data_tested and evidence.source != "header",
         forced=bool(force and requested and detected and detected != requested),
     )
     if requested and detected and detected != requested and not force:
@@ -235,6 +235,6 @@ def _refusal(reason: str, detected: str | None, requested: str | None) -> str:
     return (
         f"This file looks like {detected}, not {requested} as chosen ({reason}). Create the job "
         f"again with build {detected} (or let GAS detect it); if you are sure it is "
-        f"{requested}, create it with force_build (`gas submit --force-build`, or "
-        "\u201cannotate as chosen anyway\u201d on the Submit page)."
+        f"{requested}, create it with force_build (`gas submit --force-build`, or tick "
+        f"\u201cI am sure: annotate as {requested} anyway\u201d on the Submit page)."
     )

@@ -114,9 +114,13 @@ function BuildCheckLine({ check, chosen }: { check: BuildCheck; chosen: string |
   const what = check.detected
     ? `looks like ${check.detected} (${check.reason})`
     : `does not tell its build at its start (${check.reason})`
-  const how = check.data_tested
-    ? `header and first ${check.records_read.toLocaleString('en')} records, tested against each build’s known SNPs and exons`
-    : `header and first ${check.records_read.toLocaleString('en')} records, chromosome ends only`
+  const records = `first ${check.records_read.toLocaleString('en')} records`
+  const how =
+    check.source === 'header'
+      ? 'header'
+      : check.data_tested
+        ? `header and the ${records}, tested against each build’s known SNPs and exons`
+        : `header and the ${records} (chromosome ends only)`
   return (
     <div className="mb-2">
       <p className="mb-1">
