@@ -14,6 +14,7 @@ that the header or the records contradict unless the user overrides it (``force_
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 
 from anntools.buildcheck import detect_build
 from anntools.bundle import MANIFEST, bundle_dir_for
-from anntools.errors import BuildMismatchError, InputError
+from anntools.errors import BuildMismatchError
 from anntools.genome import (
     BUILDS,
     CHROMOSOME_LENGTHS,
@@ -34,6 +35,8 @@ from anntools.genome import (
     detect_build_from_header,
 )
 from gas_jobs.sniff import GZIP_MAGIC, gunzip_prefix
+
+log = logging.getLogger(__name__)
 
 BUILD_SNIFF_BYTES = 1024**2  # of the object: one ranged read
 BUILD_TEXT_BYTES = 4 * 1024**2  # at most this much decompressed text is looked at
@@ -133,7 +136,7 @@ def _check_with_bundles(
     sample: _Sample, requested: str | None, force: bool, cache_dir: Path | None
 ) -> BuildCheck | None:
     """anntools' own detection on the sample, then the chosen build held against it; None
-    when the records cannot be read (the annotator reports that with its line number)."""
+    when the records cannot be read (the annotator reports why, with the line number)."""
     with tempfile.NamedTemporaryFile(suffix=".vcf", prefix="gas-build-") as file:
         file.write(sample.text)
         file.flush()
@@ -146,7 +149,8 @@ def _check_with_bundles(
             check = BuildCheck(error.detected_build, "data", error.reason, (), sample.records)
             message = _refusal(error.reason, error.detected_build, requested)
             raise BuildRefused(message, check) from error
-        except (InputError, OSError, ValueError):
+        except Exception:  # an upload must never make submit fail with a 500
+            log.warning("build detection failed; header and chromosome ends only", exc_info=True)
             return None
     return _kept(evidence, sample, requested, force, data_tested=True)
 
