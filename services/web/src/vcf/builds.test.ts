@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { guessBuild } from './builds'
+import { inspectVcf } from './header'
 import rules from './buildRules.json'
 
 const at = (chrom: string, pos: number) => ({ chrom, pos })
@@ -51,5 +54,20 @@ describe('guessBuild (anntools rules, before upload)', () => {
     expect(rules.builds).toEqual(['GRCh37', 'GRCh38'])
     for (const source of Object.values(rules.referencePatterns)) expect(() => new RegExp(source, 'i')).not.toThrow()
     expect(rules.chromosomeLengths.GRCh37['1']).toBe(249250621)
+  })
+})
+
+describe('the same verdicts as the jobs service on real files (services/jobs/tests/test_api.py)', () => {
+  const real = (name: string) =>
+    readFileSync(join(process.cwd(), '..', '..', 'libs', 'anntools', 'tests', 'data', 'real', name), 'utf8')
+
+  it('refuses the 1000 Genomes NCBI36 samples, takes GATK’s exome as GRCh37, and leaves header-less ClinVar to the annotator', () => {
+    for (const name of ['ncbi36_ex2.vcf', 'ncbi36_structural.vcf']) {
+      expect(inspectVcf(real(name)).problem?.message).toMatch(/^This file is NCBI36\/hg18 .*lift the file over/)
+    }
+    const exome = inspectVcf(real('gatk_hapmap_exome_chr22.vcf'))
+    expect([exome.build.build, exome.build.reason]).toEqual(['GRCh37', '##contig 22 length 51304566'])
+    const clinvar = inspectVcf(real('clinvar_grch38_chr1_headerless.vcf'))
+    expect([clinvar.problem, clinvar.build.build]).toEqual([null, null])
   })
 })
