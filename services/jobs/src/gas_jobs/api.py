@@ -47,12 +47,17 @@ async def create_job(body: JobCreate, user: CurrentUser, jobs: JobsDep) -> JobCr
             size_bytes=body.size_bytes,
             build=body.build,
             force_build=body.force_build,
+            fingerprint=body.fingerprint,
         )
     except service.InputTooLarge as error:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(error)) from error
     return JobCreated(
         job=JobPublic.from_record(job),
-        upload=UploadForm(url=upload.url, fields=upload.fields, expires_in=jobs.upload_url_seconds),
+        upload=(
+            UploadForm(url=upload.url, fields=upload.fields, expires_in=jobs.upload_url_seconds)
+            if upload
+            else None
+        ),
     )
 
 

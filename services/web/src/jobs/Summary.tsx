@@ -159,10 +159,16 @@ export function Provenance({
         Provenance
       </h2>
       {buildCheck && <BuildCheckLine check={buildCheck} chosen={chosenBuild} />}
-      {provenance && (
+      {provenance?.build !== undefined && (
         <p className="text-body-secondary">
           Reference bundle {text(provenance.build)}, built {text(provenance.created_at)} by anntools{' '}
           {text(provenance.anntools_version)} (bundle format {text(provenance.format_version)}).
+        </p>
+      )}
+      {typeof provenance?.input_checksum === 'string' && (
+        <p className="text-body-secondary">
+          Input file checksum, as storage computed it on upload:{' '}
+          <code className="text-break">{provenance.input_checksum}</code>
         </p>
       )}
       {sources.length > 0 && (

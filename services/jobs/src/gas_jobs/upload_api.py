@@ -1,0 +1,98 @@
+"""HTTP routes of uploads in parts (``/jobs/{id}/upload...``); see :mod:`gas_jobs.multipart`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from gas_jobs import multipart, service
+from gas_jobs.deps import CurrentUser, JobsDep
+from gas_jobs.models import (
+    JobPublic,
+    MultipartPlan,
+    PartUrlPublic,
+    PartUrls,
+    PartUrlsRequest,
+    UploadedPart,
+    UploadedParts,
+)
+
+router = APIRouter(prefix="/jobs/{job_id}/upload", tags=["uploads"])
+
+NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
+NO_UPLOAD: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such job (or not yours)"},
+    409: {"description": "The job has no upload in parts in progress: why"},
+}
+
+
+@router.post("/parts", summary="Presigned URLs for parts of the file", responses=NO_UPLOAD)
+async def part_urls(
+    job_id: str, body: PartUrlsRequest, user: CurrentUser, jobs: JobsDep
+) -> PartUrls:
+    try:
+        urls = await multipart.part_urls(
+            jobs,
+            user=user,
+            job_id=job_id,
+            parts=[(part.number, part.sha256) for part in body.parts],
+        )
+    except service.JobNotFound as error:
+        raise NOT_FOUND from error
+    except multipart.UploadNotMultipart as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except multipart.BadPartRequest as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+    return PartUrls(
+        parts=[PartUrlPublic(number=u.number, url=u.url, headers=u.headers) for u in urls],
+        expires_in=jobs.upload_url_seconds,
+    )
+
+
+@router.get("/parts", summary="The parts S3 already holds", responses=NO_UPLOAD)
+async def uploaded_parts(job_id: str, user: CurrentUser, jobs: JobsDep) -> UploadedParts:
+    try:
+        job, parts = await multipart.uploaded_parts(jobs, user=user, job_id=job_id)
+    except service.JobNotFound as error:
+        raise NOT_FOUND from error
+    except multipart.UploadNotMultipart as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    plan = MultipartPlan.of(job)
+    assert plan is not None
+    return UploadedParts(
+        upload=plan,
+        parts=[UploadedPart(number=p.number, size=p.size, sha256=p.sha256) for p in parts],
+    )
+
+
+@router.post(
+    "/complete",
+    summary="Join the uploaded parts into the input (then submit the job)",
+    responses={
+        **NO_UPLOAD,
+        409: {"description": "Parts are missing (which), or no upload in progress"},
+        413: {"description": "The file is over the tier's limit: it is deleted, the job failed"},
+    },
+)
+async def complete_upload(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic:
+    try:
+        job = await multipart.complete_upload(jobs, user=user, job_id=job_id)
+    except service.JobNotFound as error:
+        raise NOT_FOUND from error
+    except (multipart.UploadNotMultipart, multipart.PartsMissing) as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except service.InputTooLarge as error:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(error)) from error
+    return JobPublic.from_record(job)
+
+
+@router.delete("", summary="Cancel the upload (its parts are deleted)", responses=NO_UPLOAD)
+async def abort_upload(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic:
+    try:
+        job = await multipart.abort_upload(jobs, user=user, job_id=job_id)
+    except service.JobNotFound as error:
+        raise NOT_FOUND from error
+    except multipart.UploadNotMultipart as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    return JobPublic.from_record(job)
