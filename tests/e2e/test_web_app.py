@@ -170,6 +170,10 @@ def test_a_free_user_annotates_a_vcf_and_downloads_the_result(
     expect(page.get_by_role("heading", name="Summary")).to_be_visible()
     expect(page.get_by_text("variants are in dbSNP")).to_contain_text("of 300 variants")
     expect(page.get_by_role("heading", name="Provenance")).to_be_visible()
+    # What the jobs service found about the build at submit (issue 12).
+    expect(page.get_by_role("region", name="Provenance")).to_contain_text(
+        "Genome build: the file looks like GRCh37"
+    )
     expect(page.get_by_text("Free results can be downloaded until")).to_be_visible()
     pages.check("job-completed")
 
@@ -314,3 +318,46 @@ def test_an_upload_shows_its_progress_and_can_be_cancelled(
     expect(page.get_by_role("status")).to_contain_text("Upload cancelled. Nothing was submitted")
     expect(page.get_by_role("button", name="Upload and annotate")).to_be_focused()
     assert "/submit" in page.url
+
+
+REAL_VCFS = Path(__file__).resolve().parents[2] / "libs" / "anntools" / "tests" / "data" / "real"
+
+
+def test_the_submit_page_refuses_a_wrong_build_before_uploading(accounts_app: Pages) -> None:
+    """Issue 12, in the browser: an NCBI36 file is refused with the liftover hint before any
+    upload, and a chosen build the file's header contradicts needs an explicit override."""
+    pages, page = accounts_app, accounts_app.page
+    created: list[str] = []  # job creations (an upload starts with one)
+    page.on(
+        "request",
+        lambda request: (
+            created.append(request.url)
+            if request.method == "POST" and "/api/jobs" in request.url
+            else None
+        ),
+    )
+    pages.sign_in("free", "free")
+    page.get_by_role("link", name="Annotate a VCF").first.click()
+
+    page.get_by_label("VCF file").set_input_files(REAL_VCFS / "ncbi36_ex2.vcf")
+    overview = page.get_by_role("region", name="ncbi36_ex2.vcf")
+    refusal = overview.get_by_role("alert")
+    expect(refusal).to_contain_text("This file is NCBI36/hg18 (##contig 20 length 62435964)")
+    expect(refusal).to_contain_text("lift the file over first")
+    expect(overview).to_contain_text("NCBI36 — ##contig 20 length 62435964")
+    upload = page.get_by_role("button", name="Upload and annotate")
+    expect(upload).to_be_disabled()
+    pages.check("submit-ncbi36-refused")
+
+    page.get_by_label("VCF file").set_input_files(REAL_VCFS / "gatk_hapmap_exome_chr22.vcf")
+    expect(page.get_by_role("region", name="gatk_hapmap_exome_chr22.vcf")).to_contain_text(
+        "GRCh37 — ##contig 22 length 51304566"
+    )
+    expect(upload).to_be_enabled()
+    page.get_by_label("Genome build").select_option("GRCh38")
+    expect(page.get_by_role("alert").filter(has_text="looks like GRCh37")).to_be_visible()
+    expect(upload).to_be_disabled()
+    pages.check("submit-build-contradicted")
+    page.get_by_label("I am sure: annotate as GRCh38 anyway").check()
+    expect(upload).to_be_enabled()
+    assert created == []

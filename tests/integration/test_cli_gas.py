@@ -125,6 +125,32 @@ def test_errors_say_what_to_do(
     assert no_token.exit_code == 1 and "API token" in no_token.output
 
 
+def test_submit_shows_the_detected_build_and_refuses_a_wrong_one(
+    gateway: ServiceProcess, gateway_database: str, tmp_path: Path
+) -> None:
+    _, token = provision_user(gateway_database, email="builds@example.org", tier=Tier.FREE)
+    env = {"GAS_URL": gateway.url, "GAS_TOKEN": token, "GAS_CONFIG": str(tmp_path / "none.toml")}
+    runner = CliRunner()
+    real = Path(__file__).resolve().parents[2] / "libs" / "anntools" / "tests" / "data" / "real"
+
+    ncbi36 = runner.invoke(gas, ["submit", str(real / "ncbi36_ex2.vcf")], env=env)
+    assert ncbi36.exit_code == 1
+    assert "NCBI36/hg18" in ncbi36.output and "liftOver" in ncbi36.output
+
+    exome = str(real / "gatk_hapmap_exome_chr22.vcf")
+    detected = runner.invoke(gas, ["submit", exome], env=env)
+    assert detected.exit_code == 0, detected.output
+    assert "build: GRCh37 detected (##contig 22 length 51304566)" in detected.stderr
+
+    wrong = runner.invoke(gas, ["submit", exome, "--build", "GRCh38"], env=env)
+    assert wrong.exit_code == 1
+    assert "looks like GRCh37, not GRCh38" in wrong.output and "--force-build" in wrong.output
+
+    forced = runner.invoke(gas, ["submit", exome, "--build", "GRCh38", "--force-build"], env=env)
+    assert forced.exit_code == 0, forced.output
+    assert "build: GRCh38 as you forced (the file looks like GRCh37" in forced.stderr
+
+
 def test_configure_saves_a_working_token(
     gateway: ServiceProcess, gateway_database: str, tmp_path: Path
 ) -> None:

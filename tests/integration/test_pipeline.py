@@ -9,6 +9,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -64,9 +65,9 @@ class Client:
             **kwargs,
         )
 
-    def submit(self, content: bytes, filename: str = "sample.vcf") -> str:
+    def submit(self, content: bytes, filename: str = "sample.vcf", **job: Any) -> str:
         created = self.request(
-            "POST", "/jobs", json={"filename": filename, "size_bytes": len(content)}
+            "POST", "/jobs", json={"filename": filename, "size_bytes": len(content), **job}
         )
         assert created.status_code == 201, created.text
         upload = created.json()["upload"]
@@ -210,6 +211,27 @@ def test_a_vcf_travels_from_upload_to_an_annotated_download(
     bob = Client(jobs_service, stack, "bob", Tier.PREMIUM)
     for path in (f"/jobs/{job_id}", f"/jobs/{job_id}/log", f"/jobs/{job_id}/result"):
         assert bob.request("GET", path).status_code == 404, path
+
+
+def test_a_build_the_user_forces_is_annotated_as_forced_with_the_evidence_kept(
+    stack: Stack, jobs_service: ServiceProcess, start_annotator: Callable[..., ServiceProcess]
+) -> None:
+    """force_build travels from job creation to the annotator: header-less GRCh38 records
+    forced to GRCh37 complete as GRCh37 and both checks report what the records said."""
+    from anntools import ensure_bundle
+
+    ensure_bundle("GRCh38")  # beside GRCh37 in the shared cache: the records can tell
+    start_annotator()
+    paula = Client(jobs_service, stack, "paula", Tier.PREMIUM)
+    real = Path(__file__).resolve().parents[2] / "libs" / "anntools" / "tests" / "data" / "real"
+    clinvar = (real / "clinvar_grch38_chr1_headerless.vcf").read_bytes()
+    job_id = paula.submit(clinvar, build="GRCh37", force_build=True)
+
+    job = paula.wait_for(job_id, finished)
+    assert job["status"] == "COMPLETED", job
+    assert (job["build_check"]["detected"], job["build_check"]["forced"]) == ("GRCh38", True)
+    assert job["summary"]["build"] == "GRCh37"
+    assert job["summary"]["build_detection"]["detected"] == "GRCh38"
 
 
 def test_a_malformed_vcf_fails_once_with_the_line_that_is_wrong(

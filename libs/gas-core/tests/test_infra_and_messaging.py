@@ -138,3 +138,30 @@ async def test_a_message_that_keeps_failing_lands_in_the_dead_letter_queue(stack
         moved = await sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=2)
         assert [json.loads(m["Body"])["job_id"] for m in moved["Messages"]] == ["j-poison"]
         assert attempts == list(range(1, MAX_RECEIVE_COUNT + 1))
+
+
+async def test_infra_up_adds_the_queued_index_to_an_older_jobs_table(stack: Stack) -> None:
+    """A table made before the sparse ``queued`` index gets it, with the jobs QUEUED then."""
+    from gas_core.infra import JOBS_QUEUED_INDEX, infra_up
+    from gas_core.jobs import JobTable
+
+    older = stack.settings.model_copy(update={"prefix": f"{stack.settings.prefix}o"})
+    table = older.jobs_table
+    async with aws_clients(stack.aws) as clients:
+        dynamodb = await clients.client("dynamodb")
+        await dynamodb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        )
+        for job_id, status in (("a", "QUEUED"), ("b", "RUNNING")):
+            item = {"job_id": job_id, "status": status, "user_id": "u", "queued_at": job_id}
+            await dynamodb.put_item(TableName=table, Item={k: {"S": v} for k, v in item.items()})
+
+        report = await infra_up(clients, older)
+        assert f"dynamodb index {table}.{JOBS_QUEUED_INDEX}" in report.created
+        queued = await dynamodb.query(**JobTable(dynamodb, table)._waiting_query())
+        assert [item["job_id"]["S"] for item in queued["Items"]] == ["a"]
+        again = await infra_up(clients, older)
+        assert f"dynamodb index {table}.{JOBS_QUEUED_INDEX}" in again.unchanged

@@ -7,11 +7,13 @@ import gzip
 import json
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from anntools.bundle import ensure_bundle
 from gas_annotator.repository import RunRepository
 from gas_archiver.repository import StorageRepository
 from gas_core.auth import InternalIdentity, mint_internal_token
@@ -31,6 +33,10 @@ from gas_testing.plugin import (
 )
 
 pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+REAL = ROOT / "libs" / "anntools" / "tests" / "data" / "real"
+BUNDLE_BUILDER = ("uv", "run", "--frozen", "--project", str(ROOT / "tools" / "bundle-builder"))
 
 VCF = (
     b"##fileformat=VCFv4.2\n"
@@ -55,11 +61,11 @@ class Client:
             **kwargs,
         )
 
-    def create_and_upload(self, content: bytes, *, declared: int | None = None) -> str:
+    def create_and_upload(self, content: bytes, *, declared: int | None = None, **job: Any) -> str:
         created = self.request(
             "POST",
             "/jobs",
-            json={"filename": "my sample.vcf", "size_bytes": declared or len(content)},
+            json={"filename": "my sample.vcf", "size_bytes": declared or len(content), **job},
         )
         assert created.status_code == 201, created.text
         upload = created.json()["upload"]
@@ -300,3 +306,84 @@ def test_no_upload_makes_submit_answer_500(stack: Stack, jobs_service: ServicePr
                 assert job["status"] == "QUEUED"
             else:
                 assert (job["status"], job["error"]) == ("FAILED", answer.json()["detail"])
+
+
+@pytest.fixture(scope="module")
+def bundle_cache() -> Path:
+    """Both builds' bundles (built once into the shared cache): the service tests records
+    against them as the annotator does."""
+    for build in ("GRCh37", "GRCh38"):
+        cache = ensure_bundle(build, builder=(*BUNDLE_BUILDER, "anntools")).parent
+    return cache
+
+
+def test_submit_shows_the_detected_build_and_refuses_what_would_be_annotated_wrong(
+    stack: Stack, start_service: StartService, bundle_cache: Path
+) -> None:
+    """Issue 12: header-less GRCh38 data is detected as GRCh38, never queued as GRCh37;
+    NCBI36 is refused with a liftover hint; a chosen build the data contradicts is refused
+    unless overridden; data that fits no build is refused. All before anything is queued."""
+    service = start_service("jobs", stack, ANNTOOLS_CACHE=str(bundle_cache))
+    paula = Client(service, stack, "paula", Tier.PREMIUM)
+    clinvar = (REAL / "clinvar_grch38_chr1_headerless.vcf").read_bytes()
+
+    detected = paula.create_and_upload(gzip.compress(clinvar))
+    submitted = paula.request("POST", f"/jobs/{detected}/submit")
+    assert submitted.status_code == 200, submitted.text
+    check = submitted.json()["build_check"]
+    assert (check["detected"], check["source"], check["data_tested"]) == ("GRCh38", "data", True)
+    assert "GRCh38's exons" in check["reason"]
+    assert any(clue.startswith("GRCh37: of 2000 records") for clue in check["evidence"])
+    assert paula.request("GET", f"/jobs/{detected}").json()["build_check"] == check
+
+    chosen_wrong = paula.create_and_upload(clinvar, build="GRCh37")
+    refused = paula.request("POST", f"/jobs/{chosen_wrong}/submit")
+    assert refused.status_code == 422
+    assert "looks like GRCh38, not GRCh37" in refused.json()["detail"]
+    assert "force" in refused.json()["detail"]
+    failed = paula.request("GET", f"/jobs/{chosen_wrong}").json()
+    assert failed["status"] == "FAILED"
+    assert failed["build_check"]["detected"] == "GRCh38"
+
+    overridden = paula.create_and_upload(clinvar, build="GRCh37", force_build=True)
+    forced = paula.request("POST", f"/jobs/{overridden}/submit").json()
+    assert (forced["status"], forced["force_build"]) == ("QUEUED", True)
+    assert forced["build_check"]["forced"] is True
+
+    ncbi36 = paula.create_and_upload((REAL / "ncbi36_ex2.vcf").read_bytes())
+    lifted = paula.request("POST", f"/jobs/{ncbi36}/submit")
+    assert lifted.status_code == 422
+    assert "NCBI36/hg18" in lifted.json()["detail"]
+    assert "liftover" in lifted.json()["detail"].lower()
+
+    nowhere = paula.create_and_upload(VCF + b"1\t300000000\t.\tA\tG\t50\tPASS\t.\n")
+    outside = paula.request("POST", f"/jobs/{nowhere}/submit")
+    assert outside.status_code == 422
+    assert "fits no genome build" in outside.json()["detail"]
+
+    queued = {request["job_id"] for request in queued_requests(stack)}
+    assert queued == {detected, overridden}
+
+
+def test_without_reference_bundles_submit_reads_the_header_and_chromosome_ends(
+    stack: Stack, start_service: StartService, tmp_path: Path
+) -> None:
+    """A jobs pod holds no bundles: the header and the chromosome ends still refuse NCBI36
+    and a contradicted choice; the annotator tests the records later."""
+    service = start_service("jobs", stack, ANNTOOLS_CACHE=str(tmp_path / "no-bundles"))
+    paula = Client(service, stack, "paula", Tier.PREMIUM)
+    clinvar = (REAL / "clinvar_grch38_chr1_headerless.vcf").read_bytes()
+    job_id = paula.create_and_upload(clinvar)
+    check = paula.request("POST", f"/jobs/{job_id}/submit").json()["build_check"]
+    assert (check["detected"], check["data_tested"]) == (None, False)
+    assert "only chromosome ends were tested" in check["reason"]
+
+    ncbi36 = paula.create_and_upload((REAL / "ncbi36_structural.vcf").read_bytes())
+    assert "liftover" in paula.request("POST", f"/jobs/{ncbi36}/submit").json()["detail"].lower()
+    exome = paula.create_and_upload(
+        (REAL / "gatk_hapmap_exome_chr22.vcf").read_bytes(), build="GRCh38"
+    )
+    refused = paula.request("POST", f"/jobs/{exome}/submit")
+    assert refused.status_code == 422
+    assert "looks like GRCh37" in refused.json()["detail"]
+    assert "##contig 22 length 51304566" in refused.json()["detail"]

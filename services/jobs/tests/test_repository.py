@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gas_annotator.repository import RunRepository
 from gas_core.jobs import JobRecord, JobStatus, utc_timestamp
 from gas_jobs.repository import InvalidCursor, JobRepository
 from gas_jobs.service import fair_queue_position
@@ -101,7 +102,7 @@ async def test_a_users_jobs_list_newest_first_in_pages(repo: JobRepository) -> N
 async def test_queue_position_counts_earlier_waiting_jobs(
     stack: Stack, repo: JobRepository
 ) -> None:
-    first, _, third = [await queued_job(repo) for _ in range(3)]
+    first, second, third = [await queued_job(repo) for _ in range(3)]
     third_record = await repo.get(third.job_id)
     assert third_record is not None and third_record.queued_at
 
@@ -117,6 +118,17 @@ async def test_queue_position_counts_earlier_waiting_jobs(
     assert first_record is not None
     await put_jobs(stack, first_record.model_copy(update={"status": JobStatus.RUNNING}))
     assert await position() == 2
+    # The annotator's own transitions keep the sparse index in step: a claim leaves it, a
+    # hand-back joins it again at the job's original place, a failure leaves it for good.
+    second_record = await repo.get(second.job_id)
+    assert second_record is not None
+    async with repository_on(stack, RunRepository) as runs:
+        assert await runs.claim(job_id=third.job_id, runner="w", lease_seconds=60)
+        assert [at for _, at in await repo.waiting()] == [second_record.queued_at]
+        assert await runs.release(job_id=third.job_id, runner="w")
+        assert await position() == 2
+        assert await runs.fail_abandoned(job_id=third.job_id, error="kept failing")
+    assert [at for _, at in await repo.waiting()] == [second_record.queued_at]
 
 
 def test_another_users_burst_does_not_push_a_job_back() -> None:

@@ -188,3 +188,9 @@ def _parse_structured(body: str) -> dict[str, str]:
     for match in re.finditer(r'(\w+)=("[^"]*"|[^,]*)', body):
         fields[match.group(1)] = match.group(2).strip('"')
     return fields
+
+
+def reference_patterns() -> dict[str, str]:
+    """The case-insensitive regular expressions that name each build (NCBI36 included) in
+    header text, for checks outside Python (the web app's pre-upload check)."""
+    return {build: pattern.pattern for build, pattern in _REFERENCE_PATTERNS.items()}

@@ -78,11 +78,14 @@ class GasClient:
         filename: str,
         size_bytes: int,
         build: str | None,
+        force_build: bool = False,
         fingerprint: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "size_bytes": size_bytes}
         if build:
             body["build"] = build
+        if force_build:
+            body["force_build"] = True
         if fingerprint:
             body["fingerprint"] = fingerprint
         return dict(self._call("POST", "/api/jobs", json=body).json())

@@ -59,7 +59,16 @@ def configure(url: str, token: str) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--build", type=click.Choice(["GRCh37", "GRCh38"]), help="Skip build detection.")
+@click.option(
+    "--build",
+    type=click.Choice(["GRCh37", "GRCh38"]),
+    help="The file's build (default: detect it); refused if the file says otherwise.",
+)
+@click.option(
+    "--force-build",
+    is_flag=True,
+    help="Annotate with --build even if the file's header or records say another build.",
+)
 @click.option("--wait", is_flag=True, help="Follow the job until it finishes.")
 @click.option("--poll-seconds", default=2.0, show_default=True, help="How often --wait asks.")
 @click.option(
@@ -74,6 +83,7 @@ def configure(url: str, token: str) -> None:
 def submit(
     file: Path,
     build: str | None,
+    force_build: bool,
     wait: bool,
     poll_seconds: float,
     parallel: int,
@@ -83,13 +93,19 @@ def submit(
 
     A large file goes in parts; if the upload is interrupted, run the same command again
     (or name the job with --resume) and only the missing parts are sent."""
+    if force_build and not build:
+        raise click.UsageError("--force-build needs --build (the build to annotate with)")
     size = file.stat().st_size
     with api() as client:
         fingerprint = upload.fingerprint(file)
         job = _job_to_resume(client, file, fingerprint, resume_job)
         if job is None:
             created = client.create_job(
-                filename=file.name, size_bytes=size, build=build, fingerprint=fingerprint
+                filename=file.name,
+                size_bytes=size,
+                build=build,
+                force_build=force_build,
+                fingerprint=fingerprint,
             )
             job = created["job"]
             if created["upload"]:
@@ -100,11 +116,25 @@ def submit(
         job_id = job["id"]
         job = client.submit(job_id)
         click.echo(f"job {job_id} {job['status'].lower()}", err=True)
+        click.echo(_build_line(job), err=True)
         if wait:
             job = _follow(client, job_id, poll_seconds=poll_seconds)
     click.echo(job_id)
     if wait and job["status"] == "FAILED":
         raise SystemExit(1)
+
+
+def _build_line(job: dict[str, Any]) -> str:
+    """What the service found about the file's build, in one line."""
+    check = job.get("build_check") or {}
+    detected = check.get("detected")
+    if job.get("build") and check.get("forced"):
+        return f"build: {job['build']} as you forced (the file looks like {detected}: {check['reason']})"
+    if job.get("build"):
+        return f"build: {job['build']} as you chose ({check.get('reason', 'not checked')})"
+    if detected:
+        return f"build: {detected} detected ({check.get('reason')})"
+    return f"build: not told by the file's start ({check.get('reason', 'not checked')})"
 
 
 def _resume_state() -> upload.ResumeState:

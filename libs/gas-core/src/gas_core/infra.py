@@ -6,7 +6,9 @@ what it did, so a second run reports nothing created.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
 
 MAX_RECEIVE_COUNT = 5
 JOBS_BY_USER_INDEX = "by-user"
+# Sparse GSI of the jobs waiting for a worker: only QUEUED jobs carry its hash key
+# (``waiting``), so reading queue positions costs the queue's length, not the table's.
+JOBS_QUEUED_INDEX = "queued"
+WAITING_ATTRIBUTE = "waiting"
 # Items of the sent-mail ledger carry their expiry here (epoch seconds), for DynamoDB TTL.
 SENT_MAIL_TTL_ATTRIBUTE = "expires_at"
 DEFAULT_CORS_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
@@ -379,16 +385,26 @@ async def _ensure_restore_notifications(
     (report.updated if queues else report.created).append(f"s3 restore notifications {bucket}")
 
 
+QUEUED_INDEX: dict[str, Any] = {
+    "IndexName": JOBS_QUEUED_INDEX,
+    "KeySchema": [
+        {"AttributeName": WAITING_ATTRIBUTE, "KeyType": "HASH"},
+        {"AttributeName": "queued_at", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["user_id"]},
+}
+JOBS_ATTRIBUTES = [
+    {"AttributeName": name, "AttributeType": "S"}
+    for name in ("job_id", "user_id", "submitted_at", WAITING_ATTRIBUTE, "queued_at")
+]
+
+
 async def _ensure_jobs_table(dynamodb: DynamoDBClient, table: str, report: InfraReport) -> None:
-    await _ensure_table(
+    created = await _ensure_table(
         dynamodb,
         table,
         {
-            "AttributeDefinitions": [
-                {"AttributeName": "job_id", "AttributeType": "S"},
-                {"AttributeName": "user_id", "AttributeType": "S"},
-                {"AttributeName": "submitted_at", "AttributeType": "S"},
-            ],
+            "AttributeDefinitions": JOBS_ATTRIBUTES,
             "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
             "GlobalSecondaryIndexes": [
                 {
@@ -398,11 +414,78 @@ async def _ensure_jobs_table(dynamodb: DynamoDBClient, table: str, report: Infra
                         {"AttributeName": "submitted_at", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                QUEUED_INDEX,
             ],
         },
         report,
     )
+    if not created:
+        await _ensure_queued_index(dynamodb, table, report)
+
+
+async def _ensure_queued_index(dynamodb: DynamoDBClient, table: str, report: InfraReport) -> None:
+    """Add the sparse ``queued`` GSI to a jobs table made before it, and mark the jobs that
+    are QUEUED now (later status changes keep the mark in step)."""
+    label = f"dynamodb index {table}.{JOBS_QUEUED_INDEX}"
+    described = (await dynamodb.describe_table(TableName=table))["Table"]
+    if any(
+        index["IndexName"] == JOBS_QUEUED_INDEX
+        for index in described.get("GlobalSecondaryIndexes", [])
+    ):
+        report.unchanged.append(label)
+        return
+    await dynamodb.update_table(
+        TableName=table,
+        AttributeDefinitions=JOBS_ATTRIBUTES,  # type: ignore[arg-type]
+        GlobalSecondaryIndexUpdates=[{"Create": QUEUED_INDEX}],  # type: ignore[typeddict-item]
+    )
+    await _wait_for_index(dynamodb, table, JOBS_QUEUED_INDEX)
+    request: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "#status = :queued AND attribute_not_exists(#waiting)",
+        "ProjectionExpression": "job_id",
+        "ExpressionAttributeNames": {"#status": "status", "#waiting": WAITING_ATTRIBUTE},
+        "ExpressionAttributeValues": {":queued": {"S": "QUEUED"}},
+    }
+    while True:
+        page = await dynamodb.scan(**request)
+        for item in page.get("Items", []):
+            try:
+                await dynamodb.update_item(
+                    TableName=table,
+                    Key={"job_id": item["job_id"]},
+                    UpdateExpression="SET #waiting = :queued",
+                    ConditionExpression="#status = :queued",
+                    ExpressionAttributeNames={"#status": "status", "#waiting": WAITING_ATTRIBUTE},
+                    ExpressionAttributeValues={":queued": {"S": "QUEUED"}},
+                )
+            except ClientError as error:
+                if _error_code(error) != "ConditionalCheckFailedException":
+                    raise
+        if not page.get("LastEvaluatedKey"):
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    report.created.append(label)
+
+
+async def _wait_for_index(
+    dynamodb: DynamoDBClient, table: str, index: str, *, timeout_seconds: float = 1800
+) -> None:
+    """Until a new GSI is ACTIVE (DynamoDB fills it from the table first; queries of it fail
+    until then)."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        described = (await dynamodb.describe_table(TableName=table))["Table"]
+        statuses = [
+            gsi.get("IndexStatus")
+            for gsi in described.get("GlobalSecondaryIndexes", [])
+            if gsi["IndexName"] == index
+        ]
+        if statuses in (["ACTIVE"], [None]):
+            return
+        await asyncio.sleep(5)
+    raise TimeoutError(f"the {index} index of {table} was not active after {timeout_seconds} s")
 
 
 async def _ensure_sent_mail_table(
@@ -437,7 +520,8 @@ async def _ensure_ttl(
 
 async def _ensure_table(
     dynamodb: DynamoDBClient, table: str, definition: dict[str, Any], report: InfraReport
-) -> None:
+) -> bool:
+    """Create ``table`` unless it exists; whether it was created."""
     try:
         await dynamodb.describe_table(TableName=table)
     except ClientError as error:
@@ -445,11 +529,12 @@ async def _ensure_table(
             raise
     else:
         report.unchanged.append(f"dynamodb table {table}")
-        return
+        return False
     await dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **definition)
     waiter = dynamodb.get_waiter("table_exists")
     await waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     report.created.append(f"dynamodb table {table}")
+    return True
 
 
 async def _ensure_sender_identity(ses: SESClient, sender: str, report: InfraReport) -> None:

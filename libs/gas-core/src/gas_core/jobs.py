@@ -19,6 +19,16 @@ attribute              meaning
 ``input_key``          ``<user>/<job>/<filename>`` (:func:`job_file_key`, like every
                        object of a job in every bucket)
 ``build``              requested genome build (``GRCh37``/``GRCh38``) or absent = detect
+``force_build``        true: annotate with ``build`` even where the input's header or
+                       records say another build (the user's explicit override)
+``build_check``        map, set at submit: the build the jobs service detected from the
+                       upload's header and first records (``detected``, ``source``,
+                       ``reason``, ``evidence``, ``records_read``, ``data_tested``); the
+                       annotator checks the whole file again
+``waiting``            present (``"QUEUED"``) exactly while ``status`` is QUEUED: the hash
+                       key of the sparse GSI ``queued`` (range key ``queued_at``) that
+                       queue positions are read from; :class:`ConditionalUpdate` keeps it
+                       in step with every ``status`` change
 ``progress``           0-100, written by the annotator about once a second
 ``results_bucket``     results bucket (set on completion, or with the first upload of a
                        running job's log)
@@ -81,7 +91,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
-from gas_core.infra import JOBS_BY_USER_INDEX
+from gas_core.infra import JOBS_BY_USER_INDEX, JOBS_QUEUED_INDEX, WAITING_ATTRIBUTE
 from gas_core.tiers import Tier
 
 if TYPE_CHECKING:
@@ -134,6 +144,8 @@ class JobRecord(BaseModel):
     input_bucket: str
     input_key: str
     build: str | None = None
+    force_build: bool = False
+    build_check: dict[str, Any] | None = None
     storage: StorageState | None = None
     progress: int = 0
     results_bucket: str | None = None
@@ -203,13 +215,16 @@ def attribute_value(value: Any) -> dict[str, Any]:
     return dict(_serializer.serialize(_to_dynamo(value)))
 
 
+def waiting_marker(status: JobStatus) -> str | None:
+    """The value of ``waiting`` for a job in ``status``: only QUEUED jobs are in the sparse
+    ``queued`` index."""
+    return JobStatus.QUEUED.value if status is JobStatus.QUEUED else None
+
+
 def record_to_item(job: JobRecord) -> dict[str, Any]:
     """The DynamoDB item of a record; absent fields are left out, not stored as null."""
-    return {
-        key: attribute_value(value)
-        for key, value in job.model_dump(mode="json").items()
-        if value is not None
-    }
+    plain = {**job.model_dump(mode="json"), WAITING_ATTRIBUTE: waiting_marker(job.status)}
+    return {key: attribute_value(value) for key, value in plain.items() if value is not None}
 
 
 def record_from_item(item: Mapping[str, Any]) -> JobRecord:
@@ -238,6 +253,11 @@ class ConditionalUpdate:
         return placeholder
 
     def set(self, attributes: Mapping[str, Any]) -> ConditionalUpdate:
+        """Set each attribute (None removes it). A new ``status`` also sets or removes
+        ``waiting``, so the sparse ``queued`` index holds exactly the QUEUED jobs."""
+        if "status" in attributes:
+            status = JobStatus(attributes["status"])
+            attributes = {**attributes, WAITING_ATTRIBUTE: waiting_marker(status)}
         for attribute, value in attributes.items():
             if value is None:
                 self.removes.append(self.name(attribute))
@@ -297,6 +317,16 @@ class JobTable:
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = {"S": status.value}
         return kwargs
+
+    def _waiting_query(self) -> dict[str, Any]:
+        """A query of the QUEUED jobs, oldest first (sparse GSI ``queued``)."""
+        return {
+            "TableName": self._table,
+            "IndexName": JOBS_QUEUED_INDEX,
+            "KeyConditionExpression": "#waiting = :queued",
+            "ExpressionAttributeNames": {"#waiting": WAITING_ATTRIBUTE},
+            "ExpressionAttributeValues": {":queued": {"S": JobStatus.QUEUED.value}},
+        }
 
     @staticmethod
     async def _pages(

@@ -99,6 +99,7 @@ def annotate(arguments: dict[str, Any]) -> None:
             Path(arguments["output_path"]),
             build=arguments.get("build"),
             bundle_dir=arguments.get("bundle_dir"),
+            force_build=bool(arguments.get("force_build")),
             log_path=Path(arguments["log_path"]),
             progress=progress,
         )

@@ -171,6 +171,7 @@ class EnginePool:
         bundle_dir: Path | None,
         max_text_bytes: int,
         on_progress: ProgressSink,
+        force_build: bool = False,
     ) -> EngineOutcome:
         engine = await self._idle.get()
         try:
@@ -181,6 +182,7 @@ class EnginePool:
                     "columnar_path": str(columnar_path) if columnar_path else None,
                     "log_path": str(log_path),
                     "build": build,
+                    "force_build": force_build,
                     "bundle_dir": str(bundle_dir) if bundle_dir else None,
                     "max_text_bytes": max_text_bytes,
                 },

@@ -353,6 +353,7 @@ class Annotator:
                 columnar_path=columnar_path,
                 log_path=run_log.path,
                 build=job.build,
+                force_build=job.force_build,
                 bundle_dir=bundle_dir,
                 max_text_bytes=self._settings.size_limits[job.tier],
                 on_progress=on_progress,

@@ -46,6 +46,7 @@ async def create_job(body: JobCreate, user: CurrentUser, jobs: JobsDep) -> JobCr
             filename=body.filename,
             size_bytes=body.size_bytes,
             build=body.build,
+            force_build=body.force_build,
             fingerprint=body.fingerprint,
         )
     except service.InputTooLarge as error:
@@ -70,7 +71,7 @@ async def submit_job(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(error)) from error
     except service.InputMissing as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
-    except service.InputNotVcf as error:
+    except (service.InputNotVcf, service.WrongBuild) as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
     return JobPublic.from_record(job, queue_position=await service.queue_position(jobs, job=job))
 

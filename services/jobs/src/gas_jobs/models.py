@@ -17,12 +17,40 @@ class JobCreate(BaseModel):
     filename: str = Field(min_length=1, max_length=255)
     size_bytes: int = Field(gt=0, description="the size of the file the client will upload")
     build: Build | None = Field(default=None, description="omit to detect it from the file")
+    force_build: bool = Field(
+        default=False,
+        description=(
+            "annotate with `build` even when the file's header or records say another build "
+            "(otherwise submit refuses such a file with 422); ignored without `build`"
+        ),
+    )
     fingerprint: str | None = Field(
         default=None,
         max_length=128,
         description="the client's fingerprint of the file, so an interrupted upload in parts "
         "can be found again (GET /jobs?status=CREATED shows it)",
     )
+
+
+class BuildCheckPublic(BaseModel):
+    """What the upload's header and first records say about its genome build, judged at
+    submit by anntools' rules; the annotator checks the whole file again when it runs."""
+
+    detected: str | None = Field(
+        description="GRCh37, GRCh38 or NCBI36 (refused); null when the start does not tell"
+    )
+    source: str = Field(
+        description="what decided: header, data (the records), forced (the chosen build, "
+        "not contradicted) or default (nothing decided)"
+    )
+    reason: str
+    evidence: list[str] = Field(description="every clue seen, one per line")
+    records_read: int = Field(description="records of the file's start that were looked at")
+    data_tested: bool = Field(
+        description="the records were tested against each build's common SNPs and exons "
+        "(false: header clues and chromosome ends only)",
+    )
+    forced: bool = Field(description="the chosen build was kept against this evidence")
 
 
 class JobPublic(BaseModel):
@@ -38,6 +66,10 @@ class JobPublic(BaseModel):
     input_filename: str
     input_size_bytes: int
     build: str | None
+    force_build: bool
+    build_check: BuildCheckPublic | None = Field(
+        description="the build detected at submit and its evidence (null before submit)"
+    )
     tier: str
     submitted_at: str
     queued_at: str | None
@@ -65,6 +97,10 @@ class JobPublic(BaseModel):
             input_filename=job.input_filename,
             input_size_bytes=job.input_size_bytes,
             build=job.build,
+            force_build=job.force_build,
+            build_check=(
+                BuildCheckPublic.model_validate(job.build_check) if job.build_check else None
+            ),
             tier=job.tier.value,
             submitted_at=job.submitted_at,
             queued_at=job.queued_at,

@@ -87,42 +87,29 @@ class JobRepository(JobTable):
         )
 
     async def waiting(self) -> list[tuple[str, str]]:
-        """(user_id, queued_at) of every job (anyone's) that waits for a worker."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "FilterExpression": "#status = :queued",
-            "ProjectionExpression": "user_id, queued_at",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":queued": {"S": JobStatus.QUEUED.value}},
-        }
+        """(user_id, queued_at) of every job (anyone's) that waits for a worker, read from
+        the sparse ``queued`` index: as many items as the queue is long, never the table."""
+        request = {**self._waiting_query(), "ProjectionExpression": "user_id, queued_at"}
         return [
             (item["user_id"]["S"], item["queued_at"]["S"])
-            async for page in self._pages(self._dynamodb.scan, request)
+            async for page in self._pages(self._dynamodb.query, request)
             for item in page.get("Items", [])
-            if "queued_at" in item
         ]
 
     async def queued_unpublished(self, *, queued_before: str) -> list[JobRecord]:
         """QUEUED jobs whose JobRequested was never recorded as published (the submit that
-        queued them stopped in between) and that were queued before ``queued_before``."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "FilterExpression": (
-                "#status = :queued AND queued_at < :cutoff AND "
-                "(attribute_not_exists(request_published) OR request_published = :no)"
-            ),
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {
-                ":queued": {"S": JobStatus.QUEUED.value},
-                ":cutoff": {"S": queued_before},
-                ":no": {"BOOL": False},
-            },
-        }
-        return [
-            record_from_item(item)
-            async for page in self._pages(self._dynamodb.scan, request)
-            for item in page.get("Items", [])
-        ]
+        queued them stopped in between) and that were queued before ``queued_before``: the
+        ``queued`` index's older entries, each read whole."""
+        request = self._waiting_query()
+        request["KeyConditionExpression"] += " AND queued_at < :cutoff"
+        request["ExpressionAttributeValues"][":cutoff"] = {"S": queued_before}
+        found = []
+        async for page in self._pages(self._dynamodb.query, request):
+            for item in page.get("Items", []):
+                job = await self.get(item["job_id"]["S"])
+                if job and job.status is JobStatus.QUEUED and not job.request_published:
+                    found.append(job)
+        return found
 
     async def queue(self, *, job_id: str, input_size_bytes: int, queued_at: str) -> bool:
         """CREATED → QUEUED once the input is verified in S3."""
@@ -133,6 +120,11 @@ class JobRepository(JobTable):
                 "input_size_bytes": input_size_bytes,
             }
         )
+        return await self._apply(job_id, update, _status_in(update, JobStatus.CREATED))
+
+    async def record_build_check(self, *, job_id: str, build_check: dict[str, Any]) -> bool:
+        """Keep what the upload's start says about its build (before it is queued)."""
+        update = ConditionalUpdate().set({"build_check": build_check})
         return await self._apply(job_id, update, _status_in(update, JobStatus.CREATED))
 
     async def mark_request_published(self, *, job_id: str) -> None:

@@ -17,6 +17,7 @@ from gas_core.jobs import JobRecord, JobStatus, StorageState, job_file_key, utc_
 from gas_core.messaging import Publisher
 from gas_core.settings import StackSettings
 from gas_core.tiers import Tier
+from gas_jobs.genome_build import BUILD_SNIFF_BYTES, BuildRefused, check_build
 from gas_jobs.models import Build
 from gas_jobs.parts import MultipartStore, UploadPolicy, plan_parts
 from gas_jobs.repository import JobPage, JobRepository
@@ -43,6 +44,11 @@ class InputMissing(Exception):
 
 class InputNotVcf(Exception):
     """The upload is not a VCF; the job is FAILED with this message."""
+
+
+class WrongBuild(Exception):
+    """The upload's build cannot be annotated as asked (NCBI36, no build, or a chosen build
+    its data contradicts); the job is FAILED with this message and the evidence."""
 
 
 class ResultUnavailable(Exception):
@@ -114,6 +120,7 @@ async def create_job(
     filename: str,
     size_bytes: int,
     build: Build | None,
+    force_build: bool = False,
     fingerprint: str | None = None,
 ) -> tuple[JobRecord, PresignedPost | None]:
     """A new job and how to upload its input: a presigned POST, or None when the file is
@@ -138,6 +145,7 @@ async def create_job(
         input_bucket=jobs.stack.inputs_bucket,
         input_key=job_file_key(user_id=user.user_id, job_id=job_id, filename=safe_name),
         build=build,
+        force_build=force_build and build is not None,
         upload_fingerprint=fingerprint,
     )
     if size_bytes > jobs.uploads.threshold_bytes:
@@ -207,12 +215,9 @@ async def submit_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobR
     if size > limit:
         await _refuse_too_large(jobs, job, too_large_message(size, limit))
     # A free file is at most the limit, so it is read whole: its text size is checked here.
-    # A premium file's is checked by the annotator while it reads.
-    start = await jobs.objects.read_start(
-        bucket=job.input_bucket,
-        key=job.input_key,
-        length=limit if job.tier is Tier.FREE else SNIFF_BYTES,
-    )
+    # A premium file's is checked by the annotator while it reads; its first MiB tells the build.
+    length = limit if job.tier is Tier.FREE else max(SNIFF_BYTES, BUILD_SNIFF_BYTES)
+    start = await jobs.objects.read_start(bucket=job.input_bucket, key=job.input_key, length=length)
     if start is None:
         raise InputMissing(MISSING_MESSAGE)
     problem = vcf_problem(start)
@@ -221,6 +226,21 @@ async def submit_job(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> JobR
         raise InputNotVcf(problem)
     if job.tier is Tier.FREE and text_size_over(start, limit):
         await _refuse_too_large(jobs, job, too_much_text_message(limit))
+    try:
+        build_check = await asyncio.to_thread(
+            check_build,
+            start,
+            whole=size <= length,
+            requested=job.build,
+            force=job.force_build,
+        )
+    except BuildRefused as refused:
+        await jobs.repo.record_build_check(job_id=job.job_id, build_check=refused.check.as_record())
+        await jobs.repo.fail_before_run(
+            job_id=job.job_id, error=str(refused), failed_at=utc_timestamp()
+        )
+        raise WrongBuild(str(refused)) from refused
+    await jobs.repo.record_build_check(job_id=job.job_id, build_check=build_check.as_record())
 
     if await jobs.repo.queue(job_id=job.job_id, input_size_bytes=size, queued_at=utc_timestamp()):
         # The size is all that queueing changed of what the request carries: no read-back.

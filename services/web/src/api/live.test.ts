@@ -20,6 +20,8 @@ function job(overrides: Partial<Job>): Job {
     error: null,
     summary: null,
     provenance: null,
+    force_build: false,
+    build_check: null,
     ...overrides,
   }
 }

@@ -12,6 +12,7 @@ export type UpgradeRequest = Gateway['schemas']['UpgradeRequest']
 export type TokenCreate = Gateway['schemas']['TokenCreate']
 
 export type Job = JobsApi['schemas']['JobPublic']
+export type BuildCheck = JobsApi['schemas']['BuildCheckPublic']
 export type JobStatus = JobsApi['schemas']['JobStatus']
 export type StorageState = JobsApi['schemas']['StorageState']
 export type JobsPage = JobsApi['schemas']['JobsPublic']

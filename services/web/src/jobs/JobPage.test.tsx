@@ -31,6 +31,8 @@ const completed: Job = {
   error: null,
   summary: null,
   provenance: null,
+  force_build: false,
+  build_check: null,
 }
 
 function answer(routes: Record<string, [number, unknown]>) {

@@ -71,7 +71,9 @@ export function JobPage({ user }: { user: User }) {
       )}
       {data.status === 'COMPLETED' && <ResultPanel job={data} user={user} config={config.data} />}
       {data.summary && <SummaryCharts summary={data.summary} />}
-      {data.provenance && <Provenance provenance={data.provenance} />}
+      {(data.provenance || data.build_check) && (
+        <Provenance provenance={data.provenance} buildCheck={data.build_check} chosenBuild={data.build} />
+      )}
       <LogPanel job={data} />
     </>
   )

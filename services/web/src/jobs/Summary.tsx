@@ -1,5 +1,6 @@
 // The annotator's summary and provenance as small charts and tables. The API types them as open
 // objects, so each value is read defensively: a missing field hides its part, never the page.
+import type { BuildCheck } from '../api/types'
 
 const REGION_LABELS: Record<string, string> = {
   CDS: 'Coding (CDS)',
@@ -108,21 +109,63 @@ export function sourceGroups(sources: Record<string, unknown>[]): SourceGroup[] 
   return [...groups.values()]
 }
 
-export function Provenance({ provenance }: { provenance: Record<string, unknown> }) {
-  const sources = Array.isArray(provenance.sources) ? sourceGroups(provenance.sources.map(asRecord)) : []
+/** What the jobs service found about the file's build at submit, and why. */
+function BuildCheckLine({ check, chosen }: { check: BuildCheck; chosen: string | null }) {
+  const what = check.detected
+    ? `looks like ${check.detected} (${check.reason})`
+    : `does not tell its build at its start (${check.reason})`
+  const records = `first ${check.records_read.toLocaleString('en')} records`
+  const how =
+    check.source === 'header'
+      ? 'header'
+      : check.data_tested
+        ? `header and the ${records}, tested against each build’s known SNPs and exons`
+        : `header and the ${records} (chromosome ends only)`
+  return (
+    <div className="mb-2">
+      <p className="mb-1">
+        Genome build: the file {what}
+        {chosen ? `; you chose ${chosen}${check.forced ? ' and overrode the check' : ''}` : ''}. Checked at submit
+        from the {how}.
+      </p>
+      {check.evidence.length > 0 && (
+        <details className="small text-body-secondary">
+          <summary>Build evidence ({check.evidence.length})</summary>
+          <ul className="mb-0">
+            {check.evidence.map((clue) => (
+              <li key={clue}>{clue}</li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </div>
+  )
+}
+
+export function Provenance({
+  provenance,
+  buildCheck = null,
+  chosenBuild = null,
+}: {
+  provenance: Record<string, unknown> | null
+  buildCheck?: BuildCheck | null
+  chosenBuild?: string | null
+}) {
+  const sources = Array.isArray(provenance?.sources) ? sourceGroups(provenance.sources.map(asRecord)) : []
   const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : '—')
   return (
     <section className="mb-4" aria-labelledby="provenance-heading">
       <h2 className="h5" id="provenance-heading">
         Provenance
       </h2>
-      {provenance.build !== undefined && (
+      {buildCheck && <BuildCheckLine check={buildCheck} chosen={chosenBuild} />}
+      {provenance?.build !== undefined && (
         <p className="text-body-secondary">
           Reference bundle {text(provenance.build)}, built {text(provenance.created_at)} by anntools{' '}
           {text(provenance.anntools_version)} (bundle format {text(provenance.format_version)}).
         </p>
       )}
-      {typeof provenance.input_checksum === 'string' && (
+      {typeof provenance?.input_checksum === 'string' && (
         <p className="text-body-secondary">
           Input file checksum, as storage computed it on upload:{' '}
           <code className="text-break">{provenance.input_checksum}</code>

@@ -4,7 +4,8 @@ import { steps } from './Timeline'
 
 const base = {
   id: 'j', storage: null, progress: 0, queue_position: null, input_filename: 'a.vcf', input_size_bytes: 1,
-  build: null, tier: 'free', error: null, summary: null, provenance: null, submitted_at: '2026-01-01T00:00:00Z',
+  build: null, tier: 'free', error: null, summary: null, provenance: null, force_build: false, build_check: null,
+  submitted_at: '2026-01-01T00:00:00Z',
   queued_at: null, started_at: null, completed_at: null,
 } satisfies Omit<Job, 'status'>
 

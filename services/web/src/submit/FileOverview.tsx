@@ -51,12 +51,22 @@ export function FileOverview({ file, overview }: { file: File; overview: VcfOver
           </dd>
           <dt className="col-sm-3">Looks like</dt>
           <dd className="col-sm-9">
-            {overview.build.build ? (
+            {overview.build.detected ? (
               <>
-                <strong>{overview.build.build}</strong> — {overview.build.reason}
+                <strong>{overview.build.detected}</strong> — {overview.build.reason}
               </>
             ) : (
               <>Build not recognised here ({overview.build.reason}); the annotator will look at the whole file.</>
+            )}
+            {overview.build.evidence.length > 1 && (
+              <details className="small">
+                <summary>Evidence ({overview.build.evidence.length} clues)</summary>
+                <ul className="mb-0">
+                  {overview.build.evidence.slice(0, SHOWN).map((clue) => (
+                    <li key={clue}>{clue}</li>
+                  ))}
+                </ul>
+              </details>
             )}
           </dd>
         </dl>

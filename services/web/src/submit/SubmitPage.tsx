@@ -27,6 +27,7 @@ export function SubmitPage({ user }: { user: User }) {
   const [problem, setProblem] = useState<unknown>(null)
   const [notice, setNotice] = useState<string | null>(null)
   const [build, setBuild] = useState<'detect' | Build>('detect')
+  const [forceBuild, setForceBuild] = useState(false)
   const [dragging, setDragging] = useState(false)
   const upload = useRef<UploadHandle | null>(null)
   const inParts = useRef<MultipartUpload | null>(null)
@@ -58,6 +59,7 @@ export function SubmitPage({ user }: { user: User }) {
     const overview = await readVcf(file)
     if (latestFile.current !== file) return // another file was chosen meanwhile
     setBuild(overview.build.build ?? 'detect')
+    setForceBuild(false)
     setStage({ name: 'ready', file, overview })
   }
 
@@ -83,6 +85,7 @@ export function SubmitPage({ user }: { user: User }) {
           filename: file.name,
           size_bytes: file.size,
           build: build === 'detect' ? null : build,
+          force_build: build !== 'detect' && forceBuild,
           fingerprint,
         })
         jobId = created.job.id
@@ -154,7 +157,11 @@ export function SubmitPage({ user }: { user: User }) {
   const overview = 'overview' in stage ? stage.overview : null
   const tooLarge = file !== null && limit !== undefined && file.size > limit
   const serverSaysTooLarge = problem instanceof ApiError && problem.status === 413
-  const canUpload = stage.name === 'ready' && !overview?.problem && !tooLarge
+  // A chosen build the file's header or positions contradict is refused (here and by the service)
+  // unless the user says they are sure.
+  const looksLike = overview?.build.build ?? null
+  const contradicted = looksLike !== null && build !== 'detect' && build !== looksLike
+  const canUpload = stage.name === 'ready' && !overview?.problem && !tooLarge && (!contradicted || forceBuild)
 
   return (
     <>
@@ -240,6 +247,27 @@ export function SubmitPage({ user }: { user: User }) {
               <option value="GRCh37">GRCh37 (hg19)</option>
               <option value="GRCh38">GRCh38 (hg38)</option>
             </select>
+            {contradicted && overview && (
+              <div className="alert alert-warning mt-2 mb-0" role="alert">
+                <p className="mb-2">
+                  This file looks like <strong>{looksLike}</strong> ({overview.build.reason}), not {build}. Annotating it as{' '}
+                  {build} would give wrong genes and regions.
+                </p>
+                <div className="form-check">
+                  <input
+                    id="force-build"
+                    type="checkbox"
+                    className="form-check-input"
+                    checked={forceBuild}
+                    disabled={busy}
+                    onChange={(event) => setForceBuild(event.target.checked)}
+                  />
+                  <label htmlFor="force-build" className="form-check-label">
+                    I am sure: annotate as {build} anyway
+                  </label>
+                </div>
+              </div>
+            )}
           </div>
         )}
 

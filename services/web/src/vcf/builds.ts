@@ -1,30 +1,22 @@
-// Primary-assembly chromosome lengths (NCBI GRCh37.p13 / GRCh38.p14), as anntools uses them to
-// tell the builds apart (libs/anntools/src/anntools/genome.py).
+// Which genome build a VCF looks like, judged in the browser before anything is uploaded, by the
+// rules anntools uses (libs/anntools/src/anntools/genome.py): ##contig lengths decide, then
+// reference/assembly names in the header, then positions past a build's chromosome ends.
+// buildRules.json is generated from anntools (`npm run build-rules`); a test keeps it in step.
+import rules from './buildRules.json'
+
 export const BUILDS = ['GRCh37', 'GRCh38'] as const
 export type KnownBuild = (typeof BUILDS)[number]
+const NCBI36 = 'NCBI36'
+/** NCBI36 is recognised only to be refused. */
+export type DetectedBuild = KnownBuild | typeof NCBI36
+const ALL_BUILDS: readonly DetectedBuild[] = [NCBI36, ...BUILDS]
 
-// prettier-ignore
-export const CHROMOSOME_LENGTHS: Record<KnownBuild, Record<string, number>> = {
-  GRCh37: {
-    '1': 249250621, '2': 243199373, '3': 198022430, '4': 191154276, '5': 180915260,
-    '6': 171115067, '7': 159138663, '8': 146364022, '9': 141213431, '10': 135534747,
-    '11': 135006516, '12': 133851895, '13': 115169878, '14': 107349540, '15': 102531392,
-    '16': 90354753, '17': 81195210, '18': 78077248, '19': 59128983, '20': 63025520,
-    '21': 48129895, '22': 51304566, X: 155270560, Y: 59373566,
-  },
-  GRCh38: {
-    '1': 248956422, '2': 242193529, '3': 198295559, '4': 190214555, '5': 181538259,
-    '6': 170805979, '7': 159345973, '8': 145138636, '9': 138394717, '10': 133797422,
-    '11': 135086622, '12': 133275309, '13': 114364328, '14': 107043718, '15': 101991189,
-    '16': 90338345, '17': 83257441, '18': 80373285, '19': 58617616, '20': 64444167,
-    '21': 46709983, '22': 50818468, X: 156040895, Y: 57227415,
-  },
-}
-
-const REFERENCE_PATTERNS: Record<KnownBuild, RegExp> = {
-  GRCh37: /grch37|hg19|\bb37\b|hs37|g1k_v37|human_g1k|37d5/i,
-  GRCh38: /grch38|hg38|\bb38\b|hs38|GCA_000001405\.15/i,
-}
+export const CHROMOSOME_LENGTHS = rules.chromosomeLengths as Record<DetectedBuild, Record<string, number>>
+// Python's patterns use only syntax JavaScript reads the same way (\b, classes, alternation).
+const REFERENCE_PATTERNS = Object.fromEntries(
+  Object.entries(rules.referencePatterns).map(([build, source]) => [build, new RegExp(source, 'i')]),
+) as Record<DetectedBuild, RegExp>
+export const LIFTOVER_HINT = rules.liftoverHint.replace(/^anntools /, 'GAS ')
 
 export function canonicalChromosome(name: string): string {
   const bare = name.slice(0, 3).toLowerCase() === 'chr' ? name.slice(3) : name
@@ -33,44 +25,97 @@ export function canonicalChromosome(name: string): string {
 }
 
 export interface BuildGuess {
+  /** The build to annotate with, or null when the file does not tell (or is refused). */
   build: KnownBuild | null
+  /** What the file looks like: NCBI36 too. */
+  detected: DetectedBuild | null
   reason: string
+  evidence: string[]
+  /** Why this file cannot be annotated at all, with what to do; null when it can. */
+  refusal: string | null
 }
 
-/** What the header (contig lengths first, then ##reference/assembly text) and the positions say. */
-export function guessBuild(
-  contigs: readonly { id: string; length: number | null; assembly?: string }[],
-  reference: string | null,
-  positions: readonly { chrom: string; pos: number }[],
-): BuildGuess {
-  const byLength: Record<KnownBuild, string[]> = { GRCh37: [], GRCh38: [] }
-  const byText: Record<KnownBuild, string[]> = { GRCh37: [], GRCh38: [] }
-  for (const contig of contigs) {
-    const chromosome = canonicalChromosome(contig.id)
-    for (const build of BUILDS) {
-      if (contig.length !== null && CHROMOSOME_LENGTHS[build][chromosome] === contig.length) {
-        byLength[build].push(`contig ${contig.id} is ${contig.length.toLocaleString('en')} bp long`)
+function structured(body: string): Record<string, string> {
+  const fields: Record<string, string> = {}
+  for (const match of body.matchAll(/(\w+)=("[^"]*"|[^,]*)/g)) fields[match[1] ?? ''] = (match[2] ?? '').replace(/^"|"$/g, '')
+  return fields
+}
+
+function votesFor(headerLines: readonly string[]): { byLength: Record<DetectedBuild, string[]>; byText: Record<DetectedBuild, string[]> } {
+  const empty = () => ({ NCBI36: [], GRCh37: [], GRCh38: [] }) as Record<DetectedBuild, string[]>
+  const byLength = empty()
+  const byText = empty()
+  for (const line of headerLines) {
+    if (line.startsWith('##contig=<')) {
+      const fields = structured(line.slice('##contig=<'.length).replace(/>$/, ''))
+      const chromosome = canonicalChromosome(fields.ID ?? '')
+      const length = /^\d+$/.test(fields.length ?? '') ? Number(fields.length) : null
+      const assembly = fields.assembly ?? ''
+      for (const build of ALL_BUILDS) {
+        if (length !== null && CHROMOSOME_LENGTHS[build][chromosome] === length) byLength[build].push(`##contig ${fields.ID} length ${length}`)
+        if (assembly && REFERENCE_PATTERNS[build].test(assembly)) byText[build].push(`##contig assembly=${assembly}`)
       }
-      if (contig.assembly && REFERENCE_PATTERNS[build].test(contig.assembly)) {
-        byText[build].push(`contig assembly is ${contig.assembly}`)
-      }
+      continue
+    }
+    const [key = '', ...rest] = line.slice(2).split('=')
+    const value = rest.join('=')
+    if (/reference|assembly/i.test(key)) {
+      for (const build of ALL_BUILDS) if (REFERENCE_PATTERNS[build].test(value)) byText[build].push(`##${key}=${value}`)
     }
   }
-  if (reference) {
-    for (const build of BUILDS) {
-      if (REFERENCE_PATTERNS[build].test(reference)) byText[build].push(`##reference is ${reference}`)
-    }
-  }
+  return { byLength, byText }
+}
+
+function refuse(detected: DetectedBuild | null, reason: string, evidence: string[]): BuildGuess {
+  const refusal =
+    detected === NCBI36
+      ? `This file is NCBI36/hg18 (${reason}). ${LIFTOVER_HINT}.`
+      : `This file fits no genome build GAS annotates (${reason}). Check that it is a human VCF on GRCh37 or GRCh38.`
+  return { build: null, detected, reason, evidence, refusal }
+}
+
+/**
+ * What the header's "##" lines and the first records' positions say about the build: ##contig
+ * lengths first, then reference/assembly names, then which builds' chromosomes are long enough.
+ */
+export function guessBuild(headerLines: readonly string[], positions: readonly { chrom: string; pos: number }[]): BuildGuess {
+  const { byLength, byText } = votesFor(headerLines)
+  const evidence = [...new Set([...ALL_BUILDS.flatMap((b) => byLength[b]), ...ALL_BUILDS.flatMap((b) => byText[b])])]
   for (const votes of [byLength, byText]) {
-    const [first, second] = [...BUILDS].sort((a, b) => votes[b].length - votes[a].length) as [KnownBuild, KnownBuild]
-    if (votes[first].length > votes[second].length) return { build: first, reason: votes[first][0] ?? '' }
+    const ranked = [...ALL_BUILDS].filter((b) => votes[b].length > 0).sort((a, b) => votes[b].length - votes[a].length)
+    const [first, second] = ranked
+    if (first && (!second || votes[first].length > votes[second].length)) {
+      const reason = votes[first][0] ?? ''
+      if (first === NCBI36) return refuse(NCBI36, reason, evidence)
+      return { build: first, detected: first, reason, evidence, refusal: null }
+    }
   }
+  const beyond: Partial<Record<DetectedBuild, string>> = {}
   for (const { chrom, pos } of positions) {
     const chromosome = canonicalChromosome(chrom)
-    const fitting = BUILDS.filter((build) => pos <= (CHROMOSOME_LENGTHS[build][chromosome] ?? Infinity))
-    if (fitting.length === 1 && fitting[0]) {
-      return { build: fitting[0], reason: `position ${chrom}:${pos.toLocaleString('en')} exists only in ${fitting[0]}` }
+    for (const build of ALL_BUILDS) {
+      const length = CHROMOSOME_LENGTHS[build][chromosome]
+      if (beyond[build] === undefined && length !== undefined && pos > length) {
+        beyond[build] =
+          `${chrom}:${pos.toLocaleString('en')} lies past the end of ${build}'s chromosome ${chromosome} (${length.toLocaleString('en')} bp)`
+      }
     }
   }
-  return { build: null, reason: 'the header names no contig lengths or reference that identify the build' }
+  const clues = [...evidence, ...Object.values(beyond)]
+  const fitting = BUILDS.filter((build) => beyond[build] === undefined)
+  if (fitting.length === 0) {
+    const reason = BUILDS.map((build) => beyond[build]).join('; ')
+    return refuse(beyond.NCBI36 === undefined ? NCBI36 : null, reason, clues)
+  }
+  if (fitting.length === 1 && fitting[0]) {
+    const other = BUILDS.find((build) => build !== fitting[0]) ?? fitting[0]
+    return { build: fitting[0], detected: fitting[0], reason: beyond[other] ?? '', evidence: clues, refusal: null }
+  }
+  return {
+    build: null,
+    detected: null,
+    reason: 'the header names no build and the positions read fit both builds; the annotator tests the records against each build’s known SNPs and genes',
+    evidence: clues,
+    refusal: null,
+  }
 }

@@ -63,4 +63,11 @@ describe('inspectVcf', () => {
     const overview = inspectVcf(`${HEADER}${COLUMNS}\tFORMAT\tS1\n1\t100\t.\tA\tG\t.\t.\t.\tGT\n`)
     expect(overview.problem?.message).toBe('Line 3: the header has 10 columns but this line has 9.')
   })
+
+  it('refuses an NCBI36 file before upload, with the liftover hint', () => {
+    const overview = inspectVcf(`${HEADER}##reference=1000GenomesPilot-NCBI36.fasta\n${COLUMNS}\n20\t14370\t.\tG\tA\t.\t.\t.\n`)
+    expect(overview.build.detected).toBe('NCBI36')
+    expect(overview.problem?.line).toBeNull()
+    expect(overview.problem?.message).toContain('lift the file over')
+  })
 })

@@ -38,10 +38,10 @@ function structured(text: string): Record<string, string> {
 export function inspectVcf(text: string, { compressed = false, complete = true } = {}): VcfOverview {
   const lines = text.replace(/^\ufeff/, '').split('\n')
   if (!complete) lines.pop() // the last line may be cut where reading stopped
-  const contigs: { id: string; length: number | null; assembly?: string }[] = []
+  const contigs: string[] = []
   const positions: { chrom: string; pos: number }[] = []
   const seenChromosomes: string[] = []
-  let reference: string | null = null
+  const headerLines: string[] = []
   let fileformat: string | null = null
   let columns: string[] | null = null
   let variantsRead = 0
@@ -68,11 +68,10 @@ export function inspectVcf(text: string, { compressed = false, complete = true }
     }
     if (line.startsWith('##')) {
       if (columns) fail(number, `Line ${number}: a "##" header line after the #CHROM line; move it above.`)
-      else if (line.startsWith('##contig=<')) {
-        const fields = structured(line.slice('##contig=<'.length, -1))
-        const length = Number.parseInt(fields.length ?? '', 10)
-        contigs.push({ id: fields.ID ?? '?', length: Number.isFinite(length) ? length : null, assembly: fields.assembly })
-      } else if (line.startsWith('##reference=')) reference = line.slice('##reference='.length)
+      else {
+        headerLines.push(line)
+        if (line.startsWith('##contig=<')) contigs.push(structured(line.slice('##contig=<'.length, -1)).ID ?? '?')
+      }
       continue
     }
     if (line.startsWith('#')) {
@@ -113,7 +112,7 @@ export function inspectVcf(text: string, { compressed = false, complete = true }
       break
     }
     variantsRead++
-    if (positions.length < 200) positions.push({ chrom, pos })
+    positions.push({ chrom, pos })
     if (!seenChromosomes.includes(chrom)) seenChromosomes.push(chrom)
     if (variantsRead >= MAX_DATA_LINES) break
   }
@@ -121,14 +120,16 @@ export function inspectVcf(text: string, { compressed = false, complete = true }
     fail(lines.length, 'The file ends before the "#CHROM POS ID REF ALT QUAL FILTER INFO" header line.')
   }
   if (text.trim() === '') problem = { line: 1, message: 'The file is empty.' }
+  const build = guessBuild(headerLines, positions)
+  if (!problem && build.refusal) problem = { line: null, message: build.refusal }
   return {
     fileformat,
     compressed,
     samples: columns ? columns.slice(9) : [],
-    contigs: contigs.length ? contigs.map((contig) => contig.id) : seenChromosomes,
+    contigs: contigs.length ? contigs : seenChromosomes,
     contigsFrom: contigs.length ? 'header' : 'variants',
     variantsRead,
-    build: guessBuild(contigs, reference, positions),
+    build,
     problem,
     readWholeFile: complete,
   }

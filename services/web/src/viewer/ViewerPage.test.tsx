@@ -23,6 +23,8 @@ const job: Job = {
   error: null,
   summary: null,
   provenance: null,
+  force_build: false,
+  build_check: null,
 }
 
 const variant: Variant = {

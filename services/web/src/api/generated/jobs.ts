@@ -204,6 +204,45 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * BuildCheckPublic
+         * @description What the upload's header and first records say about its genome build, judged at
+         *     submit by anntools' rules; the annotator checks the whole file again when it runs.
+         */
+        BuildCheckPublic: {
+            /**
+             * Data Tested
+             * @description the records were tested against each build's common SNPs and exons (false: header clues and chromosome ends only)
+             */
+            data_tested: boolean;
+            /**
+             * Detected
+             * @description GRCh37, GRCh38 or NCBI36 (refused); null when the start does not tell
+             */
+            detected: string | null;
+            /**
+             * Evidence
+             * @description every clue seen, one per line
+             */
+            evidence: string[];
+            /**
+             * Forced
+             * @description the chosen build was kept against this evidence
+             */
+            forced: boolean;
+            /** Reason */
+            reason: string;
+            /**
+             * Records Read
+             * @description records of the file's start that were looked at
+             */
+            records_read: number;
+            /**
+             * Source
+             * @description what decided: header, data (the records), forced (the chosen build, not contradicted) or default (nothing decided)
+             */
+            source: string;
+        };
+        /**
          * ExportFormat
          * @enum {string}
          */
@@ -228,6 +267,12 @@ export interface components {
              */
             fingerprint?: string | null;
             /**
+             * Force Build
+             * @description annotate with `build` even when the file's header or records say another build (otherwise submit refuses such a file with 422); ignored without `build`
+             * @default false
+             */
+            force_build: boolean;
+            /**
              * Size Bytes
              * @description the size of the file the client will upload
              */
@@ -243,10 +288,14 @@ export interface components {
         JobPublic: {
             /** Build */
             build: string | null;
+            /** @description the build detected at submit and its evidence (null before submit) */
+            build_check: components["schemas"]["BuildCheckPublic"] | null;
             /** Completed At */
             completed_at: string | null;
             /** Error */
             error: string | null;
+            /** Force Build */
+            force_build: boolean;
             /** Id */
             id: string;
             /** Input Filename */
