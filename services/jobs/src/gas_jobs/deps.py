@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 
 from gas_core.auth import InternalIdentity, InvalidInternalToken, verify_internal_token
 from gas_jobs.models import RegionClass
@@ -65,9 +66,17 @@ def _variant_filter(
     ] = None,
 ) -> VariantFilter:
     if start is not None and end is not None and start > end:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            f"start ({start:,}) is after end ({end:,}); give a range with start <= end.",
+        # Shaped like every other invalid parameter (the documented HTTPValidationError).
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "end"),
+                    "msg": f"start ({start:,}) is after end ({end:,}); "
+                    "give a range with start <= end.",
+                    "input": end,
+                }
+            ]
         )
     return VariantFilter(
         chrom=chrom or None,

@@ -18,6 +18,12 @@ class JobCreate(BaseModel):
     build: Build | None = Field(default=None, description="omit to detect it from the file")
 
 
+class Problem(BaseModel):
+    """An error answer: what was wrong and what to do."""
+
+    detail: str
+
+
 class JobPublic(BaseModel):
     id: str
     status: JobStatus
