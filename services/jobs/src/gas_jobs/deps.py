@@ -40,13 +40,22 @@ JobsDep = Annotated[Jobs, Depends(_jobs)]
 CurrentUser = Annotated[InternalIdentity, Depends(_current_user)]
 
 
+# VCF positions are 32-bit signed integers (VCF 4.3, section 1.6.2): no record lies beyond, and
+# a larger number is refused here instead of failing the Parquet filter mid-stream.
+MAX_POSITION = 2**31 - 1
+
+
 def _variant_filter(
     chrom: Annotated[
         str | None,
         Query(max_length=64, description="chromosome, with or without 'chr' (e.g. 17, chrX)"),
     ] = None,
-    start: Annotated[int | None, Query(ge=1, description="first position (1-based)")] = None,
-    end: Annotated[int | None, Query(ge=1, description="last position (inclusive)")] = None,
+    start: Annotated[
+        int | None, Query(ge=1, le=MAX_POSITION, description="first position (1-based)")
+    ] = None,
+    end: Annotated[
+        int | None, Query(ge=1, le=MAX_POSITION, description="last position (inclusive)")
+    ] = None,
     gene: Annotated[
         str | None, Query(max_length=100, description="a gene name (exact, any case)")
     ] = None,
