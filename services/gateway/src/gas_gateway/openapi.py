@@ -151,8 +151,11 @@ def with_edge_answers(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             forwarded = operation.pop("x-gas-forwarded", False)
-            if forwarded and signed_in:
-                operation["security"] = signed_in
+            if forwarded:
+                # The caller signs in at the gateway, never with the jobs service's own token.
+                responses.pop("401", None)
+                if signed_in:
+                    operation["security"] = signed_in
             if path.startswith(RATE_LIMITED_PREFIXES):
                 responses.setdefault("429", TOO_MANY_REQUESTS)
             if operation.get("security"):

@@ -24,8 +24,6 @@ from gas_jobs.models import (
 from gas_jobs.repository import InvalidCursor
 from gas_jobs.variants import ExportFormat, SortKey
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
-
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
 
 Responses = dict[int | str, dict[str, Any]]
@@ -50,6 +48,12 @@ INVALID_FILTER: dict[str, Any] = {
     },
 }
 NOT_JSON: Responses = {400: answers("The body is not JSON")}
+
+router = APIRouter(
+    prefix="/jobs",
+    tags=["jobs"],
+    responses={401: answers("No valid internal token: call this API through the gateway")},
+)
 EXPORT_MEDIA_TYPES = {
     ExportFormat.VCF: "text/plain; charset=utf-8",
     ExportFormat.TSV: "text/tab-separated-values; charset=utf-8",
@@ -136,6 +140,7 @@ async def get_job(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic:
     response_class=PlainTextResponse,
     # The log is text, its errors JSON: spelled out, as FastAPI gives a model the route's type.
     responses={
+        401: {"description": "No valid internal token", "content": PROBLEM_JSON},
         404: {"description": "No such job (or not yours)", "content": PROBLEM_JSON},
         409: {"description": "No log yet: the run has not finished", "content": PROBLEM_JSON},
     },

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gas_core.auth import InternalIdentity, InvalidInternalToken, verify_internal_token
 from gas_jobs.models import RegionClass
@@ -18,16 +19,25 @@ def _jobs(request: Request) -> Jobs:
     return jobs
 
 
-def _current_user(request: Request) -> InternalIdentity:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+internal_token = HTTPBearer(
+    auto_error=False,
+    scheme_name="Internal token",
+    description="The short-lived JWT the gateway mints for the signed-in user it forwards for.",
+)
+
+
+def _current_user(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(internal_token)],
+) -> InternalIdentity:
+    if bearer is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Missing internal token: call this API through the gateway.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return verify_internal_token(token, _jobs(request).stack.internal_jwt_secret)
+        return verify_internal_token(bearer.credentials, _jobs(request).stack.internal_jwt_secret)
     except InvalidInternalToken as error:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -394,6 +394,15 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -429,6 +438,15 @@ export interface operations {
             };
             /** @description The body is not JSON */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -476,6 +494,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobPublic"];
                 };
             };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such job (or not yours) */
             404: {
                 headers: {
@@ -520,6 +547,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such job (or not yours) */
             404: {
                 headers: {
@@ -558,6 +594,15 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description No valid internal token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such job (or not yours) */
@@ -609,6 +654,15 @@ export interface operations {
                     "application/json": components["schemas"]["ResultLink"];
                 };
             };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such job (or not yours) */
             404: {
                 headers: {
@@ -656,6 +710,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such job (or not yours) */
@@ -736,6 +799,15 @@ export interface operations {
                     "application/json": components["schemas"]["VariantsPublic"];
                 };
             };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such job (or not yours) */
             404: {
                 headers: {
@@ -804,6 +876,15 @@ export interface operations {
                     "application/json": components["schemas"]["VariantPublic"][];
                     "text/plain": string;
                     "text/tab-separated-values": string;
+                };
+            };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such job (or not yours) */
