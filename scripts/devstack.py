@@ -42,6 +42,8 @@ PORT_BASE = int(os.environ.get("GAS_DEV_PORT_BASE", "8000"))
 MOTO_PORT = int(os.environ.get("GAS_DEV_MOTO_PORT", "4566"))
 POSTGRES_PORT = int(os.environ.get("GAS_DEV_POSTGRES_PORT", "5544"))
 IDP_PORT = int(os.environ.get("GAS_DEV_IDP_PORT", str(PORT_BASE + 10)))
+# The gateway's internal API (/internal/*), which the notifier and archiver call.
+GATEWAY_INTERNAL_PORT = PORT_BASE + 5
 # The dev IdP's users (services/idp/users.json) that get an account before their first login.
 DEV_ACCOUNTS = [("free@example.org", "free"), ("premium@example.org", "premium")]
 PLAIN = bool(os.environ.get("NO_COLOR"))
@@ -107,8 +109,9 @@ def base_env() -> dict[str, str]:
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("GAS_GATEWAY_JOBS_URL", f"http://127.0.0.1:{PORT_BASE + 1}")
     env.setdefault("GAS_GATEWAY_OIDC_ISSUER", f"http://127.0.0.1:{IDP_PORT}")
+    env.setdefault("GAS_GATEWAY_INTERNAL_PORT", str(GATEWAY_INTERNAL_PORT))
     for worker in ("NOTIFIER", "ARCHIVER"):
-        env.setdefault(f"GAS_{worker}_GATEWAY_URL", f"http://127.0.0.1:{PORT_BASE}")
+        env.setdefault(f"GAS_{worker}_GATEWAY_URL", f"http://127.0.0.1:{GATEWAY_INTERNAL_PORT}")
     env.setdefault("GAS_NOTIFIER_PUBLIC_URL", f"http://127.0.0.1:{PORT_BASE}")
     return env
 
@@ -276,6 +279,8 @@ def print_urls(stack: Stack, started: float) -> None:
     say(f"{BOLD}all services ready in {time.monotonic() - started:.1f}s{RESET}")
     rows = [(name, f"http://127.0.0.1:{port}") for name, port in SERVICES]
     rows.insert(0, ("GAS (open this)", f"http://127.0.0.1:{PORT_BASE}"))
+    internal = stack.env["GAS_GATEWAY_INTERNAL_PORT"]
+    rows.append(("gateway internal", f"http://127.0.0.1:{internal} (/internal/*, services only)"))
     rows.append(("dev IdP", stack.env["GAS_GATEWAY_OIDC_ISSUER"]))
     rows.append(("moto (AWS)", stack.env["GAS_AWS_ENDPOINT_URL"]))
     rows.append(("PostgreSQL", stack.env["DATABASE_URL"]))

@@ -95,15 +95,19 @@ def publish_bundle(endpoint: str, bucket: str) -> str:
     return f"s3://{bucket}/bundles"
 
 
-def render(ports: dict[str, int], moto: str, idp: str, reference_uri: str) -> list[dict[str, Any]]:
+def render(
+    ports: dict[str, int], internal_port: int, moto: str, idp: str, reference_uri: str
+) -> list[dict[str, Any]]:
     gateway = f"http://127.0.0.1:{ports['gateway']}"
+    gateway_internal = f"http://127.0.0.1:{internal_port}"
     sets = {
         "config.aws.endpointUrl": moto,
         "gateway.publicUrl": gateway,
         "gateway.settings.oidcIssuer": idp,
         "gateway.settings.jobsUrl": f"http://127.0.0.1:{ports['jobs']}",
-        "notifier.settings.gatewayUrl": gateway,
-        "archiver.settings.gatewayUrl": gateway,
+        "gateway.settings.internalPort": str(internal_port),
+        "notifier.settings.gatewayUrl": gateway_internal,
+        "archiver.settings.gatewayUrl": gateway_internal,
         "annotator.settings.referenceUri": reference_uri,
         **{f"{service}.settings.port": str(port) for service, port in ports.items()},
     }
@@ -272,6 +276,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gas-k8s-smoke-", dir="/var/tmp"))
     work.chmod(0o755)  # PostgreSQL runs as its own user inside it when we are root
     ports = {service: free_port() for service in SERVICES}
+    internal_port = free_port()  # the gateway's internal API, which the workers call
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)
         moto = MotoServer(free_port()).start()
@@ -298,10 +303,10 @@ def main() -> None:
         reference_uri = publish_bundle(moto.url, f"{PREFIX}-reference")
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         idp = stack.enter_context(running_idp(free_port(), gateway))
-        deployments = render(ports, moto.url, idp, reference_uri)
+        deployments = render(ports, internal_port, moto.url, idp, reference_uri)
         say(f"playing {len(deployments)} Deployments: {', '.join(map(str, ports.items()))}")
         stack.enter_context(played(deployments, postgres.url, work))
-        wait_ready(ports, timeout=300)
+        wait_ready({**ports, "gateway internal API": internal_port}, timeout=300)
         as_a_user(gateway, env, work)
     left = leftovers()
     if left:

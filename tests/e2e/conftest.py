@@ -16,7 +16,7 @@ import pytest
 from gas_core.aws import aws_clients
 from gas_core.infra import infra_up
 from gas_testing.data import known_snps
-from gas_testing.gateway import DevIdp, start_gateway
+from gas_testing.gateway import DevIdp, GatewayProcess, start_gateway
 from gas_testing.plugin import ServiceProcess, Stack, StartService
 from tests.e2e.browser import Pages, browser_on
 
@@ -85,6 +85,36 @@ def accounts_stack(
 def accounts_app(accounts_stack: ServiceProcess) -> Iterator[Pages]:
     with browser_on(accounts_stack.url) as pages:
         yield pages
+
+
+@pytest.fixture
+def archive_stack(
+    stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
+) -> GatewayProcess:
+    """The gateway serving the app, the jobs service, the notifier and an archiver with a
+    two-second free window; returns the gateway."""
+    jobs = start_service("jobs", stack)
+    gateway = start_gateway(
+        start_service, stack, idp=dev_idp, database_url=gateway_database, jobs_url=jobs.url
+    )
+    start_service(
+        "notifier",
+        stack,
+        GAS_FREE_WINDOW_SECONDS="2",
+        GAS_NOTIFIER_GATEWAY_URL=gateway.internal_url,
+        GAS_NOTIFIER_PUBLIC_URL=gateway.url,
+        GAS_NOTIFIER_RECEIVE_WAIT_SECONDS="1",
+    )
+    start_service(
+        "archiver",
+        stack,
+        GAS_FREE_WINDOW_SECONDS="2",
+        GAS_ARCHIVER_GATEWAY_URL=gateway.internal_url,
+        GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS="0.5",
+        GAS_ARCHIVER_VISIBILITY_SECONDS="3",
+        GAS_ARCHIVER_RECEIVE_WAIT_SECONDS="1",
+    )
+    return gateway
 
 
 @pytest.fixture(scope="session")

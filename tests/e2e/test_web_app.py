@@ -3,8 +3,13 @@ the result, upgrade, make an API token. Screenshots land in test-artefacts/e2e/.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
+import json
 import re
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -30,6 +35,86 @@ def drop_file(page: Page, path: Path) -> None:
         [path.name, path.read_text()],
     )
     page.get_by_test_id("drop-zone").dispatch_event("drop", {"dataTransfer": data_transfer})
+
+
+def vcf_records(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def info_of(record: str) -> dict[str, str]:
+    """The INFO column of a VCF record, read independently of GAS's own code."""
+    fields = record.split("\t")[7]
+    return dict(item.partition("=")[::2] for item in fields.split(";") if item != ".")
+
+
+def genes_of(record: str) -> list[str]:
+    return [gene for gene in info_of(record).get("GENE", "").split(",") if gene]
+
+
+def download(page: Page, click: Callable[[], None]) -> str:
+    with page.expect_download() as download_info:
+        click()
+    return Path(download_info.value.path()).read_text()
+
+
+def check_the_viewer(pages: Pages, annotated: str) -> None:
+    """Filter the result by a gene and by region classes in the viewer, and export what is
+    shown: the exports hold exactly the records the same filter picks from the full VCF."""
+    page = pages.page
+    records = vcf_records(annotated)
+    count = page.get_by_test_id("match-count")
+    expect(count).to_contain_text(f"{len(records)} variants match; rows 1\u201350 shown")
+    page.get_by_role("button", name="Next page").click()
+    expect(count).to_contain_text("rows 51\u2013100 shown")
+    assert "page=2" in page.url
+
+    gene, _ = Counter(gene for record in records for gene in genes_of(record)).most_common(1)[0]
+    in_gene = [record for record in records if gene in genes_of(record)]
+    gene_box = page.get_by_label("Gene", exact=True)
+    gene_box.fill(gene.lower())  # any case
+    gene_box.press("Enter")
+    expect(count).to_contain_text(f"{len(in_gene)} variants match these filters")
+    assert f"gene={gene.lower()}" in page.url and "page=" not in page.url
+    exported = download(
+        page,
+        page.get_by_role("link", name="Download the matching variants as VCF").click,
+    )
+    assert exported.startswith("##fileformat=VCF")
+    assert vcf_records(exported) == in_gene
+
+    page.get_by_role("button", name="Clear filters").click()
+    expect(count).to_contain_text(f"{len(records)} variants match;")
+    classes = {"CDS": "Coding (CDS)", "UTR3": "3' UTR"}
+    for label in classes.values():
+        page.get_by_label(label).check()
+    page.get_by_role("button", name="Apply filters").click()
+    in_classes = [record for record in records if info_of(record).get("REGION") in classes]
+    assert in_classes, "the test VCF should have coding and 3' UTR variants"
+    expect(count).to_contain_text(f"{len(in_classes)} variants match these filters")
+    # A shared link opens the same view.
+    page.goto(page.url)
+    expect(count).to_contain_text(f"{len(in_classes)} variants match these filters")
+    expect(page.get_by_label("Coding (CDS)")).to_be_checked()
+    page.get_by_role("button", name=re.compile("^Gene")).click()
+    expect(page.get_by_role("columnheader", name=re.compile("^Gene"))).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    pages.check("viewer-filtered")
+
+    key = ["chrom", "pos", "id", "ref", "alt"]
+    expected = sorted(tuple(record.split("\t")[:5]) for record in in_classes)
+    tsv = download(
+        page, page.get_by_role("link", name="Download the matching variants as TSV").click
+    )
+    rows = list(csv.DictReader(io.StringIO(tsv), delimiter="\t"))
+    assert sorted(tuple(row[name] for name in key) for row in rows) == expected
+    genes = [row["gene"] for row in rows if row["gene"] != "."]
+    assert genes == sorted(genes)  # in the order shown
+    # Keyboard only: Tab to the JSON export and press Enter.
+    json_link = page.get_by_role("link", name="Download the matching variants as JSON")
+    pages.tab_to(json_link, most=40)
+    exported_json = json.loads(download(page, lambda: page.keyboard.press("Enter")))
+    assert sorted(tuple(str(row[name]) for name in key) for row in exported_json) == expected
 
 
 def test_a_free_user_annotates_a_vcf_and_downloads_the_result(
@@ -68,6 +153,13 @@ def test_a_free_user_annotates_a_vcf_and_downloads_the_result(
     expect(overview).to_contain_text("GRCh37")
     expect(overview).to_contain_text("300")
     pages.check("submit-checked")
+    streams: list[int] = []
+    page.on(
+        "response",
+        lambda response: (
+            streams.append(response.status) if response.url.endswith("/events") else None
+        ),
+    )
     page.get_by_role("button", name="Upload and annotate").click()
 
     page.wait_for_url(re.compile(r".*/jobs/[0-9a-f]{32}$"))
@@ -87,6 +179,11 @@ def test_a_free_user_annotates_a_vcf_and_downloads_the_result(
     assert "##INFO=<ID=" in annotated
     assert re.search(r"\trs\d+\t", annotated), "no dbSNP id in the downloaded VCF"
     assert len([line for line in annotated.splitlines() if not line.startswith("#")]) == 300
+    assert 200 in streams, "the job page did not follow the job's event stream"
+
+    page.get_by_role("link", name="View and filter the variants").click()
+    expect(page.get_by_role("heading", name=f"Variants of {known_snps_vcf.name}")).to_be_visible()
+    check_the_viewer(pages, annotated)
 
     page.goto(f"{url}/jobs")
     row = page.get_by_role("row").filter(has_text=known_snps_vcf.name)

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from gas_testing.data import KnownSnp, known_snps
-from gas_testing.gateway import DevIdp, start_gateway
+from gas_testing.gateway import DevIdp, GatewayProcess, start_gateway
 from gas_testing.plugin import ServiceProcess, Stack, StartService
 
 
 @pytest.fixture
 def gateway(
     stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
-) -> ServiceProcess:
+) -> GatewayProcess:
     jobs = start_service("jobs", stack)
     return start_gateway(
         start_service, stack, idp=dev_idp, database_url=gateway_database, jobs_url=jobs.url
@@ -27,7 +27,7 @@ def gateway(
 @pytest.fixture
 def accounts_gateway(
     stack: Stack, start_service: StartService, dev_idp: DevIdp, gateway_database: str
-) -> ServiceProcess:
+) -> GatewayProcess:
     """The gateway without a jobs service: enough for login, accounts and tokens."""
     return start_gateway(start_service, stack, idp=dev_idp, database_url=gateway_database)
 

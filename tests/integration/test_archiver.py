@@ -32,7 +32,7 @@ from gas_core.jobs import (
 from gas_core.tiers import Tier
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 from gas_notifier.captured import read_captured_mails
-from gas_testing.gateway import provision_user
+from gas_testing.gateway import GatewayProcess, provision_user
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import (
     ServiceProcess,
@@ -205,20 +205,20 @@ def annotated_vcf(label: str) -> bytes:
 
 
 def start_archiver(
-    start_service: StartService, stack: Stack, gateway: ServiceProcess
+    start_service: StartService, stack: Stack, gateway: GatewayProcess
 ) -> ServiceProcess:
     return start_service(
         "archiver",
         stack,
         GAS_FREE_WINDOW_SECONDS=str(WINDOW_SECONDS),
-        GAS_ARCHIVER_GATEWAY_URL=gateway.url,
+        GAS_ARCHIVER_GATEWAY_URL=gateway.internal_url,
         GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS="0.5",
         GAS_ARCHIVER_VISIBILITY_SECONDS="3",
         GAS_ARCHIVER_RECEIVE_WAIT_SECONDS="1",
     )
 
 
-def api(gateway: ServiceProcess, token: str) -> httpx.Client:
+def api(gateway: GatewayProcess, token: str) -> httpx.Client:
     return httpx.Client(
         base_url=gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=15
     )
@@ -239,7 +239,7 @@ def new_user(database_url: str, tier: Tier) -> tuple[str, str, str]:
 
 
 def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
-    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+    stack: Stack, start_service: StartService, gateway: GatewayProcess, gateway_database: str
 ) -> None:
     user_id, token, email = new_user(gateway_database, Tier.FREE)
     archiver = start_archiver(start_service, stack, gateway)
@@ -251,7 +251,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
     start_service(
         "notifier",
         stack,
-        GAS_NOTIFIER_GATEWAY_URL=gateway.url,
+        GAS_NOTIFIER_GATEWAY_URL=gateway.internal_url,
         GAS_NOTIFIER_RECEIVE_WAIT_SECONDS="1",
     )
     client = api(gateway, token)
@@ -295,6 +295,8 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
             what="the restore starting after the upgrade",
             every=0.1,
         )
+        shown = client.get(f"/api/jobs/{job.job_id}").json()
+        assert shown["storage"] == "RESTORING" and shown["restore_tier"] == "Expedited"
         restoring = client.get(f"/api/jobs/{job.job_id}/result")
         assert restoring.status_code == 409
         assert "being restored; you will get an email" in restoring.json()["detail"]
@@ -335,7 +337,7 @@ def test_a_free_result_goes_cold_after_the_window_and_comes_back_on_upgrade(
 
 
 def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the_result(
-    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+    stack: Stack, start_service: StartService, gateway: GatewayProcess, gateway_database: str
 ) -> None:
     premium_id, _, _ = new_user(gateway_database, Tier.PREMIUM)
     free_id, free_token, _ = new_user(gateway_database, Tier.FREE)
@@ -389,7 +391,7 @@ def test_premium_results_stay_and_an_upgrade_before_the_archive_commit_keeps_the
 
 
 def test_an_archiver_killed_mid_archive_loses_nothing_and_finishes_on_restart(
-    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+    stack: Stack, start_service: StartService, gateway: GatewayProcess, gateway_database: str
 ) -> None:
     user_id, _, _ = new_user(gateway_database, Tier.FREE)
     results = [annotated_vcf(f"run {n}") for n in range(KILL_TEST_JOBS)]
@@ -442,7 +444,7 @@ def test_an_archiver_killed_mid_archive_loses_nothing_and_finishes_on_restart(
 
 
 def test_an_archive_whose_message_was_lost_is_finished_by_the_periodic_pass(
-    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+    stack: Stack, start_service: StartService, gateway: GatewayProcess, gateway_database: str
 ) -> None:
     user_id, _, _ = new_user(gateway_database, Tier.FREE)
     result = annotated_vcf("stalled")
@@ -460,7 +462,7 @@ def test_an_archive_whose_message_was_lost_is_finished_by_the_periodic_pass(
         "archiver",
         stack,
         GAS_FREE_WINDOW_SECONDS="0",
-        GAS_ARCHIVER_GATEWAY_URL=gateway.url,
+        GAS_ARCHIVER_GATEWAY_URL=gateway.internal_url,
         GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS="0.5",
         GAS_ARCHIVER_STALLED_ARCHIVE_SECONDS="60",
     )

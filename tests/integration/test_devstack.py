@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gas_core.aws import aws_clients
@@ -120,6 +121,11 @@ def test_make_dev_starts_everything_routes_a_job_request_and_stops_cleanly(
         ready_line = output.wait_for(r"all services ready in", timeout=90)
         assert float(re.search(r"ready in ([\d.]+)s", ready_line)[1]) < 90  # type: ignore[index]
         output.wait_for(rf"http://127\.0\.0\.1:{base}\b", timeout=5)
+        # The services' user lookups are on the gateway's internal port, not the public one.
+        output.wait_for(rf"gateway internal http://127\.0\.0\.1:{base + 5}\b", timeout=5)
+        assert http_ok(f"http://127.0.0.1:{base + 5}/readyz")
+        public = httpx.get(f"http://127.0.0.1:{base}/internal/users/{uuid.uuid4()}")
+        assert public.status_code == 404
         started = descendants(process.pid)
         assert len(started) >= 6, "moto and five services should be running"
 

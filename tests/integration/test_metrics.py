@@ -9,6 +9,7 @@ import pytest
 
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_core.tiers import Tier
+from gas_testing.gateway import GatewayProcess
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import ServiceProcess, Stack, StartService
 
@@ -28,11 +29,11 @@ def metric(service: ServiceProcess, name: str, **labels: str) -> float:
 
 
 def test_a_job_shows_on_the_metrics_of_every_service(
-    stack: Stack, start_service: StartService, gateway: ServiceProcess
+    stack: Stack, start_service: StartService, gateway: GatewayProcess
 ) -> None:
     annotator = start_service("annotator", stack)
-    notifier = start_service("notifier", stack, GAS_NOTIFIER_GATEWAY_URL=gateway.url)
-    archiver = start_service("archiver", stack, GAS_ARCHIVER_GATEWAY_URL=gateway.url)
+    notifier = start_service("notifier", stack, GAS_NOTIFIER_GATEWAY_URL=gateway.internal_url)
+    archiver = start_service("archiver", stack, GAS_ARCHIVER_GATEWAY_URL=gateway.internal_url)
     jobs = start_service("jobs", stack)
     services = {"gateway": gateway, "jobs": jobs, "annotator": annotator}
     services |= {"notifier": notifier, "archiver": archiver}

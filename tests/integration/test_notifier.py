@@ -21,7 +21,7 @@ from gas_core.events import (
 )
 from gas_core.tiers import Tier
 from gas_notifier.captured import CapturedMail, read_captured_mails
-from gas_testing.gateway import provision_user
+from gas_testing.gateway import GatewayProcess, provision_user
 from gas_testing.localstack import wait_until
 from gas_testing.plugin import ServiceProcess, Stack, StartService, publish, queue_drained
 
@@ -32,12 +32,12 @@ PUBLIC_URL = "https://gas.example.org"
 
 @pytest.fixture
 def notifier(
-    stack: Stack, start_service: StartService, accounts_gateway: ServiceProcess
+    stack: Stack, start_service: StartService, accounts_gateway: GatewayProcess
 ) -> ServiceProcess:
     return start_service(
         "notifier",
         stack,
-        GAS_NOTIFIER_GATEWAY_URL=accounts_gateway.url,
+        GAS_NOTIFIER_GATEWAY_URL=accounts_gateway.internal_url,
         GAS_NOTIFIER_PUBLIC_URL=PUBLIC_URL,
         GAS_NOTIFIER_RECEIVE_WAIT_SECONDS="1",
     )

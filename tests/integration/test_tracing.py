@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from gas_core.tiers import Tier
-from gas_testing.gateway import provision_user
+from gas_testing.gateway import GatewayProcess, provision_user
 from gas_testing.localstack import wait_until
-from gas_testing.plugin import ServiceProcess, Stack, StartService
+from gas_testing.plugin import Stack, StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,11 +44,11 @@ def test_one_job_is_one_trace_across_four_services(
     spans_dir: Path,
     stack: Stack,
     start_service: StartService,
-    gateway: ServiceProcess,
+    gateway: GatewayProcess,
     gateway_database: str,
 ) -> None:
     start_service("annotator", stack)
-    start_service("notifier", stack, GAS_NOTIFIER_GATEWAY_URL=gateway.url)
+    start_service("notifier", stack, GAS_NOTIFIER_GATEWAY_URL=gateway.internal_url)
     _, token = provision_user(gateway_database, email="traced@example.org", tier=Tier.PREMIUM)
     api = httpx.Client(
         base_url=gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=30

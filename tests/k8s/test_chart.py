@@ -116,6 +116,48 @@ def test_production_ingress_is_an_https_alb() -> None:
     assert idle and int(idle.group(1)) > 60
 
 
+def test_the_internal_api_has_its_own_port_that_only_the_workers_reach() -> None:
+    manifests = rendered(CHART / "ci" / "eks-production-values.yaml")
+    by_kind: dict[str, dict[str, Any]] = {}
+    for doc in manifests:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    gateway_pod = by_kind["Deployment"]["gas-gateway"]["spec"]["template"]["spec"]
+    (container,) = gateway_pod["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert ports == {"http": 8000, "internal": 8005}
+    assert env["GAS_GATEWAY_INTERNAL_PORT"] == "8005"
+    service_ports = {
+        p["name"]: (p["port"], p["targetPort"])
+        for p in by_kind["Service"]["gas-gateway"]["spec"]["ports"]
+    }
+    assert service_ports == {"http": (8000, "http"), "internal": (8005, "internal")}
+    # The ALB only ever reaches the public port.
+    (ingress,) = by_kind["Ingress"].values()
+    backends = [
+        p["backend"]["service"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]
+    ]
+    assert backends == [{"name": "gas-gateway", "port": {"name": "http"}}]
+    # The workers are given the internal port ...
+    for worker in ("notifier", "archiver"):
+        pod = by_kind["Deployment"][f"gas-{worker}"]["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        assert env[f"GAS_{worker.upper()}_GATEWAY_URL"] == "http://gas-gateway:8005"
+        egress = by_kind["NetworkPolicy"][f"gas-{worker}"]["spec"]["egress"]
+        assert egress[0]["ports"] == [{"port": 8005, "protocol": "TCP"}]
+    # ... which admits those two pods and nothing else; the address ranges reach `http` only.
+    rules = by_kind["NetworkPolicy"]["gas-gateway"]["spec"]["ingress"]
+    by_port = {rule["ports"][0]["port"]: rule["from"] for rule in rules}
+    assert set(by_port) == {"http", "internal"}
+    assert all("ipBlock" in peer for peer in by_port["http"])
+    callers = {
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for peer in by_port["internal"]
+    }
+    assert callers == {"notifier", "archiver"}
+    assert all(set(peer) == {"podSelector"} for peer in by_port["internal"])
+
+
 def test_hooks_migrate_and_verify_bundles_before_the_new_version() -> None:
     manifests = rendered(CHART / "ci" / "eks-production-values.yaml")
     jobs = {d["metadata"]["name"]: d for d in manifests if d["kind"] == "Job"}

@@ -89,8 +89,11 @@ def test_the_service_reads_every_variable_the_chart_sets(
 
     assert settings.host == "0.0.0.0"
     if workload["kind"] == "Deployment":
-        ports = {p["containerPort"] for p in container["ports"]}
-        assert ports == {settings.port}
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        expected = {"http": settings.port}
+        if service == "gateway":
+            expected["internal"] = settings.internal_port
+        assert ports == expected
     local_only = [
         name
         for name, value in settings.model_dump().items()

@@ -22,6 +22,16 @@
 {{- include "gas.envValue" (get .root.Values .service).settings.port -}}
 {{- end -}}
 
+{{/* The gateway's internal API port (settings.internalPort): served on the Service, never by the Ingress. */}}
+{{- define "gas.gatewayInternalPort" -}}
+{{- include "gas.envValue" .Values.gateway.settings.internalPort -}}
+{{- end -}}
+
+{{/* The URL the notifier and archiver reach the gateway's internal API at. */}}
+{{- define "gas.gatewayInternalUrl" -}}
+{{- printf "http://%s:%s" (include "gas.componentName" (dict "root" . "service" "gateway")) (include "gas.gatewayInternalPort" .) -}}
+{{- end -}}
+
 {{/* The URL other pods reach a service at: (dict "root" $ "service" "jobs") */}}
 {{- define "gas.url" -}}
 {{- printf "http://%s:%s" (include "gas.componentName" .) (include "gas.port" .) -}}
@@ -149,7 +159,6 @@ valueFrom:
   value: {{ include "gas.envValue" $value | quote }}
 {{- end }}
 {{- end }}
-{{- $gatewayUrl := include "gas.url" (dict "root" $root "service" "gateway") }}
 {{- if eq $svc "gateway" }}
 - name: GAS_GATEWAY_PUBLIC_URL
   value: {{ $values.publicUrl | quote }}
@@ -169,7 +178,7 @@ valueFrom:
 {{- else if or (eq $svc "notifier") (eq $svc "archiver") }}
 {{- if not $values.settings.gatewayUrl }}
 - name: {{ $prefix }}GATEWAY_URL
-  value: {{ $gatewayUrl | quote }}
+  value: {{ include "gas.gatewayInternalUrl" $root | quote }}
 {{- end }}
 {{- if and (eq $svc "notifier") (not $values.settings.publicUrl) }}
 - name: GAS_NOTIFIER_PUBLIC_URL

@@ -169,8 +169,11 @@ class FakeJobs:
     async def cancel_archiving(self, *, job_id: str) -> bool:
         return await self._move(job_id, StorageState.ARCHIVING, StorageState.AVAILABLE)
 
-    async def start_restoring(self, *, job_id: str) -> bool:
-        return await self._move(job_id, StorageState.ARCHIVED, StorageState.RESTORING)
+    async def start_restoring(self, *, job_id: str, tier: str | None = None) -> bool:
+        moved = await self._move(job_id, StorageState.ARCHIVED, StorageState.RESTORING)
+        if moved and tier:
+            self.jobs[job_id] = self.jobs[job_id].model_copy(update={"restore_tier": tier})
+        return moved
 
     async def mark_restored(self, *, job_id: str) -> bool:
         return await self._move(job_id, StorageState.RESTORING, StorageState.AVAILABLE)
@@ -408,11 +411,13 @@ async def test_restores_ask_for_expedited_and_fall_back_to_standard_when_refused
     await w.archiver.on_tier_changed(user_id=USER, new_tier=Tier.PREMIUM)
     assert w.job.storage is StorageState.RESTORING
     assert w.store.retrievals == ["Standard"]
+    assert w.job.restore_tier == "Standard"  # the user is told to expect hours, not minutes
 
     fast = world()
     await fast.archiver.on_job_completed("job1")
     await fast.archiver.on_tier_changed(user_id=USER, new_tier=Tier.PREMIUM)
     assert fast.store.retrievals == ["Expedited"]
+    assert fast.job.restore_tier == "Expedited"
 
 
 async def test_deep_archive_is_restored_with_standard_retrieval() -> None:

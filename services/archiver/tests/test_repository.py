@@ -41,8 +41,10 @@ async def test_storage_moves_only_along_its_lifecycle(
     assert await repo.mark_archived(job_id=job.job_id)
     assert not await repo.mark_archived(job_id=job.job_id)
     assert await repo.stalled_archive_job_ids(started_before=utc_timestamp()) == []
-    assert await repo.start_restoring(job_id=job.job_id)
+    assert await repo.start_restoring(job_id=job.job_id, tier="Standard")
     assert await repo.restoring_job_ids() == [job.job_id]
+    restoring = await repo.get(job.job_id)
+    assert restoring is not None and restoring.restore_tier == "Standard"
     assert await repo.mark_restored(job_id=job.job_id)
     assert await repo.restoring_job_ids() == []
     stored = await repo.get(job.job_id)

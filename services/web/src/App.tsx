@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react'
+import { lazy, Suspense, type ReactNode } from 'react'
 import { Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router'
 import { useMe } from './api/hooks'
 import { ApiError } from './api/client'
@@ -10,6 +10,9 @@ import { SignedOut } from './home/SignedOut'
 import { JobsPage } from './jobs/JobsPage'
 import { JobPage } from './jobs/JobPage'
 import { SubmitPage } from './submit/SubmitPage'
+
+// The viewer is the largest page and not the first one anybody sees: loaded when opened.
+const ViewerPage = lazy(() => import('./viewer/ViewerPage').then((module) => ({ default: module.ViewerPage })))
 
 export function App() {
   const me = useMe()
@@ -71,6 +74,14 @@ function SignedInRoutes({ user }: { user: User }) {
       <Route path="/submit" element={<SubmitPage user={user} />} />
       <Route path="/jobs" element={<JobsPage user={user} />} />
       <Route path="/jobs/:jobId" element={<JobPage user={user} />} />
+      <Route
+        path="/jobs/:jobId/variants"
+        element={
+          <Suspense fallback={<Loading what="the results viewer" />}>
+            <ViewerPage />
+          </Suspense>
+        }
+      />
       <Route path="/account" element={<AccountPage user={user} />} />
       <Route path="*" element={<NotFound />} />
     </Routes>

@@ -72,11 +72,31 @@ class GasClient:
     def me(self) -> dict[str, Any]:
         return dict(self._call("GET", "/api/me").json())
 
-    def create_job(self, *, filename: str, size_bytes: int, build: str | None) -> dict[str, Any]:
+    def create_job(
+        self,
+        *,
+        filename: str,
+        size_bytes: int,
+        build: str | None,
+        fingerprint: str | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "size_bytes": size_bytes}
         if build:
             body["build"] = build
+        if fingerprint:
+            body["fingerprint"] = fingerprint
         return dict(self._call("POST", "/api/jobs", json=body).json())
+
+    def part_urls(self, job_id: str, parts: list[tuple[int, str]]) -> list[dict[str, Any]]:
+        body = {"parts": [{"number": number, "sha256": sha256} for number, sha256 in parts]}
+        answer = self._call("POST", f"/api/jobs/{job_id}/upload/parts", json=body).json()
+        return list(answer["parts"])
+
+    def uploaded_parts(self, job_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/api/jobs/{job_id}/upload/parts").json())
+
+    def complete_upload(self, job_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/jobs/{job_id}/upload/complete").json())
 
     def upload(self, upload: dict[str, Any], path: Path, on_progress: Progress) -> None:
         with _ReportingFile(path, on_progress) as file:

@@ -6,13 +6,13 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gas_cli import config
+from gas_cli import config, upload
 from gas_cli.client import ApiError, GasClient
 
 FINISHED = {"COMPLETED", "FAILED"}
@@ -62,14 +62,42 @@ def configure(url: str, token: str) -> None:
 @click.option("--build", type=click.Choice(["GRCh37", "GRCh38"]), help="Skip build detection.")
 @click.option("--wait", is_flag=True, help="Follow the job until it finishes.")
 @click.option("--poll-seconds", default=2.0, show_default=True, help="How often --wait asks.")
-def submit(file: Path, build: str | None, wait: bool, poll_seconds: float) -> None:
-    """Upload FILE (VCF, plain or bgzipped) and queue it for annotation; prints the job id."""
+@click.option(
+    "--parallel",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    envvar="GAS_PARALLEL",
+    help="Parts of a large file uploaded at once (env GAS_PARALLEL).",
+)
+@click.option("--resume", "resume_job", metavar="JOB", help="Continue this job's upload.")
+def submit(
+    file: Path,
+    build: str | None,
+    wait: bool,
+    poll_seconds: float,
+    parallel: int,
+    resume_job: str | None,
+) -> None:
+    """Upload FILE (VCF, plain or bgzipped) and queue it for annotation; prints the job id.
+
+    A large file goes in parts; if the upload is interrupted, run the same command again
+    (or name the job with --resume) and only the missing parts are sent."""
     size = file.stat().st_size
     with api() as client:
-        created = client.create_job(filename=file.name, size_bytes=size, build=build)
-        job_id = created["job"]["id"]
-        with _progress_bar(size, f"Uploading {file.name}") as bar:
-            client.upload(created["upload"], file, bar.update)
+        fingerprint = upload.fingerprint(file)
+        job = _job_to_resume(client, file, fingerprint, resume_job)
+        if job is None:
+            created = client.create_job(
+                filename=file.name, size_bytes=size, build=build, fingerprint=fingerprint
+            )
+            job = created["job"]
+            if created["upload"]:
+                with _progress_bar(size, f"Uploading {file.name}") as bar:
+                    client.upload(created["upload"], file, bar.update)
+        if job.get("upload"):
+            _upload_in_parts(client, file, job, fingerprint, parallel=parallel)
+        job_id = job["id"]
         job = client.submit(job_id)
         click.echo(f"job {job_id} {job['status'].lower()}", err=True)
         if wait:
@@ -77,6 +105,83 @@ def submit(file: Path, build: str | None, wait: bool, poll_seconds: float) -> No
     click.echo(job_id)
     if wait and job["status"] == "FAILED":
         raise SystemExit(1)
+
+
+def _resume_state() -> upload.ResumeState:
+    return upload.ResumeState(config.config_path().with_name("uploads.json"))
+
+
+def _job_to_resume(
+    client: GasClient, file: Path, fingerprint: str, job_id: str | None
+) -> dict[str, Any] | None:
+    """The job whose upload of this file was interrupted: the one named, else the one this
+    machine remembers, else one the server knows by the file's fingerprint."""
+    if job_id:
+        job = client.job(job_id)
+        plan = job.get("upload")
+        if not plan:
+            if job["status"] == "CREATED":
+                return job  # uploaded, not submitted yet
+            raise click.ClickException(
+                f"job {job_id} is {job['status'].lower()}: there is no upload to resume"
+            )
+        if plan.get("fingerprint") not in (None, fingerprint):
+            raise click.ClickException(
+                f"job {job_id} is uploading a different file (or {file.name} changed since); "
+                "submit it as a new job"
+            )
+        return job
+    remembered = _resume_state().job_for(fingerprint)
+    candidates: list[dict[str, Any]] = []
+    if remembered:
+        with suppress(ApiError):
+            candidates.append(client.job(remembered))
+    candidates += client.jobs(status="CREATED", limit=100)["data"]
+    for job in candidates:
+        plan = job.get("upload")
+        if job["status"] == "CREATED" and plan and plan.get("fingerprint") == fingerprint:
+            click.echo(f"resuming the upload of job {job['id']}", err=True)
+            return job
+    return None
+
+
+def _upload_in_parts(
+    client: GasClient, file: Path, job: dict[str, Any], fingerprint: str, *, parallel: int
+) -> None:
+    job_id = job["id"]
+    state = _resume_state()
+    state.remember(fingerprint, job_id, file)
+    held = client.uploaded_parts(job_id)
+    plan = upload.Plan(
+        part_bytes=held["upload"]["part_bytes"], part_count=held["upload"]["part_count"]
+    )
+    size = file.stat().st_size
+    todo = upload.missing_parts(plan, size, held["parts"])
+    done_bytes = size - sum(plan.span(n, size)[1] for n in todo)
+    if len(todo) < plan.part_count:
+        click.echo(
+            f"{plan.part_count - len(todo)} of {plan.part_count} parts already uploaded; "
+            f"sending the other {len(todo)}",
+            err=True,
+        )
+    label = f"Uploading {file.name} ({plan.part_count} parts, {parallel} at once)"
+    with _progress_bar(size, label) as bar:
+        bar.update(done_bytes)
+        try:
+            upload.upload_parts(
+                file,
+                plan,
+                todo,
+                part_urls=lambda parts: client.part_urls(job_id, parts),
+                parallel=parallel,
+                on_part=bar.update,
+            )
+        except upload.UploadFailed as error:
+            raise click.ClickException(
+                f"{error}; run the same command again to resume (job {job_id})"
+            ) from error
+    client.complete_upload(job_id)
+    state.forget(fingerprint)
 
 
 def _follow(client: GasClient, job_id: str, *, poll_seconds: float) -> dict[str, Any]:

@@ -30,8 +30,9 @@ ServiceName = Literal["dynamodb", "s3", "ses", "sns", "sqs"]
 class AwsClients:
     """Long-lived aioboto3 clients, opened once per process and closed on shutdown."""
 
-    def __init__(self, settings: AwsSettings) -> None:
+    def __init__(self, settings: AwsSettings, *, max_attempts: int = 5) -> None:
         self._settings = settings
+        self._max_attempts = max_attempts
         self._session = aioboto3.Session(
             aws_access_key_id=settings.access_key_id,
             aws_secret_access_key=(
@@ -49,7 +50,7 @@ class AwsClients:
         return Config(
             s3={"addressing_style": addressing} if service == "s3" else None,
             signature_version="s3v4" if service == "s3" else None,
-            retries={"max_attempts": 5, "mode": "standard"},
+            retries={"max_attempts": self._max_attempts, "mode": "standard"},
             max_pool_connections=50,
         )
 
@@ -85,8 +86,10 @@ class AwsClients:
 
 
 @asynccontextmanager
-async def aws_clients(settings: AwsSettings) -> AsyncIterator[AwsClients]:
-    clients = AwsClients(settings)
+async def aws_clients(settings: AwsSettings, *, max_attempts: int = 5) -> AsyncIterator[AwsClients]:
+    """The clients of one process; ``max_attempts`` per call (fewer for an operator's command,
+    which should say soon that AWS is unreachable rather than retry for half a minute)."""
+    clients = AwsClients(settings, max_attempts=max_attempts)
     try:
         yield clients
     finally:

@@ -18,7 +18,11 @@ from gas_core.settings import StackSettings
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_s3 import S3Client
-    from types_aiobotocore_s3.type_defs import CORSRuleTypeDef, NotificationConfigurationTypeDef
+    from types_aiobotocore_s3.type_defs import (
+        CORSRuleTypeDef,
+        LifecycleRuleTypeDef,
+        NotificationConfigurationTypeDef,
+    )
     from types_aiobotocore_ses import SESClient
     from types_aiobotocore_sns import SNSClient
     from types_aiobotocore_sqs import SQSClient
@@ -77,6 +81,7 @@ async def infra_up(
     for bucket in (stack.inputs_bucket, stack.results_bucket, stack.archive_bucket):
         await _ensure_bucket(s3, bucket, report)
     await _ensure_cors(s3, stack.inputs_bucket, cors_origins, report)
+    await _ensure_abort_incomplete_uploads(s3, stack.inputs_bucket, report)
 
     queues: dict[str, _Queue] = {}
     for name in (
@@ -164,6 +169,40 @@ async def _ensure_cors(
         return
     await s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": wanted})
     (report.updated if current else report.created).append(f"s3 cors {bucket}")
+
+
+# Real S3 deletes the parts of a multipart upload not completed this many days after it
+# started; the jobs service aborts them sooner (GAS_JOBS_MULTIPART_ABANDONED_SECONDS). This
+# rule is the backstop for when it is not running. (moto stores the rule but never applies it.)
+ABORT_INCOMPLETE_UPLOADS_DAYS = 2
+
+
+async def _ensure_abort_incomplete_uploads(s3: S3Client, bucket: str, report: InfraReport) -> None:
+    wanted: LifecycleRuleTypeDef = {
+        "ID": "abort-incomplete-multipart-uploads",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_INCOMPLETE_UPLOADS_DAYS},
+    }
+    try:
+        current = (await s3.get_bucket_lifecycle_configuration(Bucket=bucket)).get("Rules", [])
+    except ClientError as error:
+        if _error_code(error) != "NoSuchLifecycleConfiguration":
+            raise
+        current = []
+    if any(
+        rule.get("ID") == wanted["ID"]
+        and rule.get("AbortIncompleteMultipartUpload")
+        == wanted.get("AbortIncompleteMultipartUpload")
+        for rule in current
+    ):
+        report.unchanged.append(f"s3 lifecycle {bucket}")
+        return
+    others: list[Any] = [rule for rule in current if rule.get("ID") != wanted["ID"]]
+    await s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [*others, wanted]}
+    )
+    (report.updated if current else report.created).append(f"s3 lifecycle {bucket}")
 
 
 @dataclass(frozen=True)

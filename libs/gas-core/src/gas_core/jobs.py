@@ -20,9 +20,11 @@ attribute              meaning
                        object of a job in every bucket)
 ``build``              requested genome build (``GRCh37``/``GRCh38``) or absent = detect
 ``progress``           0-100, written by the annotator about once a second
-``results_bucket``     results bucket (set on completion)
+``results_bucket``     results bucket (set on completion, or with the first upload of a
+                       running job's log)
 ``result_key``         bgzipped annotated VCF in the results bucket
-``log_key``            the run's text log in the results bucket (also for failed runs)
+``log_key``            the run's text log in the results bucket (also for failed runs;
+                       the annotator uploads it every few seconds while the job runs)
 ``columnar_key``       the result's columnar copy for the results viewer (Parquet,
                        ``anntools.columnar``) at :func:`columnar_key_for` of the result;
                        absent when the annotator could not write it, and for results made
@@ -41,9 +43,20 @@ attribute              meaning
                        re-claimed (its worker died), a live lease may not
 ``archiving_since``    when the latest archive started (ISO-8601 UTC), so an archive
                        whose worker or message was lost can be found and finished
+``restore_tier``       the S3 retrieval tier of the latest restore (``Expedited`` or
+                       ``Standard``), set with ARCHIVED → RESTORING so users see how long
+                       the wait is
 ``request_published``  JobRequested was published (submit retries re-publish until true)
 ``outcome_published``  JobCompleted/JobFailed was published (redeliveries re-publish
                        until true)
+``upload_id``          S3 multipart upload id while a large input is being uploaded in
+                       parts (removed on completion or abort)
+``upload_part_bytes``  the part size of that upload (every part but the last)
+``upload_fingerprint`` the client's fingerprint of the file (size, mtime, hashes of its
+                       ends), so an interrupted upload can be found and resumed
+``input_checksum``     what S3 reports for the completed input (``sha256:<base64>[-N]``,
+                       composite of the parts' SHA-256 for a multipart upload), shown in
+                       the job's provenance
 =====================  ================================================================
 
 Each service writes only the transitions it performs, through its own repository built on
@@ -139,6 +152,11 @@ class JobRecord(BaseModel):
     request_published: bool = False
     outcome_published: bool = False
     archiving_since: str | None = None
+    restore_tier: str | None = None
+    upload_id: str | None = None
+    upload_part_bytes: int | None = None
+    upload_fingerprint: str | None = None
+    input_checksum: str | None = None
 
     @property
     def finished(self) -> bool:

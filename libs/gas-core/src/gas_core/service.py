@@ -5,9 +5,10 @@ A service's ``main.py`` reads its settings once and hands a ``build`` function t
 for anything else it opens (a database pool, an HTTP client, child processes), and returns
 the :class:`Parts` the process runs: an HTTP app (an API service) or none (a worker, which
 still answers ``/healthz`` and ``/readyz``), the queues it consumes, background loops and
-readiness checks. :func:`run_service` adds the health endpoints — with a readiness check for
-every queue consumed — and serves until SIGTERM, stopping consumers and loops before HTTP,
-then closes what the exit stack holds.
+readiness checks, and any further apps on ports of their own (the gateway's internal API).
+:func:`run_service` adds the health endpoints and metrics to every app — with a readiness
+check for every queue consumed — and serves until SIGTERM, stopping consumers and loops
+before HTTP, then closes what the exit stack holds.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gas_core.logging import configure_logging
 from gas_core.messaging import ConsumerOptions, SqsConsumer, queue_url
 from gas_core.metrics import HttpMetrics, metrics_router, watch_queue_depths
 from gas_core.routing import install_allow
-from gas_core.runtime import Worker, serve
+from gas_core.runtime import Listener, Worker, serve
 from gas_core.settings import ServiceSettings, StackSettings
 from gas_core.tracing import HttpTracing, configure_tracing
 
@@ -56,6 +57,9 @@ class Parts:
     consume: Sequence[Consume] = ()
     workers: Sequence[Worker] = ()
     checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
+    # Further apps, each on its own port: the gateway's internal API, which other services
+    # reach in-cluster and the public ingress never routes to.
+    listeners: Sequence[Listener] = ()
 
 
 Build = Callable[[S, AwsClients, AsyncExitStack], Awaitable[Parts]]
@@ -84,8 +88,10 @@ async def _run(name: str, settings: S, build: Build[S]) -> None:
             workers.append(partial(watch_queue_depths, sqs, watched))
         checks.update(parts.checks)
         workers.extend(parts.workers)
-        add_operations(app, checks)
-        await serve(app, host=settings.host, port=settings.port, workers=tuple(workers))
+        listeners = [Listener(app, settings.port), *parts.listeners]
+        for listener in listeners:
+            add_operations(listener.app, checks)
+        await serve(listeners, host=settings.host, workers=tuple(workers))
 
 
 def add_operations(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> None:

@@ -53,6 +53,7 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
             lease_seconds=settings.lease_seconds,
             progress_interval_seconds=settings.progress_interval_seconds,
             work_dir=settings.work_dir,
+            scratch_reserve_bytes=settings.scratch_reserve_bytes,
             job_slots=settings.jobs_per_process,
             waiting_places=settings.waiting_requests,
             size_limits={tier: stack.size_limit_bytes(tier) for tier in Tier},

@@ -46,13 +46,17 @@ class RunRepository(JobTable):
         runner: str,
         lease_seconds: float,
         progress: int | None = None,
+        log: tuple[str, str] | None = None,
         now: float | None = None,
     ) -> bool:
-        """Extend ``runner``'s lease (and record progress); False means the job is no longer ours."""
+        """Extend ``runner``'s lease (and record progress, and the (bucket, key) of the log
+        uploaded so far); False means the job is no longer ours."""
         now = time.time() if now is None else now
         attributes: dict[str, Any] = {"lease_expires_at": now + lease_seconds}
         if progress is not None:
             attributes["progress"] = max(0, min(100, progress))
+        if log is not None:
+            attributes["results_bucket"], attributes["log_key"] = log
         return await self._held_by(job_id, runner, ConditionalUpdate().set(attributes))
 
     async def release(self, *, job_id: str, runner: str) -> bool:

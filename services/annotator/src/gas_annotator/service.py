@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from gas_annotator import runner
 from gas_annotator.bundles import Bundles
 from gas_annotator.repository import RunRepository
+from gas_annotator.scratch import check_scratch, scratch_needed, scratch_of
 from gas_annotator.share import RequestQueue, UserShare
 from gas_core.events import (
     Event,
@@ -75,6 +76,9 @@ class RunSettings:
     size_limits: Mapping[Tier, int]  # decompressed VCF text per job
     time_limits: Mapping[Tier, float]  # wall-clock seconds of one job's annotation
     user_share_wait_seconds: int
+    # How often a running job's log so far is uploaded, for the job page to show.
+    live_log_seconds: float = 5.0
+    scratch_reserve_bytes: int = 256 * 1024**2
 
 
 def size_limit_message(tier: Tier, limit_bytes: int) -> str:
@@ -116,6 +120,14 @@ def human_seconds(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:g} min"
     return f"{seconds:g} s"
+
+
+class RunLogFile(NamedTuple):
+    """The engine's log on this worker, and where the job's log goes in the results bucket."""
+
+    path: Path
+    bucket: str
+    key: str
 
 
 class ResultKeys(NamedTuple):
@@ -235,12 +247,31 @@ class Annotator:
             columnar_path = folder / "annotated.parquet"
             log_path = folder / "anntools.log"
             started = time.monotonic()
-            await self._download(job.input_bucket, job.input_key, input_path)
-            downloaded = time.monotonic()
-            bundle_dir = await self._bundles.get(job.build) if job.build else None
-            outcome = await self._annotate_holding_lease(
-                job, runner_id, input_path, output_path, columnar_path, log_path, bundle_dir
+            too_big = check_scratch(
+                scratch_of(folder),
+                needed=scratch_needed(
+                    input_bytes=job.input_size_bytes,
+                    filename=job.input_filename,
+                    reserve_bytes=self._settings.scratch_reserve_bytes,
+                ),
             )
+            outcome: runner.EngineOutcome
+            if too_big:
+                outcome = runner.InputRefused(too_big)
+                downloaded = time.monotonic()
+            else:
+                await self._download(job.input_bucket, job.input_key, input_path)
+                downloaded = time.monotonic()
+                bundle_dir = await self._bundles.get(job.build) if job.build else None
+                outcome = await self._annotate_holding_lease(
+                    job,
+                    runner_id,
+                    input_path,
+                    output_path,
+                    columnar_path,
+                    bundle_dir,
+                    RunLogFile(path=log_path, bucket=bucket, key=log_key),
+                )
             if isinstance(outcome, runner.TooLarge):
                 outcome = runner.InputRefused(
                     size_limit_message(job.tier, self._settings.size_limits[job.tier])
@@ -302,12 +333,14 @@ class Annotator:
         input_path: Path,
         output_path: Path,
         columnar_path: Path,
-        log_path: Path,
         bundle_dir: Path | None,
+        run_log: RunLogFile,
     ) -> runner.EngineOutcome:
         latest = 0.0
         time_limit = self._settings.time_limits[job.tier]
         deadline = time.monotonic() + time_limit
+        next_log_upload = time.monotonic() + self._settings.live_log_seconds
+        log_shared = False
 
         def on_progress(fraction: float) -> None:
             nonlocal latest
@@ -318,7 +351,7 @@ class Annotator:
                 input_path=input_path,
                 output_path=output_path,
                 columnar_path=columnar_path,
-                log_path=log_path,
+                log_path=run_log.path,
                 build=job.build,
                 bundle_dir=bundle_dir,
                 max_text_bytes=self._settings.size_limits[job.tier],
@@ -340,12 +373,16 @@ class Annotator:
                     # The engine is killed below (a cancelled run replaces its process).
                     log.warning("annotation stopped at the %s tier's time limit", job.tier.value)
                     return runner.InputRefused(time_limit_message(job.tier, time_limit))
+                if time.monotonic() >= next_log_upload:
+                    next_log_upload = time.monotonic() + self._settings.live_log_seconds
+                    log_shared = await self._share_running_log(job, run_log) or log_shared
                 # The output is not uploaded yet, so a run ends at 99% until COMPLETED.
                 if not await self._repo.renew(
                     job_id=job.job_id,
                     runner=runner_id,
                     lease_seconds=self._settings.lease_seconds,
                     progress=min(99, int(latest * 100)),
+                    log=(run_log.bucket, run_log.key) if log_shared else None,
                 ):
                     raise LeaseLost
         finally:
@@ -353,6 +390,19 @@ class Annotator:
                 engine.cancel()
                 with contextlib.suppress(BaseException):
                     await engine
+
+    async def _share_running_log(self, job: JobRecord, run_log: RunLogFile) -> bool:
+        """Upload the log as it is so far, so the job page can show it while the job runs;
+        True once it is there. A failed upload only delays that: the job goes on."""
+        if not run_log.path.exists():
+            return False
+        try:
+            text = _job_log(job, run_log.path, None)
+            await self._put(run_log.bucket, run_log.key, text.encode(), "text/plain; charset=utf-8")
+        except Exception as failure:  # logged; the job must not fail
+            log.warning("could not upload the running job's log: %s", failure)
+            return False
+        return True
 
     async def _download(self, bucket: str, key: str, destination: Path) -> None:
         await self._s3.download_file(bucket, key, str(destination))
@@ -460,7 +510,9 @@ def _epoch(timestamp: str | None) -> float:
     return datetime.fromisoformat(timestamp).timestamp() if timestamp else 0.0
 
 
-def _job_log(job: JobRecord, anntools_log: Path, outcome: runner.EngineOutcome) -> str:
+def _job_log(job: JobRecord, anntools_log: Path, outcome: runner.EngineOutcome | None) -> str:
+    """The job's log: what it ran on, the engine's lines, and how it ended (``None``: it is
+    still running)."""
     lines = [
         f"job {job.job_id}",
         f"input {job.input_filename} ({job.input_size_bytes} bytes), "
@@ -468,7 +520,9 @@ def _job_log(job: JobRecord, anntools_log: Path, outcome: runner.EngineOutcome) 
     ]
     if anntools_log.exists():
         lines.append(anntools_log.read_text(errors="replace").rstrip("\n"))
-    if isinstance(outcome, runner.InputRefused):
+    if outcome is None:
+        lines.append("RUNNING (this log grows while the job runs)")
+    elif isinstance(outcome, runner.InputRefused):
         lines.append(f"FAILED: {outcome.reason}")
         lines.append("Fix the file and submit it as a new job.")
     else:

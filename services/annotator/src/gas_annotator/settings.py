@@ -71,6 +71,12 @@ class Settings(ServiceSettings):
     progress_interval_seconds: float = Field(default=1.0, gt=0)
     stop_grace_seconds: float = Field(default=25.0, ge=0)
     work_dir: Path | None = Field(default=None, description="temp space for inputs and outputs")
+    scratch_reserve_bytes: int = Field(
+        default=256 * 1024**2,
+        ge=0,
+        description="work_dir space kept free beyond a job's input and estimated output; a "
+        "job that cannot fit even in an empty work_dir fails with a message saying so",
+    )
     bundle_cache_dir: Path | None = Field(
         default=None,
         description="reference bundle cache; default: ANNTOOLS_CACHE or ~/.cache/anntools",

@@ -31,7 +31,9 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
     sns = await clients.client("sns")
     archiver = Archiver(
         jobs=StorageRepository(await clients.client("dynamodb"), stack.jobs_table),
-        store=S3ObjectStore(await clients.client("s3")),
+        store=S3ObjectStore(
+            await clients.client("s3"), single_copy_limit=settings.single_copy_limit_bytes
+        ),
         accounts=GatewayAccounts(
             http,
             gateway_url=settings.gateway_url,

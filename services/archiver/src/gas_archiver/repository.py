@@ -57,9 +57,10 @@ class StorageRepository(JobTable):
         """ARCHIVING → AVAILABLE (the user upgraded before the archive was committed)."""
         return await self._storage(job_id, StorageState.ARCHIVING, StorageState.AVAILABLE)
 
-    async def start_restoring(self, *, job_id: str) -> bool:
-        """ARCHIVED → RESTORING."""
-        return await self._storage(job_id, StorageState.ARCHIVED, StorageState.RESTORING)
+    async def start_restoring(self, *, job_id: str, tier: str | None = None) -> bool:
+        """ARCHIVED → RESTORING, noting the retrieval ``tier`` asked of S3 (when known)."""
+        stamp = {"restore_tier": tier} if tier else None
+        return await self._storage(job_id, StorageState.ARCHIVED, StorageState.RESTORING, stamp)
 
     async def mark_restored(self, *, job_id: str) -> bool:
         """RESTORING → AVAILABLE."""

@@ -217,9 +217,9 @@ class Archiver:
                     log.info("archive of %s cancelled by the upgrade", job.job_id)
                     return
             elif job.storage is StorageState.ARCHIVED:
-                await self._request_restore(job)
-                if await self._jobs.start_restoring(job_id=job.job_id):
-                    log.info("restoring %s", job.job_id)
+                tier = await self._request_restore(job)
+                if await self._jobs.start_restoring(job_id=job.job_id, tier=tier):
+                    log.info("restoring %s (%s retrieval)", job.job_id, tier or "earlier")
                     return
             elif job.storage is StorageState.RESTORING:
                 await self._request_restore(job)
@@ -229,13 +229,15 @@ class Archiver:
             job = await self._jobs.get(job.job_id)
         raise RetryLater("a job kept changing while its restore was being started")
 
-    async def _request_restore(self, job: JobRecord) -> None:
+    async def _request_restore(self, job: JobRecord) -> str | None:
+        """Ask S3 to thaw the job's cold copy; the retrieval tier asked for, or None when a
+        restore was already under way."""
         assert job.result_key
         cold = await self._store.head(self._archive_bucket, job.result_key)
         if cold is None:
             raise RuntimeError(f"job {job.job_id} is {job.storage} but has no cold copy")
         if cold.restore is not RestoreState.NOT_REQUESTED:
-            return
+            return None
         # Deep Archive has no Expedited tier; Flexible Retrieval's may be out of capacity.
         if cold.storage_class != "DEEP_ARCHIVE":
             try:
@@ -245,7 +247,7 @@ class Archiver:
                     days=self._restore_days,
                     retrieval="Expedited",
                 )
-                return
+                return "Expedited"
             except ExpeditedRetrievalUnavailable:
                 log.warning(
                     "no expedited retrieval capacity; restoring %s with Standard", job.job_id
@@ -253,6 +255,7 @@ class Archiver:
         await self._store.request_restore(
             self._archive_bucket, job.result_key, days=self._restore_days, retrieval="Standard"
         )
+        return "Standard"
 
     async def on_restore_completed(self, *, bucket: str, key: str) -> None:
         """S3 finished thawing ``key`` (from its ObjectRestore:Completed notification)."""

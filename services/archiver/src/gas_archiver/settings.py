@@ -11,14 +11,24 @@ class Settings(ServiceSettings):
 
     port: int = 8004
     gateway_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Where to ask for a user's current tier (GET /internal/users/{id}).",
+        default="http://127.0.0.1:8005",
+        description="The gateway's internal API (its GAS_GATEWAY_INTERNAL_PORT): "
+        "where to ask for a user's current tier, GET /internal/users/{id}.",
     )
     storage_class: Literal["GLACIER", "DEEP_ARCHIVE"] = Field(
         default="GLACIER",
         description=(
             "Cold storage class. GLACIER (Flexible Retrieval) restores in minutes with "
             "Expedited retrieval; DEEP_ARCHIVE is cheaper but restores in 12+ hours."
+        ),
+    )
+    single_copy_limit_bytes: int = Field(
+        default=5 * 1000**3,
+        ge=5 * 1024**2,
+        le=5 * 1000**3,
+        description=(
+            "Results larger than this are copied to and from cold storage in parts "
+            "(UploadPartCopy); S3 copies at most 5 GB in one CopyObject."
         ),
     )
     restore_days: int = Field(

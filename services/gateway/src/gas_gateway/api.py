@@ -1,4 +1,5 @@
-"""Routes: ``/auth`` (browser login), ``/api`` (the public API), ``/internal`` (services)."""
+"""Routes of the public port: ``/auth`` (browser login) and ``/api`` (the public API). The
+services' ``/internal`` API is served on its own port (:mod:`gas_gateway.internal`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from gas_core.auth import InternalIdentity, mint_internal_token
 from gas_gateway import accounts, service, sessions
 from gas_gateway.deps import (
-    CallingService,
     CookiesDep,
     CurrentUser,
     HttpDep,
@@ -31,7 +31,6 @@ from gas_gateway.models import (
     TokenPublic,
     TokensPublic,
     UpgradeRequest,
-    UserInternal,
     UserPublic,
 )
 from gas_gateway.oidc import LoginFailed
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 auth_router = APIRouter(prefix="/auth", tags=["login"])
 api_router = APIRouter(prefix="/api")
-internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 
 
 def _login_error(message: str, status_code: int = 400) -> HTMLResponse:
@@ -286,11 +284,3 @@ async def jobs(
     return await forward_to_jobs(
         request, http=http, jobs_url=settings.jobs_url, path=path, internal_token=token
     )
-
-
-@internal_router.get("/users/{user_id}", response_model=UserInternal)
-async def internal_user(user_id: str, _service: CallingService, pool: PoolDep) -> UserInternal:
-    user = await accounts.get_user(pool, user_id)
-    if user is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such user")
-    return UserInternal.of(user)

@@ -1,4 +1,4 @@
-"""Entry point: the public gateway."""
+"""Entry point: the public gateway, and its internal API on a port of its own."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import httpx
 from fastapi import FastAPI
 
 from gas_core.aws import AwsClients
-from gas_core.runtime import every
+from gas_core.runtime import Listener, every
 from gas_core.service import Parts, run_service
 from gas_gateway import edge, sessions, web
-from gas_gateway.api import api_router, auth_router, internal_router
+from gas_gateway.api import api_router, auth_router
 from gas_gateway.db import create_pool, migrate
+from gas_gateway.internal import create_internal_app
 from gas_gateway.oidc import OidcClient
 from gas_gateway.openapi import REFRESH_SECONDS, JobsOpenApi, public_openapi
 from gas_gateway.outbox import OutboxRelay
@@ -50,7 +51,6 @@ def create_app(
     app.state.cookies = cookies_for(settings)
     app.include_router(auth_router)
     app.include_router(api_router)
-    app.include_router(internal_router)
     web.install(app, settings)
     edge.install(app, settings)
     return app
@@ -90,4 +90,5 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
         app=app,
         workers=(relay, cleanup, refresh_jobs_openapi),
         checks={"database": database},
+        listeners=[Listener(create_internal_app(settings, pool=pool), settings.internal_port)],
     )

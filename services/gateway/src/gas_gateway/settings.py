@@ -16,6 +16,11 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GAS_GATEWAY_", extra="ignore")
 
     port: int = 8000
+    internal_port: int = Field(
+        default=8005,
+        description="Port of the internal API (/internal/*) the notifier and archiver call; "
+        "only other services may reach it, the public port answers 404 there.",
+    )
     public_url_setting: str | None = Field(
         default=None,
         validation_alias=AliasChoices("GAS_GATEWAY_PUBLIC_URL"),
@@ -66,6 +71,15 @@ class Settings(ServiceSettings):
 
     session_ttl_seconds: int = 12 * 3600
     outbox_interval_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _separate_ports(self) -> Self:
+        if self.internal_port == self.port:
+            raise ValueError(
+                f"GAS_GATEWAY_INTERNAL_PORT ({self.internal_port}) must differ from "
+                "GAS_GATEWAY_PORT: the internal API is never served on the public port"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:

@@ -72,13 +72,22 @@ EXPORT_MEDIA_TYPES = {
 async def create_job(body: JobCreate, user: CurrentUser, jobs: JobsDep) -> JobCreated:
     try:
         job, upload = await service.create_job(
-            jobs, user=user, filename=body.filename, size_bytes=body.size_bytes, build=body.build
+            jobs,
+            user=user,
+            filename=body.filename,
+            size_bytes=body.size_bytes,
+            build=body.build,
+            fingerprint=body.fingerprint,
         )
     except service.InputTooLarge as error:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(error)) from error
     return JobCreated(
         job=JobPublic.from_record(job),
-        upload=UploadForm(url=upload.url, fields=upload.fields, expires_in=jobs.upload_url_seconds),
+        upload=(
+            UploadForm(url=upload.url, fields=upload.fields, expires_in=jobs.upload_url_seconds)
+            if upload
+            else None
+        ),
     )
 
 

@@ -16,11 +16,14 @@ from gas_core.messaging import SnsPublisher, topic_arn
 from gas_core.runtime import every
 from gas_core.service import Parts, run_service
 from gas_jobs.api import router
+from gas_jobs.multipart import abort_abandoned_uploads
+from gas_jobs.parts import MultipartStore, UploadPolicy
 from gas_jobs.repository import JobRepository
 from gas_jobs.results import ResultTables
 from gas_jobs.service import Jobs, republish_stranded_requests
 from gas_jobs.settings import Settings
 from gas_jobs.storage import ObjectStore
+from gas_jobs.upload_api import router as upload_router
 
 
 def main() -> None:
@@ -31,6 +34,7 @@ def create_app() -> FastAPI:
     """The job API's routes; ``build`` gives them their state (the OpenAPI needs none)."""
     app = FastAPI(title="gas-jobs")
     app.include_router(router)
+    app.include_router(upload_router)
     return app
 
 
@@ -45,6 +49,11 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
     jobs = Jobs(
         repo=JobRepository(dynamodb, stack.jobs_table),
         objects=ObjectStore(s3),
+        multipart=MultipartStore(s3),
+        uploads=UploadPolicy(
+            threshold_bytes=settings.multipart_threshold_bytes,
+            part_bytes=settings.multipart_part_bytes,
+        ),
         requests=SnsPublisher(sns, await topic_arn(sns, stack.job_requests_topic)),
         stack=stack,
         max_upload_bytes=settings.max_upload_bytes,
@@ -74,9 +83,21 @@ async def build(settings: Settings, clients: AwsClients, resources: AsyncExitSta
             what="publishing stranded job requests",
         )
 
+    async def abort_abandoned(stop: asyncio.Event) -> None:
+        await every(
+            stop,
+            settings.multipart_abandoned_check_seconds,
+            partial(
+                abort_abandoned_uploads,
+                jobs,
+                older_than_seconds=settings.multipart_abandoned_seconds,
+            ),
+            what="aborting abandoned multipart uploads",
+        )
+
     return Parts(
         app=app,
-        workers=(publish_stranded_requests,),
+        workers=(publish_stranded_requests, abort_abandoned),
         checks={
             "jobs_table": table_check(dynamodb, stack.jobs_table),
             "inputs_bucket": bucket_check(s3, stack.inputs_bucket),

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gas_core.jobs import JobRecord, JobStatus, StorageState
+from gas_jobs.parts import part_count
 
 Build = Literal["GRCh37", "GRCh38"]
 
@@ -16,6 +17,12 @@ class JobCreate(BaseModel):
     filename: str = Field(min_length=1, max_length=255)
     size_bytes: int = Field(gt=0, description="the size of the file the client will upload")
     build: Build | None = Field(default=None, description="omit to detect it from the file")
+    fingerprint: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the client's fingerprint of the file, so an interrupted upload in parts "
+        "can be found again (GET /jobs?status=CREATED shows it)",
+    )
 
 
 class Problem(BaseModel):
@@ -28,6 +35,10 @@ class JobPublic(BaseModel):
     id: str
     status: JobStatus
     storage: StorageState | None
+    restore_tier: str | None = Field(
+        default=None,
+        description="S3 retrieval tier of the latest restore (Expedited: minutes; Standard: hours)",
+    )
     progress: int
     queue_position: int | None = Field(description="1 = next to run; only while QUEUED")
     input_filename: str
@@ -40,7 +51,13 @@ class JobPublic(BaseModel):
     completed_at: str | None
     error: str | None
     summary: dict[str, Any] | None
-    provenance: dict[str, Any] | None
+    provenance: dict[str, Any] | None = Field(
+        description="the reference data used, and `input_checksum`: the uploaded file's "
+        "checksum as S3 computed it"
+    )
+    upload: MultipartPlan | None = Field(
+        default=None, description="while a file is being uploaded in parts: how"
+    )
 
     @classmethod
     def from_record(cls, job: JobRecord, *, queue_position: int | None = None) -> JobPublic:
@@ -48,6 +65,7 @@ class JobPublic(BaseModel):
             id=job.job_id,
             status=job.status,
             storage=job.storage,
+            restore_tier=job.restore_tier,
             progress=job.progress,
             queue_position=queue_position,
             input_filename=job.input_filename,
@@ -60,7 +78,12 @@ class JobPublic(BaseModel):
             completed_at=job.completed_at,
             error=job.error,
             summary=job.summary,
-            provenance=job.provenance,
+            provenance=(
+                {**(job.provenance or {}), "input_checksum": job.input_checksum}
+                if job.input_checksum
+                else job.provenance
+            ),
+            upload=MultipartPlan.of(job),
         )
 
 
@@ -74,7 +97,62 @@ class UploadForm(BaseModel):
 
 class JobCreated(BaseModel):
     job: JobPublic
-    upload: UploadForm
+    upload: UploadForm | None = Field(
+        description="POST the file here; absent when it goes in parts (see job.upload)"
+    )
+
+
+class MultipartPlan(BaseModel):
+    """A file uploaded in parts: part n (1-based) is bytes [(n-1)·part_bytes, n·part_bytes)
+    of the file. Ask POST /jobs/{id}/upload/parts for the parts' URLs, PUT each part there,
+    then POST /jobs/{id}/upload/complete and submit."""
+
+    part_bytes: int
+    part_count: int
+    fingerprint: str | None
+
+    @classmethod
+    def of(cls, job: JobRecord) -> MultipartPlan | None:
+        if not job.upload_id or not job.upload_part_bytes:
+            return None
+        return cls(
+            part_bytes=job.upload_part_bytes,
+            part_count=part_count(job),
+            fingerprint=job.upload_fingerprint,
+        )
+
+
+class PartChecksum(BaseModel):
+    number: int = Field(ge=1, le=10_000)
+    sha256: str = Field(description="the part's SHA-256, base64-encoded (S3 checks it)")
+
+
+class PartUrlsRequest(BaseModel):
+    parts: list[PartChecksum] = Field(min_length=1, max_length=100)
+
+
+class PartUrlPublic(BaseModel):
+    number: int
+    url: str
+    headers: dict[str, str] = Field(description="send these headers with the PUT")
+
+
+class PartUrls(BaseModel):
+    parts: list[PartUrlPublic]
+    expires_in: int
+
+
+class UploadedPart(BaseModel):
+    number: int
+    size: int
+    sha256: str | None
+
+
+class UploadedParts(BaseModel):
+    """The parts S3 already holds: a resumed upload sends only the others."""
+
+    upload: MultipartPlan
+    parts: list[UploadedPart]
 
 
 class JobsPublic(BaseModel):

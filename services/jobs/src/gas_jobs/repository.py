@@ -18,6 +18,7 @@ from gas_core.jobs import (
     JobTable,
     record_from_item,
     record_to_item,
+    utc_timestamp,
 )
 
 CURSOR_KEYS = frozenset({"job_id", "user_id", "submitted_at"})
@@ -144,6 +145,19 @@ class JobRepository(JobTable):
             {"status": JobStatus.FAILED, "error": error, "completed_at": failed_at}
         )
         condition = _status_in(update, JobStatus.CREATED, JobStatus.QUEUED)
+        return await self._apply(job_id, update, condition)
+
+    async def finish_upload(
+        self, *, job_id: str, upload_id: str, input_checksum: str | None, error: str | None
+    ) -> bool:
+        """The multipart upload ``upload_id`` is over: completed (its checksum recorded) or,
+        with ``error``, refused, cancelled or abandoned (CREATED → FAILED)."""
+        update = ConditionalUpdate().set({"upload_id": None, "input_checksum": input_checksum})
+        if error:
+            update.set(
+                {"status": JobStatus.FAILED, "error": error, "completed_at": utc_timestamp()}
+            )
+        condition = f"{update.name('upload_id')} = {update.value(upload_id)}"
         return await self._apply(job_id, update, condition)
 
 

@@ -18,6 +18,7 @@ from gas_core.messaging import Publisher
 from gas_core.settings import StackSettings
 from gas_core.tiers import Tier
 from gas_jobs.models import Build
+from gas_jobs.parts import MultipartStore, UploadPolicy, plan_parts
 from gas_jobs.repository import JobPage, JobRepository
 from gas_jobs.results import ResultGone, ResultTables
 from gas_jobs.sniff import SNIFF_BYTES, text_size_over, vcf_problem
@@ -58,6 +59,8 @@ class Jobs:
 
     repo: JobRepository
     objects: ObjectStore
+    multipart: MultipartStore
+    uploads: UploadPolicy
     requests: Publisher
     stack: StackSettings
     max_upload_bytes: int
@@ -105,13 +108,21 @@ def upload_limit(jobs: Jobs, tier: Tier) -> int:
 
 
 async def create_job(
-    jobs: Jobs, *, user: InternalIdentity, filename: str, size_bytes: int, build: Build | None
-) -> tuple[JobRecord, PresignedPost]:
+    jobs: Jobs,
+    *,
+    user: InternalIdentity,
+    filename: str,
+    size_bytes: int,
+    build: Build | None,
+    fingerprint: str | None = None,
+) -> tuple[JobRecord, PresignedPost | None]:
+    """A new job and how to upload its input: a presigned POST, or None when the file is
+    large enough to go in parts (the job then carries the multipart upload's id)."""
     limit = upload_limit(jobs, user.tier)
     if size_bytes > limit:
         if user.tier is Tier.FREE:
             raise InputTooLarge(too_large_message(size_bytes, limit))
-        raise InputTooLarge(f"Files over {_kib(limit)} cannot be uploaded in one request.")
+        raise InputTooLarge(f"Files over {_kib(limit)} cannot be annotated.")
     job_id = uuid.uuid4().hex
     safe_name = sanitise_filename(filename)
     now = utc_timestamp()
@@ -127,7 +138,16 @@ async def create_job(
         input_bucket=jobs.stack.inputs_bucket,
         input_key=job_file_key(user_id=user.user_id, job_id=job_id, filename=safe_name),
         build=build,
+        upload_fingerprint=fingerprint,
     )
+    if size_bytes > jobs.uploads.threshold_bytes:
+        # Started before the record exists: a crash in between leaves only an upload that
+        # the abandoned-upload pass aborts, never a job that cannot be uploaded.
+        part_bytes, _ = plan_parts(size_bytes, part_bytes=jobs.uploads.part_bytes)
+        upload_id = await jobs.multipart.start(bucket=job.input_bucket, key=job.input_key)
+        job = job.model_copy(update={"upload_id": upload_id, "upload_part_bytes": part_bytes})
+        await jobs.repo.create(job)
+        return job, None
     await jobs.repo.create(job)
     upload = await jobs.objects.presign_upload(
         bucket=job.input_bucket,
@@ -274,7 +294,8 @@ async def job_log(jobs: Jobs, *, user: InternalIdentity, job_id: str) -> str:
     if job.status is JobStatus.FAILED and job.error:
         return f"The job failed before it ran: {job.error}\n"
     raise LogUnavailable(
-        f"The job is {job.status.value.lower()}; its log is written when the run finishes."
+        f"The job is {job.status.value.lower()}; its log appears here once the run has "
+        "written some of it."
     )
 
 

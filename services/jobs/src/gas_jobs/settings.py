@@ -12,8 +12,17 @@ class Settings(ServiceSettings):
     port: int = 8001
     upload_url_seconds: int = Field(default=300, ge=30, le=3600)
     download_url_seconds: int = Field(default=120, ge=10, le=3600)
-    # S3 refuses single POST uploads above 5 GiB; premium inputs are capped there.
-    max_upload_bytes: int = 5 * 1024**3
+    # The largest input a premium user may upload: S3's largest object (5 TiB).
+    max_upload_bytes: int = Field(default=5 * 1024**4, ge=1, le=5 * 1024**4)
+    # Files above the threshold are uploaded in parts (S3 multipart; resumable), smaller
+    # ones in one presigned POST (which S3 caps at 5 GiB). Parts are `multipart_part_bytes`
+    # (at least S3's 5 MiB), larger when a file would need more than 10,000. An upload not
+    # completed within `multipart_abandoned_seconds` is aborted (checked every
+    # `multipart_abandoned_check_seconds`) and its job fails.
+    multipart_threshold_bytes: int = Field(default=64 * 1024**2, ge=1, le=5 * 1024**3)
+    multipart_part_bytes: int = Field(default=16 * 1024**2, ge=5 * 1024**2, le=5 * 1024**3)
+    multipart_abandoned_seconds: float = Field(default=24 * 3600, gt=0)
+    multipart_abandoned_check_seconds: float = Field(default=3600, gt=0)
     # A submit that stopped between queueing a job and publishing its request leaves it
     # QUEUED with no request. Every `check` seconds the service publishes the request of
     # such jobs older than `min_age` (longer than a submit normally takes).

@@ -9,8 +9,9 @@ class Settings(ServiceSettings):
 
     port: int = 8003
     gateway_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Where to look up a user's address (GET /internal/users/{id}).",
+        default="http://127.0.0.1:8005",
+        description="The gateway's internal API (its GAS_GATEWAY_INTERNAL_PORT): "
+        "where to look up a user's address, GET /internal/users/{id}.",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

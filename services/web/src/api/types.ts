@@ -20,3 +20,5 @@ export type JobCreated = JobsApi['schemas']['JobCreated']
 export type UploadForm = JobsApi['schemas']['UploadForm']
 export type ResultLink = JobsApi['schemas']['ResultLink']
 export type Build = NonNullable<JobCreate['build']>
+export type Variant = JobsApi['schemas']['VariantPublic']
+export type VariantsPage = JobsApi['schemas']['VariantsPublic']

@@ -1,5 +1,5 @@
 // The screens every page shares: loading, an error with what to do, a page title.
-import { useEffect, type ReactNode } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
 import { ApiError } from '../api/client'
 
 export function Loading({ what }: { what: string }) {
@@ -37,4 +37,14 @@ export function usePageTitle(title: string) {
   useEffect(() => {
     document.title = `${title} — GAS`
   }, [title])
+}
+
+/** The time now, renewed every `everyMs`, for countdowns on a page. */
+export function useNow(everyMs = 15_000): Date {
+  const [now, setNow] = useState(() => new Date())
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(new Date()), everyMs)
+    return () => window.clearInterval(timer)
+  }, [everyMs])
+  return now
 }

@@ -17,6 +17,14 @@ export function formatMoment(value: Date): string {
   return value.toDateString() === new Date().toDateString() ? TIME.format(value) : DATE_TIME.format(value)
 }
 
+/** "9 minutes left" until `when`, seen at `now`. */
+export function timeLeft(when: Date, now: Date = new Date()): string {
+  const seconds = (when.getTime() - now.getTime()) / 1000
+  if (seconds <= 0) return 'any moment now'
+  if (seconds < 60) return 'less than a minute left'
+  return `${formatDuration(seconds)} left`
+}
+
 export function formatDuration(seconds: number): string {
   if (seconds < 90) return `${Math.round(seconds)} seconds`
   if (seconds < 5400) return `${Math.round(seconds / 60)} minutes`

@@ -76,13 +76,14 @@ describe('JobPage', () => {
 
   it('says a restoring result is on its way back', async () => {
     answer({
-      '/api/jobs/job1': [200, { ...completed, storage: 'RESTORING', tier: 'premium' }],
+      '/api/jobs/job1': [200, { ...completed, storage: 'RESTORING', restore_tier: 'Standard', tier: 'premium' }],
       '/api/jobs/job1/log': [200, ''],
       '/api/config': [200, { free_size_limit_bytes: 153600, free_window_seconds: 600 }],
     })
     show('/jobs/job1', { ...user, tier: 'premium' })
     expect(await screen.findByRole('heading', { name: 'Restoring the result from cold storage' })).toBeInTheDocument()
     expect(screen.getByText(/download appears here when the result is back/)).toBeInTheDocument()
+    expect(screen.getByText(/Standard retrieval: usually 3–5 hours/)).toBeInTheDocument()
   })
 
   it('shows a failed job with its reason and what to do', async () => {

@@ -2,8 +2,8 @@ import { Link, useParams } from 'react-router'
 import { ApiError } from '../api/client'
 import { useConfig, useJob, useJobLog, useResultLink } from '../api/hooks'
 import type { Job, User, WebConfig } from '../api/types'
-import { ErrorMessage, Loading, usePageTitle } from '../common/Feedback'
-import { formatBytes, formatDateTime, formatMoment } from '../common/format'
+import { ErrorMessage, Loading, useNow, usePageTitle } from '../common/Feedback'
+import { formatBytes, formatDateTime, formatMoment, timeLeft } from '../common/format'
 import { archivesAt, StatusBadge } from './status'
 import { Provenance, SummaryCharts } from './Summary'
 import { Timeline } from './Timeline'
@@ -119,6 +119,7 @@ function Progress({ job }: { job: Job }) {
 
 function ResultPanel({ job, user, config }: { job: Job; user: User; config: WebConfig | undefined }) {
   const link = useResultLink()
+  const now = useNow()
   const download = () =>
     link.mutate(job.id, {
       onSuccess: (result) => window.location.assign(result.url),
@@ -154,8 +155,8 @@ function ResultPanel({ job, user, config }: { job: Job; user: User; config: WebC
           Restoring the result from cold storage
         </h2>
         <p className="mb-0">
-          Retrieval usually takes minutes (expedited), at most a few hours. This page updates by itself, and the
-          download appears here when the result is back.
+          {restoreWait(job.restore_tier)} This page updates by itself, and the download appears here when the result is
+          back.
         </p>
       </section>
     )
@@ -173,12 +174,18 @@ function ResultPanel({ job, user, config }: { job: Job; user: User; config: WebC
       <h2 className="h5" id="result-heading">
         Result
       </h2>
-      <button type="button" className="btn btn-primary" onClick={download} disabled={link.isPending}>
-        {link.isPending ? 'Preparing the download…' : 'Download the annotated VCF'}
-      </button>
+      <div className="d-flex flex-wrap gap-2">
+        <button type="button" className="btn btn-primary" onClick={download} disabled={link.isPending}>
+          {link.isPending ? 'Preparing the download…' : 'Download the annotated VCF'}
+        </button>
+        <Link className="btn btn-outline-primary" to={`/jobs/${job.id}/variants`}>
+          View and filter the variants
+        </Link>
+      </div>
       {when && (
         <p className="mt-2 mb-0 text-body-secondary">
-          Free results can be downloaded until {formatMoment(when)}, then move to cold storage.{' '}
+          Free results can be downloaded until {formatMoment(when)} ({timeLeft(when, now)}), then move to cold
+          storage.{' '}
           <Link to="/account#upgrade">Upgrade</Link> to keep them available.
         </p>
       )}
@@ -197,7 +204,7 @@ function LogPanel({ job }: { job: Job }) {
   return (
     <section className="mb-4" aria-labelledby="log-heading">
       <h2 className="h5" id="log-heading">
-        Log
+        Log{job.status === 'RUNNING' && <span className="fs-6 fw-normal text-body-secondary"> (updates while the job runs)</span>}
       </h2>
       {log.isPending ? (
         <Loading what="the log" />
@@ -210,4 +217,11 @@ function LogPanel({ job }: { job: Job }) {
       )}
     </section>
   )
+}
+
+/** What the retrieval tier the archiver asked S3 for means for the wait. */
+export function restoreWait(tier: string | null | undefined): string {
+  if (tier === 'Expedited') return 'Expedited retrieval: usually 1–5 minutes.'
+  if (tier === 'Standard') return 'Standard retrieval: usually 3–5 hours (expedited retrieval was not available).'
+  return 'Retrieval usually takes minutes (expedited), at most a few hours.'
 }

@@ -2,7 +2,7 @@ import { useState } from 'react'
 import { Link } from 'react-router'
 import { useConfig, useJobs } from '../api/hooks'
 import type { Job, User, WebConfig } from '../api/types'
-import { ErrorMessage, Loading, usePageTitle } from '../common/Feedback'
+import { ErrorMessage, Loading, useNow, usePageTitle } from '../common/Feedback'
 import { formatBytes, formatDateTime } from '../common/format'
 import { StatusBadge, storageText } from './status'
 
@@ -13,6 +13,7 @@ export function JobsPage({ user }: { user: User }) {
   const cursor = cursors[cursors.length - 1] ?? null
   const jobs = useJobs(cursor)
   const config = useConfig()
+  const now = useNow()
   const page = jobs.data
 
   return (
@@ -56,7 +57,7 @@ export function JobsPage({ user }: { user: User }) {
               </thead>
               <tbody>
                 {page.data.map((job) => (
-                  <JobRow key={job.id} job={job} user={user} config={config.data} />
+                  <JobRow key={job.id} job={job} user={user} config={config.data} now={now} />
                 ))}
               </tbody>
             </table>
@@ -87,7 +88,7 @@ export function JobsPage({ user }: { user: User }) {
   )
 }
 
-function JobRow({ job, user, config }: { job: Job; user: User; config: WebConfig | undefined }) {
+function JobRow({ job, user, config, now }: { job: Job; user: User; config: WebConfig | undefined; now: Date }) {
   return (
     <tr>
       <td>
@@ -96,7 +97,7 @@ function JobRow({ job, user, config }: { job: Job; user: User; config: WebConfig
       <td>
         <StatusBadge status={job.status} />
         {job.status === 'QUEUED' && job.queue_position != null && (
-          <div className="small text-body-secondary">#{job.queue_position} in queue</div>
+          <div className="small text-body-secondary">Position {job.queue_position} in the queue</div>
         )}
         {job.status === 'RUNNING' && (
           <div
@@ -116,7 +117,7 @@ function JobRow({ job, user, config }: { job: Job; user: User; config: WebConfig
       <td>{job.build ?? 'detecting'}</td>
       <td>{formatDateTime(job.submitted_at)}</td>
       <td>{formatDateTime(job.completed_at)}</td>
-      <td>{storageText(job, user, config)}</td>
+      <td>{storageText(job, user, config, now)}</td>
     </tr>
   )
 }

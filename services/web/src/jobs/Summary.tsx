@@ -116,10 +116,18 @@ export function Provenance({ provenance }: { provenance: Record<string, unknown>
       <h2 className="h5" id="provenance-heading">
         Provenance
       </h2>
-      <p className="text-body-secondary">
-        Reference bundle {text(provenance.build)}, built {text(provenance.created_at)} by anntools{' '}
-        {text(provenance.anntools_version)} (bundle format {text(provenance.format_version)}).
-      </p>
+      {provenance.build !== undefined && (
+        <p className="text-body-secondary">
+          Reference bundle {text(provenance.build)}, built {text(provenance.created_at)} by anntools{' '}
+          {text(provenance.anntools_version)} (bundle format {text(provenance.format_version)}).
+        </p>
+      )}
+      {typeof provenance.input_checksum === 'string' && (
+        <p className="text-body-secondary">
+          Input file checksum, as storage computed it on upload:{' '}
+          <code className="text-break">{provenance.input_checksum}</code>
+        </p>
+      )}
       {sources.length > 0 && (
         <div className="table-responsive">
           <table className="table table-sm">

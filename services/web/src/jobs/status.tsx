@@ -1,6 +1,6 @@
 // How a job's status and storage read on a page.
 import type { Job, JobStatus, User, WebConfig } from '../api/types'
-import { formatMoment } from '../common/format'
+import { formatMoment, timeLeft } from '../common/format'
 
 const STATUS: Record<JobStatus, { label: string; badge: string }> = {
   CREATED: { label: 'Waiting for upload', badge: 'text-bg-light border' },
@@ -22,12 +22,12 @@ export function archivesAt(job: Job, user: User, config: WebConfig | undefined):
   return new Date(new Date(job.completed_at).getTime() + config.free_window_seconds * 1000)
 }
 
-export function storageText(job: Job, user: User, config: WebConfig | undefined): string {
+export function storageText(job: Job, user: User, config: WebConfig | undefined, now: Date = new Date()): string {
   if (job.status !== 'COMPLETED') return '—'
   switch (job.storage) {
     case 'AVAILABLE': {
       const when = archivesAt(job, user, config)
-      return when ? `Available; archives at ${formatMoment(when)}` : 'Available'
+      return when ? `Available; archives at ${formatMoment(when)} (${timeLeft(when, now)})` : 'Available'
     }
     case 'ARCHIVING':
       return 'Moving to cold storage'

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react'
 import { Link, useNavigate } from 'react-router'
-import { ApiError } from '../api/client'
+import { api, ApiError } from '../api/client'
 import { useConfig, useCreateJob, useSubmitJob } from '../api/hooks'
 import type { Build, User } from '../api/types'
 import { UploadCancelled, uploadFile, type UploadHandle } from '../api/upload'
@@ -8,12 +8,13 @@ import { ErrorMessage, usePageTitle } from '../common/Feedback'
 import { formatBytes } from '../common/format'
 import { readVcf, type VcfOverview } from '../vcf/header'
 import { FileOverview } from './FileOverview'
+import { fingerprintFile, httpTransport, MultipartUpload, resumableJob, UploadPaused, UploadStore } from './multipart'
 
 type Stage =
   | { name: 'choosing' }
   | { name: 'reading'; file: File }
   | { name: 'ready'; file: File; overview: VcfOverview }
-  | { name: 'uploading'; file: File; overview: VcfOverview; fraction: number }
+  | { name: 'uploading'; file: File; overview: VcfOverview; fraction: number; parts?: string; paused?: boolean }
   | { name: 'submitting'; file: File; overview: VcfOverview }
 
 export function SubmitPage({ user }: { user: User }) {
@@ -28,6 +29,9 @@ export function SubmitPage({ user }: { user: User }) {
   const [build, setBuild] = useState<'detect' | Build>('detect')
   const [dragging, setDragging] = useState(false)
   const upload = useRef<UploadHandle | null>(null)
+  const inParts = useRef<MultipartUpload | null>(null)
+  const resumeUpload = useRef<(() => void) | null>(null)
+  const [interrupted] = useState(() => new UploadStore().all())
   const fileInput = useRef<HTMLInputElement>(null)
   const uploadButton = useRef<HTMLButtonElement>(null)
   const cancelButton = useRef<HTMLButtonElement>(null)
@@ -71,19 +75,39 @@ export function SubmitPage({ user }: { user: User }) {
     setProblem(null)
     setNotice(null)
     try {
-      const created = await createJob.mutateAsync({
-        filename: file.name,
-        size_bytes: file.size,
-        build: build === 'detect' ? null : build,
-      })
-      setStage({ name: 'uploading', file, overview, fraction: 0 })
-      // The request is the file plus the form's fields: show the share of it that has gone.
-      upload.current = uploadFile(created.upload, file, (sent, total) =>
-        setStage((current) => (current.name === 'uploading' ? { ...current, fraction: sent / total } : current)),
-      )
-      await upload.current.done
+      const fingerprint = await fingerprintFile(file)
+      // A file whose upload in parts was interrupted (reload, network) continues in its job.
+      let jobId = await resumableJob(fingerprint)
+      if (jobId === null) {
+        const created = await createJob.mutateAsync({
+          filename: file.name,
+          size_bytes: file.size,
+          build: build === 'detect' ? null : build,
+          fingerprint,
+        })
+        jobId = created.job.id
+        if (created.upload) {
+          setStage({ name: 'uploading', file, overview, fraction: 0 })
+          // The request is the file plus the form's fields: show the share of it that has gone.
+          upload.current = uploadFile(created.upload, file, (sent, total) =>
+            setStage((current) => (current.name === 'uploading' ? { ...current, fraction: sent / total } : current)),
+          )
+          await upload.current.done
+        }
+      }
+      if (!upload.current) {
+        setStage({ name: 'uploading', file, overview, fraction: 0 })
+        inParts.current = new MultipartUpload(file, jobId, fingerprint, httpTransport, new UploadStore(), (p) =>
+          setStage((current) =>
+            current.name === 'uploading'
+              ? { ...current, fraction: p.sentBytes / p.totalBytes, parts: `${p.partsDone} of ${p.partCount} parts` }
+              : current,
+          ),
+        )
+        await runUntilDone(inParts.current)
+      }
       setStage({ name: 'submitting', file, overview })
-      const job = await submitJob.mutateAsync(created.job.id)
+      const job = await submitJob.mutateAsync(jobId)
       navigate(`/jobs/${job.id}`)
     } catch (error) {
       setStage({ name: 'ready', file, overview })
@@ -91,7 +115,39 @@ export function SubmitPage({ user }: { user: User }) {
       else setProblem(error)
     } finally {
       upload.current = null
+      inParts.current = null
     }
+  }
+
+  /** Run an upload in parts; while it is paused, wait for the resume button. */
+  const runUntilDone = async (parts: MultipartUpload) => {
+    for (;;) {
+      try {
+        await parts.run()
+        return
+      } catch (error) {
+        if (!(error instanceof UploadPaused)) throw error
+        if (inParts.current !== parts) throw new UploadCancelled()
+        const resumed = new Promise<void>((resolve) => (resumeUpload.current = resolve))
+        setStage((current) => (current.name === 'uploading' ? { ...current, paused: true } : current))
+        await resumed
+        if (inParts.current !== parts) throw new UploadCancelled()
+        setStage((current) => (current.name === 'uploading' ? { ...current, paused: false } : current))
+      }
+    }
+  }
+
+  const cancel = async () => {
+    const parts = inParts.current
+    if (!parts) {
+      upload.current?.cancel()
+      return
+    }
+    inParts.current = null
+    parts.pause()
+    resumeUpload.current?.()
+    new UploadStore().forget(parts.fingerprint)
+    await api(`/api/jobs/${encodeURIComponent(parts.jobId)}/upload`, { method: 'DELETE' }).catch(() => undefined)
   }
 
   const file = stage.name === 'choosing' ? null : stage.file
@@ -109,6 +165,12 @@ export function SubmitPage({ user }: { user: User }) {
           : 'Premium account: files of any size.'}{' '}
         The file is checked here, in your browser, before it is uploaded.
       </p>
+      {interrupted.length > 0 && stage.name === 'choosing' && (
+        <div className="alert alert-info" role="status">
+          An upload was interrupted ({interrupted.map((saved) => saved.filename).join(', ')}). Choose the same file
+          again to continue where it stopped.
+        </div>
+      )}
       <form onSubmit={start}>
         <div
           className={`drop-zone mb-3 ${dragging ? 'dragging' : ''}`}
@@ -184,7 +246,10 @@ export function SubmitPage({ user }: { user: User }) {
         {stage.name === 'uploading' && (
           <div className="mb-3">
             <div className="d-flex justify-content-between small">
-              <span>Uploading {stage.file.name}</span>
+              <span>
+                {stage.paused ? 'Paused' : 'Uploading'} {stage.file.name}
+                {stage.parts && ` (${stage.parts})`}
+              </span>
               <span>
                 {formatBytes(Math.round(stage.fraction * stage.file.size))} of {formatBytes(stage.file.size)}
               </span>
@@ -224,9 +289,19 @@ export function SubmitPage({ user }: { user: User }) {
               ref={cancelButton}
               type="button"
               className="btn btn-outline-secondary"
-              onClick={() => upload.current?.cancel()}
+              onClick={() => void cancel()}
             >
               Cancel upload
+            </button>
+          )}
+          {stage.name === 'uploading' && stage.parts && !stage.paused && (
+            <button type="button" className="btn btn-outline-secondary" onClick={() => inParts.current?.pause()}>
+              Pause upload
+            </button>
+          )}
+          {stage.name === 'uploading' && stage.paused && (
+            <button type="button" className="btn btn-outline-primary" onClick={() => resumeUpload.current?.()}>
+              Resume upload
             </button>
           )}
         </div>

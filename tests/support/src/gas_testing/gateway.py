@@ -1,7 +1,8 @@
 """pytest plugin for tests that run the gateway for real (loaded by the root conftest): the dev
 IdP as a node process (``dev_idp``), a fresh PostgreSQL database per test
 (``gateway_database``), the gateway started against both, a browser-like login over HTTP and
-accounts provisioned as an operator would.
+accounts provisioned as an operator would. The gateway serves its internal API on a second
+free port (``GatewayProcess.internal_url``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ async def gateway_database(database_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+@dataclass
+class GatewayProcess(ServiceProcess):
+    """The gateway: ``url`` is its public port, ``internal_url`` the internal API's port (what
+    the notifier and archiver are given as their GATEWAY_URL)."""
+
+    internal_url: str = ""
+
+
 def start_gateway(
     start_service: StartService,
     stack: Stack,
@@ -97,16 +106,25 @@ def start_gateway(
     database_url: str,
     jobs_url: str = "http://127.0.0.1:9",
     **env: str,
-) -> ServiceProcess:
-    return start_service(
+) -> GatewayProcess:
+    internal_port = free_port()
+    service = start_service(
         "gateway",
         stack,
         DATABASE_URL=database_url,
         GAS_GATEWAY_JOBS_URL=jobs_url,
+        GAS_GATEWAY_INTERNAL_PORT=str(internal_port),
         GAS_GATEWAY_OUTBOX_INTERVAL_SECONDS="0.5",
         GAS_GATEWAY_PAYMENT_PROVIDER="test",
         **idp.gateway_env(),
         **env,
+    )
+    return GatewayProcess(
+        name=service.name,
+        url=service.url,
+        process=service.process,
+        log_path=service.log_path,
+        internal_url=f"http://127.0.0.1:{internal_port}",
     )
 
 

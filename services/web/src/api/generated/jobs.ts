@@ -110,6 +110,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{job_id}/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel the upload (its parts are deleted) */
+        delete: operations["abort_upload_jobs__job_id__upload_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/upload/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Join the uploaded parts into the input (then submit the job) */
+        post: operations["complete_upload_jobs__job_id__upload_complete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/upload/parts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The parts S3 already holds */
+        get: operations["uploaded_parts_jobs__job_id__upload_parts_get"];
+        put?: never;
+        /** Presigned URLs for parts of the file */
+        post: operations["part_urls_jobs__job_id__upload_parts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/{job_id}/variants": {
         parameters: {
             query?: never;
@@ -171,6 +223,11 @@ export interface components {
             /** Filename */
             filename: string;
             /**
+             * Fingerprint
+             * @description the client's fingerprint of the file, so an interrupted upload in parts can be found again (GET /jobs?status=CREATED shows it)
+             */
+            fingerprint?: string | null;
+            /**
              * Size Bytes
              * @description the size of the file the client will upload
              */
@@ -179,7 +236,8 @@ export interface components {
         /** JobCreated */
         JobCreated: {
             job: components["schemas"]["JobPublic"];
-            upload: components["schemas"]["UploadForm"];
+            /** @description POST the file here; absent when it goes in parts (see job.upload) */
+            upload: components["schemas"]["UploadForm"] | null;
         };
         /** JobPublic */
         JobPublic: {
@@ -197,7 +255,10 @@ export interface components {
             input_size_bytes: number;
             /** Progress */
             progress: number;
-            /** Provenance */
+            /**
+             * Provenance
+             * @description the reference data used, and `input_checksum`: the uploaded file's checksum as S3 computed it
+             */
             provenance: {
                 [key: string]: unknown;
             } | null;
@@ -208,6 +269,11 @@ export interface components {
             queue_position: number | null;
             /** Queued At */
             queued_at: string | null;
+            /**
+             * Restore Tier
+             * @description S3 retrieval tier of the latest restore (Expedited: minutes; Standard: hours)
+             */
+            restore_tier?: string | null;
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["JobStatus"];
@@ -220,6 +286,8 @@ export interface components {
             } | null;
             /** Tier */
             tier: string;
+            /** @description while a file is being uploaded in parts: how */
+            upload?: components["schemas"]["MultipartPlan"] | null;
         };
         /**
          * JobStatus
@@ -240,6 +308,56 @@ export interface components {
              * @description cursor for the next page, absent on the last
              */
             next: string | null;
+        };
+        /**
+         * MultipartPlan
+         * @description A file uploaded in parts: part n (1-based) is bytes [(n-1)·part_bytes, n·part_bytes)
+         *     of the file. Ask POST /jobs/{id}/upload/parts for the parts' URLs, PUT each part there,
+         *     then POST /jobs/{id}/upload/complete and submit.
+         */
+        MultipartPlan: {
+            /** Fingerprint */
+            fingerprint: string | null;
+            /** Part Bytes */
+            part_bytes: number;
+            /** Part Count */
+            part_count: number;
+        };
+        /** PartChecksum */
+        PartChecksum: {
+            /** Number */
+            number: number;
+            /**
+             * Sha256
+             * @description the part's SHA-256, base64-encoded (S3 checks it)
+             */
+            sha256: string;
+        };
+        /** PartUrlPublic */
+        PartUrlPublic: {
+            /**
+             * Headers
+             * @description send these headers with the PUT
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /** Number */
+            number: number;
+            /** Url */
+            url: string;
+        };
+        /** PartUrls */
+        PartUrls: {
+            /** Expires In */
+            expires_in: number;
+            /** Parts */
+            parts: components["schemas"]["PartUrlPublic"][];
+        };
+        /** PartUrlsRequest */
+        PartUrlsRequest: {
+            /** Parts */
+            parts: components["schemas"]["PartChecksum"][];
         };
         /**
          * Problem
@@ -288,6 +406,24 @@ export interface components {
             };
             /** Url */
             url: string;
+        };
+        /** UploadedPart */
+        UploadedPart: {
+            /** Number */
+            number: number;
+            /** Sha256 */
+            sha256: string | null;
+            /** Size */
+            size: number;
+        };
+        /**
+         * UploadedParts
+         * @description The parts S3 already holds: a resumed upload sends only the others.
+         */
+        UploadedParts: {
+            /** Parts */
+            parts: components["schemas"]["UploadedPart"][];
+            upload: components["schemas"]["MultipartPlan"];
         };
         /** ValidationError */
         ValidationError: {
@@ -755,6 +891,260 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    abort_upload_jobs__job_id__upload_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has no upload in parts in progress: why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    complete_upload_jobs__job_id__upload_complete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Parts are missing (which), or no upload in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file is over the tier's limit: it is deleted, the job failed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    uploaded_parts_jobs__job_id__upload_parts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedParts"];
+                };
+            };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has no upload in parts in progress: why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    part_urls_jobs__job_id__upload_parts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PartUrlsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartUrls"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid internal token: call this API through the gateway */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has no upload in parts in progress: why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not valid, or its parts do not fit the upload: which and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["Problem"];
                 };
             };
         };

@@ -1,0 +1,497 @@
+// The results viewer: a result's annotated variants, filtered, sorted and paged by the jobs
+// service, with the view in the address and "download what you see" exports.
+import { useId, useState, type FormEvent } from 'react'
+import { Link, useParams, useSearchParams } from 'react-router'
+import { useJob, useVariants } from '../api/hooks'
+import type { Job, Variant } from '../api/types'
+import { ErrorMessage, Loading, usePageTitle } from '../common/Feedback'
+import {
+  exportHref,
+  filterProblem,
+  hasFilters,
+  nextSort,
+  NO_FILTERS,
+  PAGE_SIZES,
+  pageQuery,
+  pageSpan,
+  parsePosition,
+  REGION_CLASSES,
+  REGION_LABELS,
+  searchFromView,
+  sortOf,
+  viewFromSearch,
+  type ExportFormat,
+  type RegionClass,
+  type VariantFilters,
+  type ViewState,
+} from './filters'
+
+const NUMBER = new Intl.NumberFormat('en')
+const EXPORTS: { format: ExportFormat; label: string }[] = [
+  { format: 'vcf', label: 'VCF' },
+  { format: 'tsv', label: 'TSV' },
+  { format: 'json', label: 'JSON' },
+]
+
+export function ViewerPage() {
+  const { jobId = '' } = useParams()
+  const job = useJob(jobId)
+  usePageTitle(job.data ? `Variants of ${job.data.input_filename}` : 'Variants')
+  if (job.isPending) return <Loading what="the job" />
+  if (!job.data) {
+    return (
+      <>
+        <h1>These variants cannot be shown</h1>
+        <ErrorMessage
+          error={job.error}
+          action={
+            <p className="mb-0">
+              See <Link to="/jobs">your jobs</Link>, or reload to try again.
+            </p>
+          }
+        />
+      </>
+    )
+  }
+  return <Viewer job={job.data} />
+}
+
+function Viewer({ job }: { job: Job }) {
+  const [search, setSearch] = useSearchParams()
+  const view = viewFromSearch(search)
+  const available = job.status === 'COMPLETED' && job.storage === 'AVAILABLE'
+  const variants = useVariants(job.id, pageQuery(view).toString(), available)
+  const show = (next: ViewState) => setSearch(searchFromView(next))
+  const page = variants.data
+  const span = page ? pageSpan(view, page.count) : null
+
+  return (
+    <>
+      <nav aria-label="Breadcrumb">
+        <ol className="breadcrumb">
+          <li className="breadcrumb-item">
+            <Link to="/jobs">Jobs</Link>
+          </li>
+          <li className="breadcrumb-item">
+            <Link to={`/jobs/${job.id}`}>{job.input_filename}</Link>
+          </li>
+          <li className="breadcrumb-item active" aria-current="page">
+            Variants
+          </li>
+        </ol>
+      </nav>
+      <h1 className="text-break">Variants of {job.input_filename}</h1>
+      {!available ? (
+        <NotViewable job={job} />
+      ) : (
+        <>
+          <FilterForm
+            key={search.toString()}
+            applied={view.filters}
+            onApply={(filters) => show({ ...view, filters, page: 1 })}
+          />
+          {variants.isError && (
+            <ErrorMessage
+              error={variants.error}
+              action={<p className="mb-0">Change the filters, or reload the page to try again.</p>}
+            />
+          )}
+          {variants.isPending && !variants.isError ? (
+            <Loading what="the variants" />
+          ) : page && span ? (
+            <>
+              <div className="d-flex flex-wrap justify-content-between align-items-center gap-2 mb-2">
+                <p className="mb-0" role="status" aria-live="polite" data-testid="match-count">
+                  {page.count === 0
+                    ? 'No variants match these filters.'
+                    : `${NUMBER.format(page.count)} ${page.count === 1 ? 'variant matches' : 'variants match'}${
+                        hasFilters(view.filters) ? ' these filters' : ''
+                      }; rows ${NUMBER.format(span.first)}–${NUMBER.format(span.last)} shown.`}
+                </p>
+                <ExportLinks job={job} view={view} disabled={page.count === 0} />
+              </div>
+              {page.count > 0 && page.data.length === 0 && (
+                <div className="alert alert-info" role="status">
+                  This page is past the last one.{' '}
+                  <button type="button" className="btn btn-link p-0 align-baseline" onClick={() => show({ ...view, page: 1 })}>
+                    Go to the first page
+                  </button>
+                </div>
+              )}
+              {page.data.length > 0 && (
+                <VariantTable
+                  rows={page.data}
+                  view={view}
+                  busy={variants.isFetching}
+                  onSort={(column) => show({ ...view, sort: nextSort(view.sort, column), page: 1 })}
+                />
+              )}
+              <Pager view={view} pages={span.pages} onShow={show} />
+            </>
+          ) : null}
+        </>
+      )}
+    </>
+  )
+}
+
+function NotViewable({ job }: { job: Job }) {
+  const back = <Link to={`/jobs/${job.id}`}>the job's page</Link>
+  let text: string
+  if (job.status === 'FAILED') text = 'This job failed, so it has no variants to show.'
+  else if (job.status !== 'COMPLETED') text = 'The variants can be viewed once the job has completed.'
+  else if (job.storage === 'ARCHIVED') text = 'This result is archived. Upgrade to premium to restore it and view it again.'
+  else if (job.storage === 'RESTORING') text = 'This result is being restored from cold storage; it can be viewed when it is back.'
+  else text = 'This result is moving to cold storage and cannot be viewed now.'
+  return (
+    <div className="alert alert-info" role="status">
+      <p className="mb-1">{text}</p>
+      <p className="mb-0">Follow it on {back}.</p>
+    </div>
+  )
+}
+
+interface Draft {
+  chrom: string
+  start: string
+  end: string
+  gene: string
+  regions: RegionClass[]
+  inDbsnp: '' | 'true' | 'false'
+  clinvar: string
+  text: string
+}
+
+function draftOf(filters: VariantFilters): Draft {
+  return {
+    chrom: filters.chrom,
+    start: filters.start === null ? '' : String(filters.start),
+    end: filters.end === null ? '' : String(filters.end),
+    gene: filters.gene,
+    regions: filters.regions,
+    inDbsnp: filters.inDbsnp === null ? '' : filters.inDbsnp ? 'true' : 'false',
+    clinvar: filters.clinvar,
+    text: filters.text,
+  }
+}
+
+function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (filters: VariantFilters) => void }) {
+  const [draft, setDraft] = useState<Draft>(() => draftOf(applied))
+  const [problem, setProblem] = useState<string | null>(null)
+  const id = useId()
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((current) => ({ ...current, [key]: value }))
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    const start = parsePosition(draft.start)
+    const end = parsePosition(draft.end)
+    if (start === 'invalid' || end === 'invalid') {
+      setProblem('Positions are whole numbers from 1, like 43044295.')
+      return
+    }
+    const filters: VariantFilters = {
+      chrom: draft.chrom.trim(),
+      start,
+      end,
+      gene: draft.gene.trim(),
+      regions: draft.regions,
+      inDbsnp: draft.inDbsnp === '' ? null : draft.inDbsnp === 'true',
+      clinvar: draft.clinvar.trim(),
+      text: draft.text.trim(),
+    }
+    const wrong = filterProblem(filters)
+    setProblem(wrong)
+    if (!wrong) onApply(filters)
+  }
+
+  const field = (name: keyof Draft) => `${id}-${name}`
+  return (
+    <form className="card card-body bg-body-tertiary mb-3" onSubmit={submit} aria-labelledby={`${id}-heading`} noValidate>
+      <h2 className="h6" id={`${id}-heading`}>
+        Filters
+      </h2>
+      <div className="row g-2">
+        <div className="col-6 col-md-2">
+          <label className="form-label small" htmlFor={field('chrom')}>
+            Chromosome
+          </label>
+          <input
+            id={field('chrom')}
+            className="form-control form-control-sm"
+            value={draft.chrom}
+            onChange={(e) => set('chrom', e.target.value)}
+            placeholder="e.g. 17"
+            maxLength={64}
+          />
+        </div>
+        <div className="col-6 col-md-2">
+          <label className="form-label small" htmlFor={field('start')}>
+            From position
+          </label>
+          <input
+            id={field('start')}
+            className="form-control form-control-sm"
+            inputMode="numeric"
+            value={draft.start}
+            onChange={(e) => set('start', e.target.value)}
+          />
+        </div>
+        <div className="col-6 col-md-2">
+          <label className="form-label small" htmlFor={field('end')}>
+            To position
+          </label>
+          <input
+            id={field('end')}
+            className="form-control form-control-sm"
+            inputMode="numeric"
+            value={draft.end}
+            onChange={(e) => set('end', e.target.value)}
+          />
+        </div>
+        <div className="col-6 col-md-2">
+          <label className="form-label small" htmlFor={field('gene')}>
+            Gene
+          </label>
+          <input
+            id={field('gene')}
+            className="form-control form-control-sm"
+            value={draft.gene}
+            onChange={(e) => set('gene', e.target.value)}
+            placeholder="e.g. BRCA1"
+            maxLength={100}
+          />
+        </div>
+        <div className="col-6 col-md-2">
+          <label className="form-label small" htmlFor={field('text')}>
+            ID contains
+          </label>
+          <input
+            id={field('text')}
+            className="form-control form-control-sm"
+            value={draft.text}
+            onChange={(e) => set('text', e.target.value)}
+            placeholder="e.g. rs80357"
+            maxLength={100}
+          />
+        </div>
+        <div className="col-6 col-md-2">
+          <label className="form-label small" htmlFor={field('inDbsnp')}>
+            In dbSNP
+          </label>
+          <select
+            id={field('inDbsnp')}
+            className="form-select form-select-sm"
+            value={draft.inDbsnp}
+            onChange={(e) => set('inDbsnp', e.target.value as Draft['inDbsnp'])}
+          >
+            <option value="">Either</option>
+            <option value="true">Yes (has an rsID)</option>
+            <option value="false">No</option>
+          </select>
+        </div>
+        <div className="col-12 col-md-4">
+          <label className="form-label small" htmlFor={field('clinvar')}>
+            ClinVar significance contains
+          </label>
+          <input
+            id={field('clinvar')}
+            className="form-control form-control-sm"
+            value={draft.clinvar}
+            onChange={(e) => set('clinvar', e.target.value)}
+            list={`${id}-clinvar-values`}
+            placeholder="e.g. pathogenic (GRCh38 results)"
+            maxLength={100}
+          />
+          <datalist id={`${id}-clinvar-values`}>
+            <option value="Pathogenic" />
+            <option value="Likely_pathogenic" />
+            <option value="Uncertain_significance" />
+            <option value="Likely_benign" />
+            <option value="Benign" />
+            <option value="Conflicting" />
+          </datalist>
+        </div>
+        <fieldset className="col-12 col-md-8">
+          <legend className="form-label small mb-1 fs-6">Region class</legend>
+          <div className="d-flex flex-wrap gap-3">
+            {REGION_CLASSES.map((region) => (
+              <div className="form-check" key={region}>
+                <input
+                  className="form-check-input"
+                  type="checkbox"
+                  id={`${id}-region-${region}`}
+                  checked={draft.regions.includes(region)}
+                  onChange={(e) =>
+                    set(
+                      'regions',
+                      e.target.checked
+                        ? REGION_CLASSES.filter((r) => r === region || draft.regions.includes(r))
+                        : draft.regions.filter((r) => r !== region),
+                    )
+                  }
+                />
+                <label className="form-check-label small" htmlFor={`${id}-region-${region}`}>
+                  {REGION_LABELS[region]}
+                </label>
+              </div>
+            ))}
+          </div>
+        </fieldset>
+      </div>
+      {problem && (
+        <div className="alert alert-warning mt-2 mb-0 py-2" role="alert">
+          {problem}
+        </div>
+      )}
+      <div className="d-flex gap-2 mt-3">
+        <button type="submit" className="btn btn-primary btn-sm">
+          Apply filters
+        </button>
+        <button
+          type="button"
+          className="btn btn-outline-dark btn-sm"
+          disabled={!hasFilters(applied) && JSON.stringify(draft) === JSON.stringify(draftOf(NO_FILTERS))}
+          onClick={() => {
+            setDraft(draftOf(NO_FILTERS))
+            setProblem(null)
+            onApply(NO_FILTERS)
+          }}
+        >
+          Clear filters
+        </button>
+      </div>
+    </form>
+  )
+}
+
+function ExportLinks({ job, view, disabled }: { job: Job; view: ViewState; disabled: boolean }) {
+  if (disabled) return null
+  return (
+    <div className="d-flex align-items-center gap-2" role="group" aria-label="Download what you see">
+      <span className="small text-body-secondary">Download what you see:</span>
+      {EXPORTS.map(({ format, label }) => (
+        <a
+          key={format}
+          className="btn btn-outline-primary btn-sm"
+          href={exportHref(job.id, view, format)}
+          download
+          aria-label={`Download the matching variants as ${label}`}
+        >
+          {label}
+        </a>
+      ))}
+    </div>
+  )
+}
+
+type SortColumn = 'position' | 'gene' | 'region' | 'id'
+
+function VariantTable({
+  rows,
+  view,
+  busy,
+  onSort,
+}: {
+  rows: Variant[]
+  view: ViewState
+  busy: boolean
+  onSort: (column: SortColumn) => void
+}) {
+  const sortable = (column: SortColumn, label: string) => {
+    const state = sortOf(view.sort, column)
+    return (
+      <th scope="col" aria-sort={state}>
+        <button type="button" className="btn btn-link btn-sm p-0 fw-semibold text-decoration-none" onClick={() => onSort(column)}>
+          {label}
+          <span aria-hidden="true">{state === 'ascending' ? ' ▲' : state === 'descending' ? ' ▼' : ''}</span>
+          <span className="visually-hidden">
+            {state === 'ascending' ? ', sorted ascending' : state === 'descending' ? ', sorted descending' : ', sort'}
+          </span>
+        </button>
+      </th>
+    )
+  }
+  return (
+    <div className="table-responsive">
+      <table className="table table-sm table-striped align-middle small" aria-busy={busy}>
+        <caption className="visually-hidden">Annotated variants matching the filters</caption>
+        <thead>
+          <tr>
+            {sortable('position', 'Position')}
+            {sortable('id', 'ID')}
+            <th scope="col">Ref</th>
+            <th scope="col">Alt</th>
+            <th scope="col">Qual</th>
+            <th scope="col">Filter</th>
+            {sortable('gene', 'Gene')}
+            {sortable('region', 'Region')}
+            <th scope="col">ClinVar</th>
+            <th scope="col">Cytoband</th>
+            <th scope="col">In dbSNP</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, index) => (
+            <tr key={`${row.chrom}:${row.pos}:${row.ref}:${row.alt}:${index}`}>
+              <td className="text-nowrap">
+                {row.chrom}:{NUMBER.format(row.pos)}
+              </td>
+              <td>{row.id}</td>
+              <td className="text-break">{row.ref}</td>
+              <td className="text-break">{row.alt}</td>
+              <td>{row.qual}</td>
+              <td>{row.filter}</td>
+              <td className="text-break">{row.gene ?? '—'}</td>
+              <td>{row.region ? (REGION_LABELS[row.region as RegionClass] ?? row.region) : '—'}</td>
+              <td className="text-break">{row.clinvar ?? '—'}</td>
+              <td>{row.cytoband ?? '—'}</td>
+              <td>{row.in_dbsnp ? 'Yes' : 'No'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
+
+function Pager({ view, pages, onShow }: { view: ViewState; pages: number; onShow: (view: ViewState) => void }) {
+  const id = useId()
+  return (
+    <nav aria-label="Pages of variants" className="d-flex flex-wrap align-items-center gap-2">
+      <button
+        type="button"
+        className="btn btn-outline-secondary btn-sm"
+        disabled={view.page <= 1}
+        onClick={() => onShow({ ...view, page: view.page - 1 })}
+      >
+        Previous page
+      </button>
+      <span className="small">
+        Page {NUMBER.format(Math.min(view.page, pages))} of {NUMBER.format(pages)}
+      </span>
+      <button
+        type="button"
+        className="btn btn-outline-secondary btn-sm"
+        disabled={view.page >= pages}
+        onClick={() => onShow({ ...view, page: view.page + 1 })}
+      >
+        Next page
+      </button>
+      <label className="small ms-3" htmlFor={`${id}-size`}>
+        Rows per page
+      </label>
+      <select
+        id={`${id}-size`}
+        className="form-select form-select-sm w-auto"
+        value={view.size}
+        onChange={(e) => onShow({ ...view, size: Number(e.target.value), page: 1 })}
+      >
+        {PAGE_SIZES.map((size) => (
+          <option key={size} value={size}>
+            {size}
+          </option>
+        ))}
+      </select>
+    </nav>
+  )
+}
