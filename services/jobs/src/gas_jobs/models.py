@@ -124,7 +124,10 @@ class MultipartPlan(BaseModel):
 
 class PartChecksum(BaseModel):
     number: int = Field(ge=1, le=10_000)
-    sha256: str = Field(description="the part's SHA-256, base64-encoded (S3 checks it)")
+    sha256: str = Field(
+        pattern=r"^[A-Za-z0-9+/]{43}=$",
+        description="the part's SHA-256, base64-encoded (S3 checks it)",
+    )
 
 
 class PartUrlsRequest(BaseModel):
