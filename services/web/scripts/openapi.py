@@ -6,34 +6,24 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "api" / "openapi"
 
 
-def without_forwarded_jobs(schema: dict[str, Any]) -> dict[str, Any]:
-    """The gateway's catch-all ``/api/jobs`` forwards say nothing of their bodies (jobs.json
-    does), and their one operation per method repeats ids that generated types cannot hold."""
-    paths = {
-        path: item for path, item in schema["paths"].items() if not path.startswith("/api/jobs")
-    }
-    return {**schema, "paths": paths}
-
-
 def schemas() -> dict[str, dict[str, Any]]:
     from gas_gateway.main import create_app as create_gateway
+    from gas_gateway.openapi import with_edge_answers
     from gas_gateway.settings import Settings as GatewaySettings
     from gas_jobs.main import create_app as create_jobs
 
     # The schema needs no database, HTTP client or AWS: nothing is called while it is built.
+    # The gateway publishes its own routes with the answers its edge adds (429, 401, 503);
+    # the jobs routes it forwards are typed from jobs.json.
     gateway = create_gateway(GatewaySettings(), pool=None, http=None, outbox=None)  # type: ignore[arg-type]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the duplicate operation ids dropped below
-        gateway_schema = gateway.openapi()
     return {
-        "gateway": without_forwarded_jobs(gateway_schema),
+        "gateway": with_edge_answers(gateway.openapi()),
         "jobs": create_jobs().openapi(),
     }
 

@@ -24,7 +24,13 @@ def health_router(checks: Mapping[str, ReadinessCheck], *, timeout: float = 3.0)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        responses={
+            200: {"description": "Every check passed: send traffic"},
+            503: {"description": "A check failed: which, and its error"},
+        },
+    )
     async def readyz() -> JSONResponse:
         results = await asyncio.gather(
             *(_run_check(check, timeout_seconds=timeout) for check in checks.values())

@@ -27,6 +27,7 @@ from gas_core.health import ReadinessCheck, health_router, queue_check
 from gas_core.logging import configure_logging
 from gas_core.messaging import ConsumerOptions, SqsConsumer, queue_url
 from gas_core.metrics import HttpMetrics, metrics_router, watch_queue_depths
+from gas_core.routing import install_allow
 from gas_core.runtime import Listener, Worker, serve
 from gas_core.settings import ServiceSettings, StackSettings
 from gas_core.tracing import HttpTracing, configure_tracing
@@ -95,8 +96,10 @@ async def _run(name: str, settings: S, build: Build[S]) -> None:
 
 def add_operations(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> None:
     """``/healthz``, ``/readyz`` and ``/metrics``, ahead of the app's own routes so that no
-    catch-all of the app (the web app's) can shadow them, and the HTTP metrics and tracing."""
+    catch-all of the app (the web app's) can shadow them, the HTTP metrics and tracing, and a
+    405 that lists all the path's methods in ``Allow``."""
     app.router.routes[0:0] = [*health_router(checks).routes, *metrics_router().routes]
+    install_allow(app)
     app.add_middleware(HttpTracing)
     app.add_middleware(HttpMetrics)
 

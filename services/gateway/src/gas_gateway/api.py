@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -23,6 +24,8 @@ from gas_gateway.deps import (
 )
 from gas_gateway.forwarding import forward_to_jobs
 from gas_gateway.models import (
+    LoggedOut,
+    Problem,
     TokenCreate,
     TokenCreated,
     TokenPublic,
@@ -47,7 +50,33 @@ def _login_error(message: str, status_code: int = 400) -> HTMLResponse:
     )
 
 
-@auth_router.get("/login", summary="Start signing in at the identity provider")
+HTML_PAGE: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+LOGIN_FAILED: dict[str, Any] = {
+    "description": "Sign-in failed: a page that says why, with a link to try again",
+    "content": HTML_PAGE,
+}
+NOT_JSON: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON", "model": Problem}
+}
+
+
+@auth_router.get(
+    "/login",
+    summary="Start signing in at the identity provider",
+    response_class=RedirectResponse,
+    status_code=status.HTTP_302_FOUND,
+    responses={
+        302: {"description": "To the identity provider's sign-in page"},
+        503: {
+            "description": "The identity provider (a page that says so) or the account "
+            "database is not answering",
+            "content": {
+                **HTML_PAGE,
+                "application/json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+            },
+        },
+    },
+)
 async def login(
     pool: PoolDep, oidc: OidcDep, cookies: CookiesDep, next: str | None = None
 ) -> Response:
@@ -69,7 +98,16 @@ async def login(
     return response
 
 
-@auth_router.get("/callback", summary="Where the identity provider sends the browser back")
+@auth_router.get(
+    "/callback",
+    summary="Where the identity provider sends the browser back",
+    response_class=RedirectResponse,
+    status_code=status.HTTP_303_SEE_OTHER,
+    responses={
+        303: {"description": "Signed in: to the page the sign-in started from"},
+        400: LOGIN_FAILED,
+    },
+)
 async def callback(
     request: Request,
     pool: PoolDep,
@@ -124,6 +162,11 @@ async def callback(
     summary="Sign out here and at the identity provider",
     description="Needs the X-CSRF-Token header. Answers 303 to the provider's logout page, "
     'or 200 {"redirect": <that page>} when the request accepts application/json.',
+    responses={
+        200: {"description": "Signed out; go to `redirect`", "model": LoggedOut},
+        303: {"description": "Signed out: to the identity provider's logout page"},
+        403: {"description": "The X-CSRF-Token header is missing or wrong", "model": Problem},
+    },
 )
 async def logout(
     request: Request, pool: PoolDep, oidc: OidcDep, cookies: CookiesDep, settings: SettingsDep
@@ -164,8 +207,9 @@ async def me(user: CurrentUser) -> UserPublic:
     response_model=UserPublic,
     tags=["account"],
     responses={
-        402: {"description": "The card was declined"},
-        409: {"description": "Already premium"},
+        **NOT_JSON,
+        402: {"description": "The card was declined", "model": Problem},
+        409: {"description": "Already premium", "model": Problem},
     },
 )
 async def upgrade(
@@ -193,7 +237,11 @@ async def upgrade(
 
 
 @api_router.post(
-    "/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, tags=["tokens"]
+    "/tokens",
+    response_model=TokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    tags=["tokens"],
+    responses=NOT_JSON,
 )
 async def create_token(body: TokenCreate, user: CurrentUser, pool: PoolDep) -> TokenCreated:
     token, secret = await service.create_token(pool, user=user, name=body.name)
@@ -206,30 +254,26 @@ async def list_tokens(user: CurrentUser, pool: PoolDep) -> TokensPublic:
     return TokensPublic(data=[TokenPublic.of(token) for token in tokens], count=len(tokens))
 
 
-@api_router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["tokens"])
+@api_router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["tokens"],
+    responses={404: {"description": "No such token (or not yours)", "model": Problem}},
+)
 async def revoke_token(token_id: str, user: CurrentUser, pool: PoolDep) -> Response:
     if not await accounts.revoke_token(pool, user_id=user.id, token_id=token_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such token")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-JOB_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# Every method goes to the jobs service, which answers those it does not take with 405 and
+# their Allow. The published document has the jobs API's own operations in place of these
+# catch-alls (gas_gateway.openapi).
+JOB_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-@api_router.api_route(
-    "/jobs",
-    methods=JOB_METHODS,
-    tags=["jobs"],
-    summary="Create (POST) or list (GET) jobs",
-    description="Forwarded to the jobs service; see its API for bodies and answers.",
-)
-@api_router.api_route(
-    "/jobs/{path:path}",
-    methods=JOB_METHODS,
-    tags=["jobs"],
-    summary="One job: detail, submit, log, result",
-    description="Forwarded to the jobs service; see its API for bodies and answers.",
-)
+@api_router.api_route("/jobs", methods=JOB_METHODS, include_in_schema=False)
+@api_router.api_route("/jobs/{path:path}", methods=JOB_METHODS, include_in_schema=False)
 async def jobs(
     request: Request, user: CurrentUser, http: HttpDep, settings: SettingsDep, path: str = ""
 ) -> Response:

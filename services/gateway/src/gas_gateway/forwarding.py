@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 REQUEST_HEADERS = ("accept", "accept-encoding", "content-type", "content-length", "x-request-id")
 RESPONSE_HEADERS = (
+    "allow",  # a 405's list of the methods the path takes
     "content-type",
     "content-encoding",
     "content-length",

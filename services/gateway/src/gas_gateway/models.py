@@ -53,8 +53,24 @@ class UpgradeRequest(BaseModel):
     )
 
 
+class Problem(BaseModel):
+    """An error answer: what was wrong and what to do."""
+
+    detail: str
+
+
+class LoggedOut(BaseModel):
+    redirect: str = Field(description="where to send the browser: the provider's logout page")
+
+
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["laptop"])
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="A label to tell your tokens apart (no control characters)",
+        examples=["laptop"],
+    )
 
 
 class TokenPublic(BaseModel):

@@ -1,18 +1,23 @@
 """The public OpenAPI document: the gateway's own routes plus the jobs service's, as the
-gateway publishes them under ``/api``.
+gateway publishes them under ``/api``, with what the gateway itself may answer on each.
 
-The gateway forwards ``/api/jobs...`` to the jobs service through two catch-all routes, so
-its own schema knows nothing of the jobs API's bodies and answers. Rather than repeat
-those schemas here (two sources that would drift), the gateway fetches the jobs service's
-``/openapi.json`` (at start and then every minute) and merges it in: each ``/jobs...`` path
-becomes ``/api/jobs...`` with the gateway's security (session cookie or API token) and its
-401, the jobs schemas join the components (renamed ``Jobs<Name>`` only if a name clashes),
-and the catch-alls leave the document. While the jobs service has not answered yet, the
-catch-alls stay, so the document is never missing the jobs routes altogether.
+The gateway forwards ``/api/jobs...`` to the jobs service through two catch-all routes (left
+out of the document), so its own schema knows nothing of the jobs API's bodies and answers.
+Rather than repeat those schemas here (two sources that would drift), the gateway fetches the
+jobs service's ``/openapi.json`` (at start and then every minute; at once when the document is
+asked for before the jobs service has answered) and merges it in: each ``/jobs...`` path
+becomes ``/api/jobs...`` with the gateway's security (session cookie or API token), and the
+jobs schemas join the components (renamed ``Jobs<Name>`` only if a name clashes).
+
+Every operation then gets the answers the edge and the gateway add in front of any route:
+``429`` (rate limit, with ``Retry-After``) under ``/api`` and ``/auth``; ``401`` where a caller
+must be signed in; ``503`` (the account database is down) there and under ``/auth``; ``502``
+where the gateway forwards to the jobs service.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Callable
@@ -24,10 +29,42 @@ from fastapi.openapi.utils import get_openapi
 
 log = logging.getLogger(__name__)
 
-CATCH_ALL_PATHS = ("/api/jobs", "/api/jobs/{path}")
 REFRESH_SECONDS = 60.0
 SCHEMA_REF = "#/components/schemas/"
-UNAUTHORIZED = {"description": "Not signed in: no valid session cookie or API token"}
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+RATE_LIMITED_PREFIXES = ("/api/", "/auth/")
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "description": "An error answer: what was wrong and what to do.",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+}
+PROBLEM = {"application/json": {"schema": {"$ref": f"{SCHEMA_REF}Problem"}}}
+TOO_MANY_REQUESTS = {
+    "description": "Over the rate limit of this token, session or address: wait Retry-After s",
+    "headers": {
+        "Retry-After": {
+            "description": "seconds until the next window",
+            "required": True,
+            "schema": {"type": "integer"},
+        }
+    },
+    "content": PROBLEM,
+}
+UNAUTHORIZED = {
+    "description": "Not signed in: no valid session cookie or API token",
+    "content": PROBLEM,
+}
+DATABASE_DOWN = {
+    "description": "The account database is not answering: try again in a minute",
+    "headers": {"Retry-After": {"required": True, "schema": {"type": "integer"}}},
+    "content": PROBLEM,
+}
+JOBS_DOWN = {
+    "description": "The jobs service is not answering: try again in a minute",
+    "content": PROBLEM,
+}
 
 
 class JobsOpenApi:
@@ -37,6 +74,12 @@ class JobsOpenApi:
         self._http = http
         self._url = f"{jobs_url.rstrip('/')}/openapi.json"
         self.document: dict[str, Any] | None = None
+        self._pending: asyncio.Task[None] | None = None
+
+    def refresh_soon(self) -> None:
+        """Ask for the document in the background (from a request, which cannot wait)."""
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self.refresh())
 
     async def refresh(self) -> None:
         try:
@@ -55,6 +98,8 @@ def public_openapi(app: FastAPI, jobs: JobsOpenApi) -> Callable[[], dict[str, An
 
     def openapi() -> dict[str, Any]:
         document = jobs.document
+        if document is None:
+            jobs.refresh_soon()
         if cache.get("source") is not document or "merged" not in cache:
             own = get_openapi(
                 title=app.title,
@@ -62,7 +107,7 @@ def public_openapi(app: FastAPI, jobs: JobsOpenApi) -> Callable[[], dict[str, An
                 description=app.description,
                 routes=app.routes,
             )
-            cache["merged"] = merge(own, document) if document else own
+            cache["merged"] = with_edge_answers(merge(own, document) if document else own)
             cache["source"] = document
         merged: dict[str, Any] = cache["merged"]
         return merged
@@ -74,11 +119,6 @@ def merge(gateway: dict[str, Any], jobs: dict[str, Any]) -> dict[str, Any]:
     """``gateway``'s document with ``jobs``'s ``/jobs...`` paths published under ``/api``."""
     merged = copy.deepcopy(gateway)
     paths: dict[str, Any] = merged.setdefault("paths", {})
-    forwarded = paths.get(CATCH_ALL_PATHS[0], {})
-    security = next((op["security"] for op in forwarded.values() if op.get("security")), None)
-    for path in CATCH_ALL_PATHS:
-        paths.pop(path, None)
-
     schemas: dict[str, Any] = merged.setdefault("components", {}).setdefault("schemas", {})
     theirs: dict[str, Any] = jobs.get("components", {}).get("schemas", {})
     renames = {
@@ -91,17 +131,40 @@ def merge(gateway: dict[str, Any], jobs: dict[str, Any]) -> dict[str, Any]:
         schemas[renames.get(name, name)] = schema
 
     for path, item in jobs.get("paths", {}).items():
-        if not (path == "/jobs" or path.startswith("/jobs/")):
-            continue
-        published = {}
-        for method, operation in item.items():
-            operation = dict(operation)
-            if security:
-                operation["security"] = security
-            operation["responses"] = {"401": UNAUTHORIZED, **operation.get("responses", {})}
-            published[method] = operation
-        paths[f"/api{path}"] = published
+        if path == "/jobs" or path.startswith("/jobs/"):
+            paths[f"/api{path}"] = {
+                method: {**operation, "x-gas-forwarded": True} for method, operation in item.items()
+            }
     return merged
+
+
+def with_edge_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with the answers the gateway gives before (or instead of) any route's."""
+    signed_in: list[dict[str, list[str]]] = [
+        {name: []} for name in document.get("components", {}).get("securitySchemes", {})
+    ]
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Problem", PROBLEM_SCHEMA)
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            forwarded = operation.pop("x-gas-forwarded", False)
+            if forwarded:
+                # The caller signs in at the gateway, never with the jobs service's own token.
+                responses.pop("401", None)
+                if signed_in:
+                    operation["security"] = signed_in
+            if path.startswith(RATE_LIMITED_PREFIXES):
+                responses.setdefault("429", TOO_MANY_REQUESTS)
+            if operation.get("security"):
+                responses.setdefault("401", UNAUTHORIZED)
+            if operation.get("security") or path.startswith("/auth/"):
+                responses.setdefault("503", DATABASE_DOWN)
+            if forwarded:
+                responses.setdefault("502", JOBS_DOWN)
+    return document
 
 
 def _with_refs_renamed(document: Any, renames: dict[str, str]) -> Any:

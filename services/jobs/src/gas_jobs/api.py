@@ -15,6 +15,7 @@ from gas_jobs.models import (
     JobCreated,
     JobPublic,
     JobsPublic,
+    Problem,
     ResultLink,
     UploadForm,
     VariantPublic,
@@ -23,13 +24,36 @@ from gas_jobs.models import (
 from gas_jobs.repository import InvalidCursor
 from gas_jobs.variants import ExportFormat, SortKey
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
-
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such job (or not yours)"},
-    409: {"description": "No result to show now (not completed, archived or restoring): why"},
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def answers(description: str) -> dict[str, Any]:
+    """A documented error answer: ``{"detail": <what was wrong and what to do>}``."""
+    return {"description": description, "model": Problem}
+
+
+PROBLEM_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+NO_SUCH_JOB: Responses = {404: answers("No such job (or not yours)")}
+UNAVAILABLE: Responses = {
+    **NO_SUCH_JOB,
+    409: answers("No result to show now (not completed, archived or restoring): why"),
 }
+# FastAPI's own 422 answer (its HTTPValidationError), with the filters' cross-field rule added.
+INVALID_FILTER: dict[str, Any] = {
+    "description": "A parameter is not valid, or the range's start is after its end",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+    },
+}
+NOT_JSON: Responses = {400: answers("The body is not JSON")}
+
+router = APIRouter(
+    prefix="/jobs",
+    tags=["jobs"],
+    responses={401: answers("No valid internal token: call this API through the gateway")},
+)
 EXPORT_MEDIA_TYPES = {
     ExportFormat.VCF: "text/plain; charset=utf-8",
     ExportFormat.TSV: "text/tab-separated-values; charset=utf-8",
@@ -37,7 +61,14 @@ EXPORT_MEDIA_TYPES = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **NOT_JSON,
+        413: answers("The file is over the account's size limit (free: offers the upgrade)"),
+    },
+)
 async def create_job(body: JobCreate, user: CurrentUser, jobs: JobsDep) -> JobCreated:
     try:
         job, upload = await service.create_job(
@@ -61,7 +92,18 @@ async def create_job(body: JobCreate, user: CurrentUser, jobs: JobsDep) -> JobCr
     )
 
 
-@router.post("/{job_id}/submit")
+@router.post(
+    "/{job_id}/submit",
+    responses={
+        **NO_SUCH_JOB,
+        409: answers("The file has not been uploaded yet: upload it, then submit again"),
+        413: answers("The uploaded file is over the account's size limit"),
+        422: answers(
+            "The uploaded file is not a VCF, or its genome build is NCBI36, fits no build or "
+            "contradicts the chosen one: what is wrong and what to do"
+        ),
+    },
+)
 async def submit_job(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic:
     try:
         job = await service.submit_job(jobs, user=user, job_id=job_id)
@@ -76,7 +118,7 @@ async def submit_job(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic
     return JobPublic.from_record(job, queue_position=await service.queue_position(jobs, job=job))
 
 
-@router.get("")
+@router.get("", responses={400: answers("The cursor is not one this API gave out")})
 async def list_jobs(
     user: CurrentUser,
     jobs: JobsDep,
@@ -97,7 +139,7 @@ async def list_jobs(
     )
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", responses=NO_SUCH_JOB)
 async def get_job(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic:
     try:
         job = await service.get_job(jobs, user=user, job_id=job_id)
@@ -106,7 +148,16 @@ async def get_job(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic:
     return JobPublic.from_record(job, queue_position=await service.queue_position(jobs, job=job))
 
 
-@router.get("/{job_id}/log", response_class=PlainTextResponse)
+@router.get(
+    "/{job_id}/log",
+    response_class=PlainTextResponse,
+    # The log is text, its errors JSON: spelled out, as FastAPI gives a model the route's type.
+    responses={
+        401: {"description": "No valid internal token", "content": PROBLEM_JSON},
+        404: {"description": "No such job (or not yours)", "content": PROBLEM_JSON},
+        409: {"description": "No log yet: the run has not finished", "content": PROBLEM_JSON},
+    },
+)
 async def get_log(job_id: str, user: CurrentUser, jobs: JobsDep) -> str:
     try:
         return await service.job_log(jobs, user=user, job_id=job_id)
@@ -116,7 +167,7 @@ async def get_log(job_id: str, user: CurrentUser, jobs: JobsDep) -> str:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
 
 
-@router.get("/{job_id}/result")
+@router.get("/{job_id}/result", responses=UNAVAILABLE)
 async def get_result(job_id: str, user: CurrentUser, jobs: JobsDep) -> ResultLink:
     try:
         url, filename = await service.result_link(jobs, user=user, job_id=job_id)
@@ -140,10 +191,23 @@ async def get_result(job_id: str, user: CurrentUser, jobs: JobsDep) -> ResultLin
         200: {
             "description": "The event stream",
             "content": {
-                "text/event-stream": {"schema": {"$ref": "#/components/schemas/JobPublic"}}
+                "text/event-stream": {
+                    "schema": {
+                        "description": "One event of the stream: its data is the job as JSON",
+                        "type": "object",
+                        "properties": {
+                            "event": {"const": "job"},
+                            "data": {
+                                "type": "string",
+                                "contentMediaType": "application/json",
+                                "contentSchema": {"$ref": "#/components/schemas/JobPublic"},
+                            },
+                        },
+                    }
+                }
             },
         },
-        404: {"description": "No such job (or not yours)"},
+        **NO_SUCH_JOB,
     },
 )
 async def job_events(job_id: str, user: CurrentUser, jobs: JobsDep) -> StreamingResponse:
@@ -161,7 +225,7 @@ async def job_events(job_id: str, user: CurrentUser, jobs: JobsDep) -> Streaming
 @router.get(
     "/{job_id}/variants",
     summary="The result's annotated variants: filtered, sorted, one page",
-    responses=UNAVAILABLE,
+    responses={**UNAVAILABLE, 422: INVALID_FILTER},
 )
 async def list_variants(
     job_id: str,
@@ -209,6 +273,7 @@ async def list_variants(
             },
         },
         **UNAVAILABLE,
+        422: INVALID_FILTER,
     },
 )
 async def export_variants(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from anntools.consequences import TERM_NAMES
 from gas_core.auth import InternalIdentity, InvalidInternalToken, verify_internal_token
@@ -18,16 +20,25 @@ def _jobs(request: Request) -> Jobs:
     return jobs
 
 
-def _current_user(request: Request) -> InternalIdentity:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+internal_token = HTTPBearer(
+    auto_error=False,
+    scheme_name="Internal token",
+    description="The short-lived JWT the gateway mints for the signed-in user it forwards for.",
+)
+
+
+def _current_user(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(internal_token)],
+) -> InternalIdentity:
+    if bearer is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Missing internal token: call this API through the gateway.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return verify_internal_token(token, _jobs(request).stack.internal_jwt_secret)
+        return verify_internal_token(bearer.credentials, _jobs(request).stack.internal_jwt_secret)
     except InvalidInternalToken as error:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -40,13 +51,22 @@ JobsDep = Annotated[Jobs, Depends(_jobs)]
 CurrentUser = Annotated[InternalIdentity, Depends(_current_user)]
 
 
+# VCF positions are 32-bit signed integers (VCF 4.3, section 1.6.2): no record lies beyond, and
+# a larger number is refused here instead of failing the Parquet filter mid-stream.
+MAX_POSITION = 2**31 - 1
+
+
 def _variant_filter(
     chrom: Annotated[
         str | None,
         Query(max_length=64, description="chromosome, with or without 'chr' (e.g. 17, chrX)"),
     ] = None,
-    start: Annotated[int | None, Query(ge=1, description="first position (1-based)")] = None,
-    end: Annotated[int | None, Query(ge=1, description="last position (inclusive)")] = None,
+    start: Annotated[
+        int | None, Query(ge=1, le=MAX_POSITION, description="first position (1-based)")
+    ] = None,
+    end: Annotated[
+        int | None, Query(ge=1, le=MAX_POSITION, description="last position (inclusive)")
+    ] = None,
     gene: Annotated[
         str | None, Query(max_length=100, description="a gene name (exact, any case)")
     ] = None,
@@ -73,9 +93,17 @@ def _variant_filter(
     ] = None,
 ) -> VariantFilter:
     if start is not None and end is not None and start > end:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            f"start ({start:,}) is after end ({end:,}); give a range with start <= end.",
+        # Shaped like every other invalid parameter (the documented HTTPValidationError).
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "end"),
+                    "msg": f"start ({start:,}) is after end ({end:,}); "
+                    "give a range with start <= end.",
+                    "input": end,
+                }
+            ]
         )
     unknown = sorted(set(consequence or ()) - set(TERM_NAMES))
     if unknown:

@@ -53,6 +53,12 @@ class BuildCheckPublic(BaseModel):
     forced: bool = Field(description="the chosen build was kept against this evidence")
 
 
+class Problem(BaseModel):
+    """An error answer: what was wrong and what to do."""
+
+    detail: str
+
+
 class JobPublic(BaseModel):
     id: str
     status: JobStatus
@@ -154,7 +160,10 @@ class MultipartPlan(BaseModel):
 
 class PartChecksum(BaseModel):
     number: int = Field(ge=1, le=10_000)
-    sha256: str = Field(description="the part's SHA-256, base64-encoded (S3 checks it)")
+    sha256: str = Field(
+        pattern=r"^[A-Za-z0-9+/]{43}=$",
+        description="the part's SHA-256, base64-encoded (S3 checks it)",
+    )
 
 
 class PartUrlsRequest(BaseModel):

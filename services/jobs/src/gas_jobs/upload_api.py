@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from gas_jobs import multipart, service
+from gas_jobs.api import NO_SUCH_JOB, NOT_JSON, Responses, answers
 from gas_jobs.deps import CurrentUser, JobsDep
 from gas_jobs.models import (
     JobPublic,
@@ -18,16 +19,38 @@ from gas_jobs.models import (
     UploadedParts,
 )
 
-router = APIRouter(prefix="/jobs/{job_id}/upload", tags=["uploads"])
+router = APIRouter(
+    prefix="/jobs/{job_id}/upload",
+    tags=["uploads"],
+    responses={401: answers("No valid internal token: call this API through the gateway")},
+)
 
 NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "No such job.")
-NO_UPLOAD: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such job (or not yours)"},
-    409: {"description": "The job has no upload in parts in progress: why"},
+NO_UPLOAD: Responses = {
+    **NO_SUCH_JOB,
+    409: answers("The job has no upload in parts in progress: why"),
+}
+# FastAPI's validation errors, or a part list that does not fit the upload's plan (why).
+BAD_PARTS: dict[str, Any] = {
+    "description": "The body is not valid, or its parts do not fit the upload: which and why",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/HTTPValidationError"},
+                    {"$ref": "#/components/schemas/Problem"},
+                ]
+            }
+        }
+    },
 }
 
 
-@router.post("/parts", summary="Presigned URLs for parts of the file", responses=NO_UPLOAD)
+@router.post(
+    "/parts",
+    summary="Presigned URLs for parts of the file",
+    responses={**NO_UPLOAD, **NOT_JSON, 422: BAD_PARTS},
+)
 async def part_urls(
     job_id: str, body: PartUrlsRequest, user: CurrentUser, jobs: JobsDep
 ) -> PartUrls:
@@ -71,8 +94,8 @@ async def uploaded_parts(job_id: str, user: CurrentUser, jobs: JobsDep) -> Uploa
     summary="Join the uploaded parts into the input (then submit the job)",
     responses={
         **NO_UPLOAD,
-        409: {"description": "Parts are missing (which), or no upload in progress"},
-        413: {"description": "The file is over the tier's limit: it is deleted, the job failed"},
+        409: answers("Parts are missing (which), or no upload in progress"),
+        413: answers("The file is over the tier's limit: it is deleted, the job failed"),
     },
 )
 async def complete_upload(job_id: str, user: CurrentUser, jobs: JobsDep) -> JobPublic:
