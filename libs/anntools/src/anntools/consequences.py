@@ -670,10 +670,18 @@ class _Pieces:
         self.count = count
         self.arrays: list[pa.Array] = [strings(list(_CONSTANTS))]
         self.size = len(_CONSTANTS)
-        self.slots: list[NDArray[Any]] = []
+        # Per slot its indices, or None for a constant every entry has (or none has: those
+        # are not kept at all).
+        self.slots: list[NDArray[Any] | None] = []
         self.texts: list[str | None] = []  # a constant slot's text
 
     def constant(self, text: str, where: NDArray[Any] | bool = True) -> None:
+        if where is True:
+            self.slots.append(None)
+            self.texts.append(text)
+            return
+        if not np.any(where):
+            return
         slot = np.where(where, _CONSTANT[text], -1).astype(np.int64)
         self.slots.append(np.broadcast_to(slot, (self.count,)))
         self.texts.append(text)
@@ -708,6 +716,10 @@ class _Pieces:
                 run.clear()
 
         for slot, text in zip(self.slots, self.texts, strict=True):
+            if slot is None:
+                assert text is not None
+                run.append(text)
+                continue
             column = slot[rows]
             present = column >= 0
             if not present.any():
@@ -806,13 +818,17 @@ def _entries(
     pieces = _Pieces(count)
     pieces.column(allele_text, allele)
     pieces.constant("|")
-    distinct, inverse = np.unique(masks, return_inverse=True)
+    # Few distinct masks and transcripts per chunk: hashing/marking beats a sort.
+    distinct = np.sort(np.unique(masks))
+    inverse = np.searchsorted(distinct, masks)
     pieces.column(
         strings([_render_terms(int(mask)) for mask in distinct.tolist()]), inverse.reshape(-1)
     )
     pieces.constant("|")
-    used, local = np.unique(t, return_inverse=True)
-    local = local.reshape(-1)
+    present = np.zeros(len(models.tx_start), dtype=bool)
+    present[t] = True
+    used = np.flatnonzero(present)
+    local = (np.cumsum(present) - 1)[t]
     pieces.column(pc.take(models.tx_static, indices(used)), local)
     pieces.constant("|")
 

@@ -284,7 +284,9 @@ class ChunkAnnotator:
         allele_text = pc.if_else(pc.equal(pc.utf8_length(alleles.alt), 0), "-", alleles.alt)
         result = annotate_alleles(self.transcripts, alleles, allele_text, self.refiner)
         record = alleles.row[result.allele]
-        with_entries, first_entry = np.unique(record, return_index=True)
+        # Entries come in record order.
+        first_entry = np.flatnonzero(np.diff(record, prepend=-1) != 0)
+        with_entries = record[first_entry]
         # Each entry gets its separator ("CSQ=" before a record's first, "," before the
         # others) in one copy; a record's CSQ is then a slice of that text.
         is_first = np.zeros(len(record), dtype=np.int64)
