@@ -670,10 +670,18 @@ class _Pieces:
         self.count = count
         self.arrays: list[pa.Array] = [strings(list(_CONSTANTS))]
         self.size = len(_CONSTANTS)
-        self.slots: list[NDArray[Any]] = []
+        # Per slot its indices, or None for a constant every entry has (or none has: those
+        # are not kept at all).
+        self.slots: list[NDArray[Any] | None] = []
         self.texts: list[str | None] = []  # a constant slot's text
 
     def constant(self, text: str, where: NDArray[Any] | bool = True) -> None:
+        if where is True:
+            self.slots.append(None)
+            self.texts.append(text)
+            return
+        if not np.any(where):
+            return
         slot = np.where(where, _CONSTANT[text], -1).astype(np.int64)
         self.slots.append(np.broadcast_to(slot, (self.count,)))
         self.texts.append(text)
@@ -708,6 +716,10 @@ class _Pieces:
                 run.clear()
 
         for slot, text in zip(self.slots, self.texts, strict=True):
+            if slot is None:
+                assert text is not None
+                run.append(text)
+                continue
             column = slot[rows]
             present = column >= 0
             if not present.any():
@@ -729,31 +741,40 @@ class _Pieces:
         pool_offsets = np.frombuffer(pool.buffers()[1], dtype=np.int32)[
             pool.offset : pool.offset + len(pool) + 1
         ]
-        lengths = np.diff(pool_offsets)
-        parts, rows_in_order = [], []
+        # The last length is 0, so an unused slot (-1) adds nothing.
+        lengths = np.append(np.diff(pool_offsets), 0)
+        # Each group's pool indices, row-major; the rows' runs of indices are then put back in
+        # row order, so one ``take`` writes every entry in place (no reordering of the text).
+        orders, row_bytes, row_pieces = (
+            [],
+            np.zeros(self.count, np.int64),
+            np.zeros(self.count, np.int64),
+        )
         for rows, columns in zip(groups, group_columns, strict=True):
-            matrix = np.stack(columns, axis=1).astype(np.int32)
+            matrix = np.stack(columns, axis=1)
             used = matrix >= 0
-            order = matrix[used]
-            ends = np.zeros(len(rows) + 1, dtype=np.int64)
-            np.cumsum(np.where(used, lengths[np.maximum(matrix, 0)], 0).sum(axis=1), out=ends[1:])
-            joined = pc.take(pool, indices(order))
-            start = int(np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset])
-            parts.append(
-                pa.Array.from_buffers(
-                    pa.string(),
-                    len(rows),
-                    [None, pa.py_buffer((ends + start).astype(np.int32)), joined.buffers()[2]],
-                )
-            )
-            rows_in_order.append(rows)
-        if not parts:
+            orders.append(matrix[used])
+            row_pieces[rows] = used.sum(axis=1)
+            row_bytes[rows] = lengths[matrix].sum(axis=1)
+        if not orders:
             return strings([])
-        if len(parts) == 1:
-            return parts[0]
-        position = np.empty(self.count, dtype=np.int64)
-        position[np.concatenate(rows_in_order)] = np.arange(self.count)
-        return pc.take(pa.concat_arrays(parts), indices(position))
+        flat = np.concatenate(orders)
+        if len(groups) > 1:
+            group_rows = np.concatenate(groups)
+            sizes = row_pieces[group_rows]
+            run_start = np.empty(self.count, dtype=np.int64)
+            run_start[group_rows] = np.cumsum(sizes) - sizes
+            target_start = np.cumsum(row_pieces) - row_pieces
+            flat = flat[np.repeat(run_start - target_start, row_pieces) + np.arange(len(flat))]
+        joined = pc.take(pool, indices(flat))
+        start = int(np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset])
+        ends = np.zeros(self.count + 1, dtype=np.int64)
+        np.cumsum(row_bytes, out=ends[1:])
+        return pa.Array.from_buffers(
+            pa.string(),
+            self.count,
+            [None, pa.py_buffer((ends + start).astype(np.int32)), joined.buffers()[2]],
+        )
 
 
 def _hgvs_number(
@@ -797,13 +818,17 @@ def _entries(
     pieces = _Pieces(count)
     pieces.column(allele_text, allele)
     pieces.constant("|")
-    distinct, inverse = np.unique(masks, return_inverse=True)
+    # Few distinct masks and transcripts per chunk: hashing/marking beats a sort.
+    distinct = np.sort(np.unique(masks))
+    inverse = np.searchsorted(distinct, masks)
     pieces.column(
         strings([_render_terms(int(mask)) for mask in distinct.tolist()]), inverse.reshape(-1)
     )
     pieces.constant("|")
-    used, local = np.unique(t, return_inverse=True)
-    local = local.reshape(-1)
+    present = np.zeros(len(models.tx_start), dtype=bool)
+    present[t] = True
+    used = np.flatnonzero(present)
+    local = (np.cumsum(present) - 1)[t]
     pieces.column(pc.take(models.tx_static, indices(used)), local)
     pieces.constant("|")
 

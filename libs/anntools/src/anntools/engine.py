@@ -284,12 +284,29 @@ class ChunkAnnotator:
         allele_text = pc.if_else(pc.equal(pc.utf8_length(alleles.alt), 0), "-", alleles.alt)
         result = annotate_alleles(self.transcripts, alleles, allele_text, self.refiner)
         record = alleles.row[result.allele]
-        with_entries, first_entry = np.unique(record, return_index=True)
-        offsets = np.append(first_entry, len(record)).astype(np.int32)
-        joined = pc.binary_join(
-            pa.ListArray.from_arrays(indices(offsets), result.entries), strings([","])[0]
+        # Entries come in record order.
+        first_entry = np.flatnonzero(np.diff(record, prepend=-1) != 0)
+        with_entries = record[first_entry]
+        # Each entry gets its separator ("CSQ=" before a record's first, "," before the
+        # others) in one copy; a record's CSQ is then a slice of that text.
+        is_first = np.zeros(len(record), dtype=np.int64)
+        is_first[first_entry] = 1
+        prefixed = pc.binary_join_element_wise(
+            pc.take(strings([",", "CSQ="]), indices(is_first)), result.entries, ""
         )
-        csq = pc.binary_join_element_wise(strings(["CSQ"])[0], joined, strings(["="])[0])
+        entry_offsets = np.frombuffer(prefixed.buffers()[1], dtype=np.int32)[
+            prefixed.offset : prefixed.offset + len(prefixed) + 1
+        ]
+        bounds = entry_offsets[np.append(first_entry, len(record))]
+        csq = pa.Array.from_buffers(
+            pa.string(),
+            len(with_entries),
+            [
+                None,
+                pa.py_buffer(np.ascontiguousarray(bounds, dtype=np.int32)),
+                prefixed.buffers()[2],
+            ],
+        )
         severity = most_severe(result.masks)
         worst = np.minimum.reduceat(severity, first_entry)
         terms, counts = np.unique(worst, return_counts=True)
