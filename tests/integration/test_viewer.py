@@ -202,6 +202,7 @@ def test_the_viewer_refuses_what_it_cannot_answer_with_a_readable_reason(
         ({"region": "exonic"}, "intergenic"),
         ({"start": 500, "end": 100}, "start (500) is after end (100)"),
         ({"in_dbsnp": "maybe"}, "boolean"),
+        ({"consequence": "missense"}, "unknown consequence missense; use Sequence Ontology"),
     ]
     for params, words in refusals:
         refused = alice.get(f"/jobs/{job_id}/variants", **params)

@@ -107,10 +107,16 @@ def _variant_filter(
         )
     unknown = sorted(set(consequence or ()) - set(TERM_NAMES))
     if unknown:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            f"unknown consequence {', '.join(unknown)}; use Sequence Ontology terms such as "
-            + ", ".join(TERM_NAMES[:4]),
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "consequence"),
+                    "msg": f"unknown consequence {', '.join(unknown)}; use Sequence Ontology "
+                    "terms such as " + ", ".join(TERM_NAMES[:4]) + ".",
+                    "input": unknown,
+                }
+            ]
         )
     return VariantFilter(
         chrom=chrom or None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from gas_core.jobs import JobRecord, JobStatus, StorageState
 from gas_jobs.parts import part_count
@@ -17,7 +17,8 @@ class JobCreate(BaseModel):
     filename: str = Field(min_length=1, max_length=255)
     size_bytes: int = Field(gt=0, description="the size of the file the client will upload")
     build: Build | None = Field(default=None, description="omit to detect it from the file")
-    force_build: bool = Field(
+    # Strict: `"force_build": 0` is a mistake to point out, not a false to guess.
+    force_build: StrictBool = Field(
         default=False,
         description=(
             "annotate with `build` even when the file's header or records say another build "
