@@ -22,6 +22,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import message_from_string, policy
+from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +33,10 @@ import httpx
 from gas_core.aws import aws_clients
 from gas_core.jobs import JobRecord, JobTable
 from gas_core.tiers import Tier
-from gas_notifier.captured import read_captured_mails
 from gas_testing.data import KnownSnp
 from gas_testing.gateway import DevIdp, provision_user
 from gas_testing.localstack import free_port, spawn, stop_processes, wait_until
+from gas_testing.motoserver import SENT_MAIL_PATH
 from gas_testing.plugin import Stack, queue_drained, with_jobs
 
 HEADER = "##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -55,6 +58,32 @@ def vcf_of_size(snps: list[KnownSnp], size: int, *, start: int = 0) -> bytes:
     """A VCF of whole records of at most ``size`` bytes."""
     text = vcf(snps, size // 20, start=start)[:size]
     return text[: text.rfind(b"\n") + 1]
+
+
+@dataclass(frozen=True)
+class SentMail:
+    to: list[str]
+    subject: str
+    text: str
+
+
+def sent_mails(moto_url: str) -> list[SentMail]:
+    """Every mail the moto server's SES accepted, oldest first."""
+    answer = httpx.get(f"{moto_url}{SENT_MAIL_PATH}", timeout=60)
+    answer.raise_for_status()
+    mails = []
+    for item in answer.json():
+        if "raw_data" not in item:
+            to = [a for kind in item["destinations"].values() for a in kind]
+            mails.append(SentMail(to, item.get("subject", ""), item.get("body", "")))
+            continue
+        message = message_from_string(item["raw_data"], policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        plain = message.get_body(("plain",))
+        text = plain.get_content() if isinstance(plain, EmailMessage) else ""
+        to = [address for _, address in getaddresses([str(message["To"] or "")])]
+        mails.append(SentMail(to, str(message["Subject"]), text))
+    return mails
 
 
 @dataclass
@@ -264,7 +293,7 @@ class SoakStack:
         """For each job id: the subjects of the mails its owner got about it, counted."""
         emails = {user.email for user in users}
         found: dict[str, Counter[str]] = {}
-        for mail in read_captured_mails(self.moto_url):
+        for mail in sent_mails(self.moto_url):
             if not emails & set(mail.to):
                 continue
             for job_id in set(JOB_LINK.findall(mail.text)):

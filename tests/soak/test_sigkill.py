@@ -5,6 +5,7 @@ is in cold storage (and only there) while premium results stayed."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections import Counter
@@ -23,6 +24,7 @@ from tests.soak.stack import (
     StartSoak,
     User,
     seconds_between,
+    sent_mails,
     spread,
     vcf,
 )
@@ -30,7 +32,9 @@ from tests.soak.stack import (
 pytestmark = [pytest.mark.soak, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 WINDOW_SECONDS = 5  # free results go cold this long after completion, during the traffic
-VARIANTS = 3000  # long enough that a job is RUNNING when the annotator dies
+VARIANTS = 3000
+# Every fourth job, a premium user's, runs a few seconds: the annotator dies in one of these.
+LARGE_VARIANTS = 60_000
 PACE_SECONDS = 0.5
 
 
@@ -50,8 +54,13 @@ class Traffic(threading.Thread):
         try:
             while not self.stopping.is_set():
                 user = self.users[n % len(self.users)]
-                content = vcf(self.snps, VARIANTS, start=(n * 997) % 300_000)
-                self.submitted.append((user, user.run_patiently(content, "sample.vcf")))
+                start = (n * 997) % 250_000
+                if user.tier is Tier.PREMIUM and n % 4 == 3:
+                    content = gzip.compress(vcf(self.snps, LARGE_VARIANTS, start=start), 1)
+                    job_id = user.run_patiently(content, "large.vcf.gz")
+                else:
+                    job_id = user.run_patiently(vcf(self.snps, VARIANTS, start=start), "sample.vcf")
+                self.submitted.append((user, job_id))
                 n += 1
                 time.sleep(PACE_SECONDS)
         except BaseException as error:  # reported by the test
@@ -65,13 +74,27 @@ def statuses(users: list[User]) -> Counter[str]:
     return Counter(job["status"] for user in users for job in user.jobs().values())
 
 
+def running_large_jobs(users: list[User]) -> list[str]:
+    return [
+        job["id"]
+        for user in users
+        for job in user.jobs().values()
+        if job["status"] == "RUNNING" and job["input_filename"] == "large.vcf.gz"
+    ]
+
+
 def kill_moment(soak: SoakStack, name: str, users: list[User]) -> str:
     """Wait until the service is in the middle of its work; what it was doing."""
     if name == "annotator":
-        wait_until(lambda: statuses(users)["RUNNING"], timeout=60, what="a job RUNNING")
-        return f"{statuses(users)['RUNNING']} jobs RUNNING"
+        running = wait_until(
+            lambda: running_large_jobs(users), timeout=90, what="a large job RUNNING", every=0.1
+        )
+        return f"running {','.join(running)}"
     if name == "notifier":
-        wait_until(lambda: soak.mails_by_job(users), timeout=60, what="mails going out")
+        sent = len(sent_mails(soak.moto_url))
+        wait_until(
+            lambda: len(sent_mails(soak.moto_url)) > sent, timeout=60, what="a mail going out"
+        )
         return "mails going out"
     if name == "archiver":
         log = soak.services["archiver"].log_path
@@ -93,12 +116,16 @@ def test_sigkill_rounds_lose_and_duplicate_nothing(
     traffic = Traffic(users, snps)
     traffic.start()
     rounds: dict[str, dict[str, Any]] = {}
+    interrupted: list[str] = []
     began = time.monotonic()
     for name in ("annotator", "jobs", "notifier", "archiver"):
         service = soak.services[name]
         doing = kill_moment(soak, name, users)
         before = traffic.setbacks()
         service.kill()
+        if doing.startswith("running "):
+            interrupted = doing.removeprefix("running ").split(",")
+            doing = f"{len(interrupted)} large job(s) RUNNING"
         time.sleep(1)
         back = service.restart()
         time.sleep(2)
@@ -167,6 +194,7 @@ def test_sigkill_rounds_lose_and_duplicate_nothing(
             "jobs submitted (free, premium)": f"{len(job_ids)} ({len(free)}, {len(premium)})",
             "statuses": dict(Counter(listed[j]["status"] for j in job_ids)),
             "runs per job": dict(Counter(r.attempts for r in records.values())),
+            "runs of the jobs the annotator died in": [records[j].attempts for j in interrupted],
             "all terminal after traffic s": terminal_after,
             "all mails out after s": mails_after,
             "queued to completed s": spread(
@@ -183,6 +211,9 @@ def test_sigkill_rounds_lose_and_duplicate_nothing(
     )
 
     assert {listed[job_id]["status"] for job_id in job_ids} == {"COMPLETED"}
+    assert interrupted and all(records[j].attempts == 2 for j in interrupted), (
+        "the annotator's SIGKILL did not land mid-run, or a job ran more than twice"
+    )
     assert not wrong_mails, f"jobs without exactly their mails: {wrong_mails}"
     for job_id in free:
         key = records[job_id].result_key
