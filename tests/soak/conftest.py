@@ -53,7 +53,9 @@ def start_soak(
 ) -> Iterator[StartSoak]:
     started: list[SoakStack] = []
 
-    def start(names: tuple[str, ...] = EVERY_SERVICE, **settings: str) -> SoakStack:
+    def start(
+        names: tuple[str, ...] = EVERY_SERVICE, annotators: int = 1, **settings: str
+    ) -> SoakStack:
         soak = start_soak_stack(
             stack,
             database_url=gateway_database,
@@ -61,6 +63,7 @@ def start_soak(
             bundle_cache=bundle_cache,
             log_dir=tmp_path,
             names=names,
+            annotators=annotators,
             **settings,
         )
         started.append(soak)

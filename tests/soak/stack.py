@@ -94,6 +94,7 @@ class Service:
     port: int
     env: dict[str, str]
     log_dir: Path
+    module: str = ""  # gas_<name> unless said
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -109,7 +110,9 @@ class Service:
         self.starts += 1
         with self.log_path.open("wb") as log:
             self.process = spawn(
-                [sys.executable, "-m", f"gas_{self.name}"], env=self.env, stdout=log.fileno()
+                [sys.executable, "-m", self.module or f"gas_{self.name}"],
+                env=self.env,
+                stdout=log.fileno(),
             )
         return self
 
@@ -356,10 +359,13 @@ def start_soak_stack(
     bundle_cache: Path,
     log_dir: Path,
     names: tuple[str, ...] = EVERY_SERVICE,
+    annotators: int = 1,
     **settings: str,
 ) -> SoakStack:
-    """Start ``names`` at once, each on its own port, and wait until all are ready.
-    ``settings`` go to every service, over the suite's defaults."""
+    """Start ``names`` at once, each on its own port, and wait until all are ready; with
+    ``annotators`` > 1, more annotator processes beside the first ("annotator-2", ...), as
+    KEDA would scale them on queue depth. ``settings`` go to every service, over the suite's
+    defaults."""
     ports = {name: free_port() for name in names}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     own: dict[str, dict[str, str]] = {
@@ -410,6 +416,12 @@ def start_soak_stack(
         )
         for name in names
     }
+    for n in range(2, annotators + 1):
+        port = free_port()
+        env = stack.process_env(GAS_ANNOTATOR_PORT=str(port), **own["annotator"], **settings)
+        services[f"annotator-{n}"] = Service(
+            f"annotator-{n}", port, env, log_dir, module="gas_annotator"
+        )
     soak = SoakStack(stack=stack, database_url=database_url, services=services)
     started = time.monotonic()
     try:

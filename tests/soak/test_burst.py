@@ -30,13 +30,15 @@ JOBS = 200
 USERS = 10
 # Small files: the burst is about the number of jobs, not the engine's speed.
 VARIANTS = 20
+# Two annotator processes, as KEDA would scale them on a deep queue.
+ANNOTATORS = 2
 RESULT_FILES = ["sample.annot.log", "sample.annot.parquet", "sample.annot.vcf.gz"]
 
 
 def test_a_burst_of_200_jobs_completes_each_once_with_one_result_and_one_mail(
     start_soak: StartSoak, snps: list[KnownSnp]
 ) -> None:
-    soak = start_soak()
+    soak = start_soak(annotators=ANNOTATORS)
     users = [soak.user(f"burst{n}", Tier.FREE if n % 2 else Tier.PREMIUM) for n in range(USERS)]
     work = [
         (users[n % USERS], vcf(snps, VARIANTS, start=n * VARIANTS)) for n in range(JOBS)
@@ -79,7 +81,8 @@ def test_a_burst_of_200_jobs_completes_each_once_with_one_result_and_one_mail(
     statuses = Counter(job["status"] for job in done)
     record(
         "burst",
-        f"{JOBS} jobs of {VARIANTS} variants from {USERS} users (half free, half premium)",
+        f"{JOBS} jobs of {VARIANTS} variants from {USERS} users (half free, half premium), "
+        f"{ANNOTATORS} annotator processes",
         {
             "stack ready in s": soak.ready_seconds,
             "submitted (create, upload, submit) in s": submit_seconds,
