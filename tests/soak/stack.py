@@ -368,6 +368,10 @@ def start_soak_stack(
     defaults."""
     ports = {name: free_port() for name in names}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    # The gateway's internal API (/internal/users/...) listens on a port of its own; the
+    # notifier and archiver ask it for a user's address and tier.
+    internal_port = free_port()
+    internal_url = f"http://127.0.0.1:{internal_port}"
     own: dict[str, dict[str, str]] = {
         "jobs": {
             "GAS_JOBS_STRANDED_REQUEST_CHECK_SECONDS": "2",
@@ -375,6 +379,7 @@ def start_soak_stack(
         },
         "gateway": {
             "DATABASE_URL": database_url,
+            "GAS_GATEWAY_INTERNAL_PORT": str(internal_port),
             "GAS_GATEWAY_JOBS_URL": url.get("jobs", "http://127.0.0.1:9"),
             "GAS_GATEWAY_OUTBOX_INTERVAL_SECONDS": "0.5",
             "GAS_GATEWAY_PAYMENT_PROVIDER": "test",
@@ -393,13 +398,13 @@ def start_soak_stack(
             "GAS_ANNOTATOR_USER_SHARE_WAIT_SECONDS": "2",
         },
         "notifier": {
-            "GAS_NOTIFIER_GATEWAY_URL": url.get("gateway", ""),
+            "GAS_NOTIFIER_GATEWAY_URL": internal_url,
             "GAS_NOTIFIER_PUBLIC_URL": PUBLIC_URL,
             "GAS_NOTIFIER_RECEIVE_WAIT_SECONDS": "1",
             "GAS_NOTIFIER_SEND_LEASE_SECONDS": "10",
         },
         "archiver": {
-            "GAS_ARCHIVER_GATEWAY_URL": url.get("gateway", ""),
+            "GAS_ARCHIVER_GATEWAY_URL": internal_url,
             "GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS": "1",
             "GAS_ARCHIVER_VISIBILITY_SECONDS": "5",
             "GAS_ARCHIVER_RECEIVE_WAIT_SECONDS": "1",
