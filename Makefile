@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help bootstrap bundles web web-dev dev test lint typecheck format images k8s-smoke
+.PHONY: help bootstrap bundles web web-dev dev test soak lint typecheck format images k8s-smoke
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ dev: bootstrap bundles web ## start the whole stack on embedded defaults (Ctrl-C
 
 test: bootstrap bundles ## install what the tests need and run unit + integration tests
 	@scripts/run-tests.sh $(ARGS)
+
+soak: bootstrap bundles ## the fault and load suite (burst, SIGKILLs, PostgreSQL restart, starvation; ~10 min)
+	@uv run --no-sync pytest tests/soak $(ARGS)
 
 lint: ## ruff lint and format check
 	@uv run --no-sync ruff check . && uv run --no-sync ruff format --check .

@@ -14,6 +14,10 @@ and on SIGTERM, and loads them at start. A crash loses at most one interval. The
 depends on moto's internal classes, so it records moto's version and a different version
 starts empty (saying so). Local development only: the file is trusted like any local state.
 
+``GET /gas-testing/ses/sent`` answers the mails SES accepted as JSON, cheaply: moto's own
+``/moto-api/data.json`` dumps every model instance it ever created, which takes longer than a
+client waits once hundreds of jobs have gone through.
+
 Run as ``python -m gas_testing.motoserver -H HOST -p PORT [--state FILE]``.
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import copyreg
 import io
+import json
 import logging
 import os
 import pickle
@@ -62,6 +67,38 @@ def serialise_dynamodb(app: WsgiApp) -> WsgiApp:
         with DYNAMODB_LOCK:
             # Drain the body inside the lock: the write happens while it is produced.
             return list(app(environ, start_response))
+
+    return wrapped
+
+
+SENT_MAIL_PATH = "/gas-testing/ses/sent"
+
+
+def expose_sent_mail(app: WsgiApp) -> WsgiApp:
+    """Answer ``GET /gas-testing/ses/sent`` with SES's sent messages: for each its id,
+    destinations and either ``raw_data`` (SendRawEmail) or ``subject`` and ``body``."""
+    from moto.ses.models import ses_backends
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != SENT_MAIL_PATH:
+            return app(environ, start_response)
+        mails = [
+            {
+                "id": message.id,
+                "destinations": message.destinations,
+                **{
+                    name: getattr(message, name)
+                    for name in ("raw_data", "subject", "body")
+                    if isinstance(getattr(message, name, None), str)
+                },
+            }
+            for regions in list(ses_backends.values())
+            for backend in list(regions.values())
+            for message in list(backend.sent_messages)
+        ]
+        body = json.dumps(mails).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
 
     return wrapped
 
@@ -150,7 +187,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto's own launcher does
-    app: WsgiApp = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
+    app: WsgiApp = expose_sent_mail(
+        serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
+    )
     state = StateFile(args.state) if args.state else None
 
     def stop(*_: object) -> None:
