@@ -31,15 +31,16 @@ WINDOW_SECONDS = 60
 DATABASE_DOWN = (
     "The account database is not answering right now; nothing was changed. Try again in a minute."
 )
-# What a database outage looks like to asyncpg (the server is gone, restarting, refusing, or
-# the pool's connection broke), as opposed to a mistake in a query.
+# What a database outage looks like to asyncpg, as opposed to a mistake in a query: the socket
+# fails (OSError: refused, reset, "Multiple exceptions: Connect call failed" when several
+# addresses are tried, a timeout), the server is shutting down or starting up (57P0x, operator
+# intervention), the connection broke (class 08), or the pool's connection went away under it.
 DATABASE_OUTAGES = (
-    ConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
     asyncpg.InterfaceError,
     asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
 )
 
 
