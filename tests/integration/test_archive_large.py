@@ -18,9 +18,9 @@ from gas_core.events import JobCompleted, JobCompletedPayload
 from gas_core.jobs import JobRecord, JobStatus, StorageState, job_file_key, utc_timestamp
 from gas_core.tiers import Tier
 from gas_gateway.payments import TEST_CARD_ACCEPTED
-from gas_testing.gateway import provision_user
+from gas_testing.gateway import GatewayProcess, provision_user
 from gas_testing.localstack import wait_until
-from gas_testing.plugin import ServiceProcess, Stack, StartService, get_job, publish, put_jobs
+from gas_testing.plugin import Stack, StartService, get_job, publish, put_jobs
 
 pytestmark = pytest.mark.integration
 
@@ -29,14 +29,14 @@ LIMIT = 5 * MiB
 
 
 def test_a_result_over_the_single_copy_limit_is_archived_and_restored_in_parts(
-    stack: Stack, start_service: StartService, gateway: ServiceProcess, gateway_database: str
+    stack: Stack, start_service: StartService, gateway: GatewayProcess, gateway_database: str
 ) -> None:
     user_id, token = provision_user(gateway_database, email="huge@example.org", tier=Tier.FREE)
     start_service(
         "archiver",
         stack,
         GAS_FREE_WINDOW_SECONDS="1",
-        GAS_ARCHIVER_GATEWAY_URL=gateway.url,
+        GAS_ARCHIVER_GATEWAY_URL=gateway.internal_url,
         GAS_ARCHIVER_RECONCILE_INTERVAL_SECONDS="0.5",
         GAS_ARCHIVER_RECEIVE_WAIT_SECONDS="1",
         GAS_ARCHIVER_SINGLE_COPY_LIMIT_BYTES=str(LIMIT),
