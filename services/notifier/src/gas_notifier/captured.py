@@ -1,6 +1,10 @@
-"""Reading the mails the local moto server's SES captured (``GET /moto-api/data.json``).
+"""Reading the mails the local moto server's SES captured.
 
-Only the local stack has this; on AWS, mails go to real inboxes.
+The local stack's moto launcher (``gas_testing.motoserver``, used by ``make dev`` and the
+tests) lists them cheaply at ``GET /gas-testing/ses/sent``; a plain moto server only has
+``GET /moto-api/data.json``, which dumps every model moto ever made — slow after many jobs, and
+answering 500 when some model cannot be dumped — so it is the fallback. Only the local stack
+has this; on AWS, mails go to real inboxes.
 """
 
 from __future__ import annotations
@@ -25,8 +29,17 @@ class CapturedMail:
     html: str
 
 
+SENT_MAIL_PATH = "/gas-testing/ses/sent"
+
+
 def read_captured_mails(moto_url: str) -> list[CapturedMail]:
     """Every mail SES accepted, oldest first."""
+    listed = httpx.get(f"{moto_url.rstrip('/')}{SENT_MAIL_PATH}", timeout=30.0)
+    if listed.status_code != 404:
+        listed.raise_for_status()
+        return [
+            _from_raw(item) if "raw_data" in item else _from_simple(item) for item in listed.json()
+        ]
     ses = _moto_state(moto_url).get("ses", {})
     mails = [_from_raw(item) for item in ses.get("RawMessage", [])]
     mails.extend(_from_simple(item) for item in ses.get("Message", []))

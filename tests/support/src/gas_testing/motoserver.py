@@ -76,7 +76,7 @@ SENT_MAIL_PATH = "/gas-testing/ses/sent"
 
 def expose_sent_mail(app: WsgiApp) -> WsgiApp:
     """Answer ``GET /gas-testing/ses/sent`` with SES's sent messages: for each its id,
-    destinations and either ``raw_data`` (SendRawEmail) or ``subject`` and ``body``."""
+    destinations and either ``raw_data`` (SendRawEmail) or ``source``, ``subject`` and ``body``."""
     from moto.ses.models import ses_backends
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -88,7 +88,7 @@ def expose_sent_mail(app: WsgiApp) -> WsgiApp:
                 "destinations": message.destinations,
                 **{
                     name: getattr(message, name)
-                    for name in ("raw_data", "subject", "body")
+                    for name in ("raw_data", "subject", "body", "source")
                     if isinstance(getattr(message, name, None), str)
                 },
             }
