@@ -27,7 +27,7 @@ from gas_core.jobs import (
 from gas_core.tiers import Tier
 from gas_notifier.captured import read_captured_mails
 from gas_testing.gateway import GatewayProcess, browser_login
-from gas_testing.localstack import wait_until
+from gas_testing.localstack import set_restore_speed, wait_until
 from gas_testing.plugin import Stack, publish, put_jobs
 from tests.e2e.browser import browser_on
 
@@ -93,24 +93,6 @@ def completed_free_job(stack: Stack, *, user_id: str, result: bytes) -> JobRecor
         ),
     )
     return job
-
-
-def set_restore_speed(moto_url: str, seconds: float | None) -> None:
-    """Make moto's restores take ``seconds`` per step, or ``None`` for its default."""
-    if seconds is None:
-        response = httpx.post(
-            f"{moto_url}/moto-api/state-manager/unset-transition",
-            json={"model_name": "s3::keyrestore"},
-        )
-    else:
-        response = httpx.post(
-            f"{moto_url}/moto-api/state-manager/set-transition",
-            json={
-                "model_name": "s3::keyrestore",
-                "transition": {"progression": "time", "seconds": seconds},
-            },
-        )
-    response.raise_for_status()
 
 
 def test_an_archived_result_is_restored_after_an_upgrade(

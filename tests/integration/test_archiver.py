@@ -33,7 +33,7 @@ from gas_core.tiers import Tier
 from gas_gateway.payments import TEST_CARD_ACCEPTED
 from gas_notifier.captured import read_captured_mails
 from gas_testing.gateway import GatewayProcess, provision_user
-from gas_testing.localstack import wait_until
+from gas_testing.localstack import set_restore_speed, wait_until
 from gas_testing.plugin import (
     ServiceProcess,
     Stack,
@@ -172,25 +172,6 @@ def read_objects(stack: Stack, bucket: str, keys: list[str]) -> dict[str, Stored
             return {key: await read_one(s3, key) for key in keys}
 
     return asyncio.run(read())
-
-
-def set_restore_speed(moto_url: str, seconds: float | None) -> None:
-    """Make moto's restores take ``seconds`` per step (requested → ongoing → done), or
-    ``None`` for its default (done at the first read)."""
-    if seconds is None:
-        response = httpx.post(
-            f"{moto_url}/moto-api/state-manager/unset-transition",
-            json={"model_name": "s3::keyrestore"},
-        )
-    else:
-        response = httpx.post(
-            f"{moto_url}/moto-api/state-manager/set-transition",
-            json={
-                "model_name": "s3::keyrestore",
-                "transition": {"progression": "time", "seconds": seconds},
-            },
-        )
-    response.raise_for_status()
 
 
 def sha256(data: bytes) -> str:

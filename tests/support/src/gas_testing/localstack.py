@@ -241,3 +241,22 @@ def _pg_binary(name: str) -> str:
     raise FileNotFoundError(
         f"{name} not found: install PostgreSQL server binaries or set DATABASE_URL"
     )
+
+
+def set_restore_speed(moto_url: str, seconds: float | None) -> None:
+    """Make moto's restores take ``seconds`` per step (requested → ongoing → done), or
+    ``None`` for its default (done at the first read)."""
+    if seconds is None:
+        response = httpx.post(
+            f"{moto_url}/moto-api/state-manager/unset-transition",
+            json={"model_name": "s3::keyrestore"},
+        )
+    else:
+        response = httpx.post(
+            f"{moto_url}/moto-api/state-manager/set-transition",
+            json={
+                "model_name": "s3::keyrestore",
+                "transition": {"progression": "time", "seconds": seconds},
+            },
+        )
+    response.raise_for_status()
