@@ -211,69 +211,11 @@ function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (f
         Filters
       </h2>
       <div className="row g-2">
-        <div className="col-6 col-md-2">
-          <label className="form-label small" htmlFor={field('chrom')}>
-            Chromosome
-          </label>
-          <input
-            id={field('chrom')}
-            className="form-control form-control-sm"
-            value={draft.chrom}
-            onChange={(e) => set('chrom', e.target.value)}
-            placeholder="e.g. 17"
-            maxLength={64}
-          />
-        </div>
-        <div className="col-6 col-md-2">
-          <label className="form-label small" htmlFor={field('start')}>
-            From position
-          </label>
-          <input
-            id={field('start')}
-            className="form-control form-control-sm"
-            inputMode="numeric"
-            value={draft.start}
-            onChange={(e) => set('start', e.target.value)}
-          />
-        </div>
-        <div className="col-6 col-md-2">
-          <label className="form-label small" htmlFor={field('end')}>
-            To position
-          </label>
-          <input
-            id={field('end')}
-            className="form-control form-control-sm"
-            inputMode="numeric"
-            value={draft.end}
-            onChange={(e) => set('end', e.target.value)}
-          />
-        </div>
-        <div className="col-6 col-md-2">
-          <label className="form-label small" htmlFor={field('gene')}>
-            Gene
-          </label>
-          <input
-            id={field('gene')}
-            className="form-control form-control-sm"
-            value={draft.gene}
-            onChange={(e) => set('gene', e.target.value)}
-            placeholder="e.g. BRCA1"
-            maxLength={100}
-          />
-        </div>
-        <div className="col-6 col-md-2">
-          <label className="form-label small" htmlFor={field('text')}>
-            ID contains
-          </label>
-          <input
-            id={field('text')}
-            className="form-control form-control-sm"
-            value={draft.text}
-            onChange={(e) => set('text', e.target.value)}
-            placeholder="e.g. rs80357"
-            maxLength={100}
-          />
-        </div>
+        <TextFilter id={field('chrom')} label="Chromosome" value={draft.chrom} onChange={(v) => set('chrom', v)} placeholder="e.g. 17" maxLength={64} />
+        <TextFilter id={field('start')} label="From position" value={draft.start} onChange={(v) => set('start', v)} numeric />
+        <TextFilter id={field('end')} label="To position" value={draft.end} onChange={(v) => set('end', v)} numeric />
+        <TextFilter id={field('gene')} label="Gene" value={draft.gene} onChange={(v) => set('gene', v)} placeholder="e.g. BRCA1" maxLength={100} />
+        <TextFilter id={field('text')} label="ID contains" value={draft.text} onChange={(v) => set('text', v)} placeholder="e.g. rs80357" maxLength={100} />
         <div className="col-6 col-md-2">
           <label className="form-label small" htmlFor={field('inDbsnp')}>
             In dbSNP
@@ -361,6 +303,34 @@ function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (f
         </button>
       </div>
     </form>
+  )
+}
+
+/** One labelled text box of the filter form. */
+function TextFilter(props: {
+  id: string
+  label: string
+  value: string
+  onChange: (value: string) => void
+  placeholder?: string
+  maxLength?: number
+  numeric?: boolean
+}) {
+  return (
+    <div className="col-6 col-md-2">
+      <label className="form-label small" htmlFor={props.id}>
+        {props.label}
+      </label>
+      <input
+        id={props.id}
+        className="form-control form-control-sm"
+        inputMode={props.numeric ? 'numeric' : undefined}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        placeholder={props.placeholder}
+        maxLength={props.maxLength}
+      />
+    </div>
   )
 }
 
