@@ -287,25 +287,16 @@ class ChunkAnnotator:
         # Entries come in record order.
         first_entry = np.flatnonzero(np.diff(record, prepend=-1) != 0)
         with_entries = record[first_entry]
-        # Each entry gets its separator ("CSQ=" before a record's first, "," before the
-        # others) in one copy; a record's CSQ is then a slice of that text.
-        is_first = np.zeros(len(record), dtype=np.int64)
+        # Each entry is written after its separator ("CSQ=" before a record's first, ","
+        # before the others): a record's CSQ is then a slice of that text.
+        is_first = np.zeros(len(record), dtype=np.uint8)
         is_first[first_entry] = 1
-        prefixed = pc.binary_join_element_wise(
-            pc.take(strings([",", "CSQ="]), indices(is_first)), result.entries, ""
-        )
-        entry_offsets = np.frombuffer(prefixed.buffers()[1], dtype=np.int32)[
-            prefixed.offset : prefixed.offset + len(prefixed) + 1
-        ]
-        bounds = entry_offsets[np.append(first_entry, len(record))]
+        text_bytes, ends = result.write(is_first)
+        bounds = np.append(0, ends)[np.append(first_entry, len(record))]
         csq = pa.Array.from_buffers(
             pa.string(),
             len(with_entries),
-            [
-                None,
-                pa.py_buffer(np.ascontiguousarray(bounds, dtype=np.int32)),
-                prefixed.buffers()[2],
-            ],
+            [None, pa.py_buffer(bounds.astype(np.int32)), pa.py_buffer(text_bytes)],
         )
         severity = most_severe(result.masks)
         worst = np.minimum.reduceat(severity, first_entry)

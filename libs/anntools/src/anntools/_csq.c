@@ -1,0 +1,497 @@
+/* Writes VEP-layout CSQ entries: the text of every (allele, transcript) pair of a chunk, whose
+ * terms and positions anntools.consequences has decided with numpy.
+ *
+ * Loaded with ctypes by anntools/native.py (no Python C API: plain arrays in, bytes out, the
+ * GIL released for the call). Compiled by the package's build hook (hatch_build.py).
+ * Writing the entries with numpy/Arrow took ~85% of an annotation's CPU: ~60 string pieces per
+ * entry gathered by index; here each entry is one pass over its fields.
+ */
+#include <stdint.h>
+#include <string.h>
+
+/* A string array as Arrow keeps it: int32 offsets (already shifted by the array's offset). */
+typedef struct {
+    const uint8_t *data;
+    const int32_t *offsets;
+} pool_t;
+
+enum { P_ALLELE, P_TERMS, P_STATIC, P_TAIL, P_PREFIX, P_REF, P_ALT, P_HGVSP, P_COUNT };
+
+/* Per-pair int64 columns; the order is native.PAIR_COLUMNS. */
+enum {
+    C_ALLELE,      /* index into the allele pools */
+    C_TERMS,       /* index into P_TERMS ("terms|IMPACT") */
+    C_TX,          /* transcript: P_STATIC, P_TAIL, P_PREFIX */
+    C_FLAGS,       /* F_* below */
+    C_EXON,        /* EXON number (transcript order) */
+    C_EXONS,       /* exon count */
+    C_INTRON,      /* INTRON number */
+    C_A_CDNA,      /* cDNA of the allele's left (genomic) end, or of its nearest exon base */
+    C_B_CDNA,      /* the same for the right end */
+    C_A_OFFSET,    /* HGVS intron offsets of the two ends (0 when exonic) */
+    C_B_OFFSET,
+    C_CODING_START, /* the transcript's coding span in cDNA (0: non-coding) */
+    C_CODING_END,
+    C_DISTANCE,    /* DISTANCE for up/downstream pairs */
+    C_COUNT
+};
+
+enum {
+    F_OUTSIDE = 1 << 0,    /* up- or downstream */
+    F_HAS_EXON = 1 << 1,
+    F_HAS_INTRON = 1 << 2,
+    F_LOCATED = 1 << 3,    /* both ends in the transcript's exons or introns: HGVSc */
+    F_INS = 1 << 4,
+    F_SNV = 1 << 5,
+    F_DELETION = 1 << 6,
+    F_DELINS = 1 << 7,
+    F_PLUS = 1 << 8,
+    F_A_IN_EXON = 1 << 9,
+    F_B_IN_EXON = 1 << 10,
+};
+
+static const char INTERGENIC[] = "|intergenic_variant|MODIFIER||||||||||||||||||||||";
+
+/* Complements of the bases; N (and anything else) stays as it is. */
+static const uint8_t COMPLEMENT[256] = {['A'] = 'T', ['C'] = 'G', ['G'] = 'C', ['T'] = 'A'};
+
+static inline uint8_t complement(uint8_t base) { return COMPLEMENT[base] ? COMPLEMENT[base] : base; }
+
+static inline uint8_t *put(uint8_t *out, const void *text, int64_t length) {
+    memcpy(out, text, (size_t)length);
+    return out + length;
+}
+
+static inline uint8_t *put_item(uint8_t *out, const pool_t *pool, int64_t index) {
+    int32_t start = pool->offsets[index];
+    return put(out, pool->data + start, pool->offsets[index + 1] - start);
+}
+
+static inline uint8_t *put_reverse_complement(uint8_t *out, const pool_t *pool, int64_t index) {
+    int32_t start = pool->offsets[index], end = pool->offsets[index + 1];
+    for (int32_t i = end - 1; i >= start; i--) *out++ = complement(pool->data[i]);
+    return out;
+}
+
+static inline uint8_t *put_number(uint8_t *out, int64_t value) {
+    char digits[24];
+    int count = 0;
+    uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    if (value < 0) *out++ = '-';
+    do {
+        digits[count++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    while (count) *out++ = (uint8_t)digits[--count];
+    return out;
+}
+
+static inline int64_t floor_third(int64_t value) {
+    int64_t quotient = value / 3;
+    return (value % 3 != 0 && value < 0) ? quotient - 1 : quotient;
+}
+
+/* One end of an HGVSc position: 123, -12, *40, with an intron offset: 123+5, -12-3. */
+static uint8_t *put_hgvs_end(uint8_t *out, int64_t cdna, int64_t offset, int64_t coding_start,
+                             int64_t coding_end) {
+    int64_t number = cdna;
+    if (coding_start > 0) {
+        if (cdna < coding_start) {
+            *out++ = '-';
+            number = coding_start - cdna;
+        } else if (cdna > coding_end) {
+            *out++ = '*';
+            number = cdna - coding_end;
+        } else {
+            number = cdna - coding_start + 1;
+        }
+    }
+    out = put_number(out, number);
+    if (offset > 0) *out++ = '+';
+    if (offset < 0) *out++ = '-';
+    if (offset != 0) out = put_number(out, offset < 0 ? -offset : offset);
+    return out;
+}
+
+/* VEP's position ranges: '12', '12-14', '?-14', '12-?' (low first), then '|'. */
+static uint8_t *put_range(uint8_t *out, int64_t a, int a_valid, int64_t b, int b_valid,
+                          int shown) {
+    if (shown && (a_valid || b_valid)) {
+        int swapped = a > b;
+        int64_t low = swapped ? b : a, high = swapped ? a : b;
+        int low_valid = swapped ? b_valid : a_valid, high_valid = swapped ? a_valid : b_valid;
+        int same = low == high && low_valid && high_valid;
+        if (low_valid)
+            out = put_number(out, low);
+        else
+            *out++ = '?';
+        if (!same) {
+            *out++ = '-';
+            if (high_valid)
+                out = put_number(out, high);
+            else
+                *out++ = '?';
+        }
+    }
+    *out++ = '|';
+    return out;
+}
+
+static uint8_t *put_pair(uint8_t *out, const int64_t *const *columns, int64_t j,
+                         const pool_t *pools) {
+    int64_t allele = columns[C_ALLELE][j], tx = columns[C_TX][j];
+    int64_t flags = columns[C_FLAGS][j];
+    int plus = (flags & F_PLUS) != 0, outside = (flags & F_OUTSIDE) != 0;
+    int64_t a_cdna = columns[C_A_CDNA][j], b_cdna = columns[C_B_CDNA][j];
+    int64_t a_offset = columns[C_A_OFFSET][j], b_offset = columns[C_B_OFFSET][j];
+    int64_t coding_start = columns[C_CODING_START][j], coding_end = columns[C_CODING_END][j];
+    int coding = coding_start > 0;
+
+    out = put_item(out, &pools[P_ALLELE], allele);
+    *out++ = '|';
+    out = put_item(out, &pools[P_TERMS], columns[C_TERMS][j]);
+    *out++ = '|';
+    out = put_item(out, &pools[P_STATIC], tx);
+    *out++ = '|';
+    if (flags & F_HAS_EXON) {
+        out = put_number(out, columns[C_EXON][j]);
+        *out++ = '/';
+        out = put_number(out, columns[C_EXONS][j]);
+    }
+    *out++ = '|';
+    if (flags & F_HAS_INTRON) {
+        out = put_number(out, columns[C_INTRON][j]);
+        *out++ = '/';
+        out = put_number(out, columns[C_EXONS][j] - 1);
+    }
+    *out++ = '|';
+    if (flags & F_LOCATED) {
+        /* HGVSc: the 5' end (in the transcript's direction) first. */
+        int single = a_cdna == b_cdna && a_offset == b_offset && !(flags & F_INS);
+        out = put_item(out, &pools[P_PREFIX], tx);
+        *out++ = coding ? 'c' : 'n';
+        *out++ = '.';
+        out = put_hgvs_end(out, plus ? a_cdna : b_cdna, plus ? a_offset : b_offset,
+                           coding_start, coding_end);
+        if (!single) {
+            *out++ = '_';
+            out = put_hgvs_end(out, plus ? b_cdna : a_cdna, plus ? b_offset : a_offset,
+                               coding_start, coding_end);
+        }
+        if (flags & F_SNV) {
+            out = plus ? put_item(out, &pools[P_REF], allele)
+                       : put_reverse_complement(out, &pools[P_REF], allele);
+            *out++ = '>';
+        }
+        if (flags & F_INS) out = put(out, "ins", 3);
+        if (flags & (F_DELETION | F_DELINS)) out = put(out, "del", 3);
+        if (flags & F_DELINS) out = put(out, "ins", 3);
+        if (!(flags & F_DELETION))
+            out = plus ? put_item(out, &pools[P_ALT], allele)
+                       : put_reverse_complement(out, &pools[P_ALT], allele);
+    }
+    *out++ = '|';
+    if (pools[P_HGVSP].data) out = put_item(out, &pools[P_HGVSP], j);
+    *out++ = '|';
+
+    /* cDNA_position, CDS_position, Protein_position */
+    int a_in_exon = (flags & F_A_IN_EXON) != 0, b_in_exon = (flags & F_B_IN_EXON) != 0;
+    int64_t cds_a = a_cdna - coding_start + 1, cds_b = b_cdna - coding_start + 1;
+    int64_t cds_length = coding_end - coding_start + 1;
+    int cds_a_valid = coding && a_in_exon && cds_a >= 1 && cds_a <= cds_length;
+    int cds_b_valid = coding && b_in_exon && cds_b >= 1 && cds_b <= cds_length;
+    out = put_range(out, a_cdna, a_in_exon, b_cdna, b_in_exon, !outside);
+    out = put_range(out, cds_a, cds_a_valid, cds_b, cds_b_valid, !outside);
+    out = put_range(out, floor_third(cds_a + 2), cds_a_valid, floor_third(cds_b + 2),
+                    cds_b_valid, !outside);
+    out = put(out, "|||", 3); /* Amino_acids, Codons, Existing_variation */
+    if (outside) out = put_number(out, columns[C_DISTANCE][j]);
+    *out++ = '|';
+    return put_item(out, &pools[P_TAIL], tx);
+}
+
+/* ---- Terms: where each allele falls on each transcript within 5 kb, as SO terms. ---- */
+
+/* Bits of anntools.consequences.TERMS (VEP's order of severity). */
+enum {
+    T_SPLICE_ACCEPTOR = 1 << 0,
+    T_SPLICE_DONOR = 1 << 1,
+    T_STOP_GAINED = 1 << 2,
+    T_FRAMESHIFT = 1 << 3,
+    T_STOP_LOST = 1 << 4,
+    T_START_LOST = 1 << 5,
+    T_INFRAME_INSERTION = 1 << 6,
+    T_INFRAME_DELETION = 1 << 7,
+    T_MISSENSE = 1 << 8,
+    T_SPLICE_REGION = 1 << 9,
+    T_STOP_RETAINED = 1 << 10,
+    T_SYNONYMOUS = 1 << 11,
+    T_CODING_SEQUENCE = 1 << 12,
+    T_UTR5 = 1 << 13,
+    T_UTR3 = 1 << 14,
+    T_NC_EXON = 1 << 15,
+    T_INTRON = 1 << 16,
+    T_NC_TRANSCRIPT = 1 << 17,
+    T_UPSTREAM = 1 << 18,
+    T_DOWNSTREAM = 1 << 19,
+};
+
+enum { TX_START_CODON = 4, TX_STOP_CODON = 8 }; /* consequences.START_CODON, STOP_CODON */
+enum { UPSTREAM_BP = 5000, SPLICE_REGION_EXON_BP = 3, SPLICE_REGION_INTRON_BP = 8 };
+
+/* TranscriptModels' arrays (anntools.consequences), in their bundle dtypes. */
+typedef struct {
+    const int64_t *tx_start, *tx_end;
+    const int8_t *tx_strand;
+    const uint8_t *tx_flags;
+    const int64_t *exon_first, *exon_start, *exon_end, *exon_cum;
+    const int32_t *coding_start, *coding_end;
+    const int64_t *tx_length;
+} models_t;
+
+/* A chunk's alleles (anntools.consequences.Alleles). */
+typedef struct {
+    const int64_t *first, *last; /* the bases the allele touches (an insertion: its flanks) */
+    const int64_t *ref_length, *alt_length;
+    pool_t alt;
+} alleles_t;
+
+/* Where a genome position falls on a transcript (consequences.Located). */
+typedef struct {
+    int64_t exon; /* global exon index, clipped to the transcript's exons */
+    int in_exon, intronic, exon_edge;
+    int64_t cdna;   /* of the base (exonic) or of the nearest exon base (intronic) */
+    int64_t offset; /* HGVS intron offset (0 when exonic) */
+    int64_t from_donor, from_acceptor; /* intronic: 1-based from the intron's 5'/3' end */
+} located_t;
+
+static located_t locate(const models_t *m, int64_t t, int64_t p, int plus) {
+    located_t at;
+    int64_t first = m->exon_first[t], last = m->exon_first[t + 1] - 1;
+    /* The last exon starting at or before p (first - 1 when none does). */
+    int64_t low = first, high = last + 1;
+    while (low < high) {
+        int64_t middle = low + (high - low) / 2;
+        if (m->exon_start[middle] <= p)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    int64_t k = low - 1;
+    int64_t k_in = k < first ? first : (k > last ? last : k);
+    int64_t start = m->exon_start[k_in], end = m->exon_end[k_in];
+    at.in_exon = k >= first && p < end;
+    at.intronic = k >= first && k < last && !at.in_exon;
+    int64_t cum = m->exon_cum[k_in];
+    int64_t next_exon = k_in + 1 < last ? k_in + 1 : last;
+    int64_t distance_left = p - (end - 1), distance_right = m->exon_start[next_exon] - p;
+    int64_t left_cdna_offset = cum + (end - start) - 1;
+    int use_left = plus ? distance_left <= distance_right : distance_left < distance_right;
+    int64_t genomic_offset =
+        at.in_exon ? cum + (p - start) : (use_left ? left_cdna_offset : left_cdna_offset + 1);
+    at.cdna = plus ? genomic_offset + 1 : m->tx_length[t] - genomic_offset;
+    /* Intronic bases after an exon (in the transcript's direction) are +, before one -. */
+    int64_t offset = use_left ? distance_left : -distance_right;
+    at.offset = at.intronic ? (plus ? offset : -offset) : 0;
+    at.from_donor = at.intronic ? (plus ? distance_left : distance_right) : 0;
+    at.from_acceptor = at.intronic ? (plus ? distance_right : distance_left) : 0;
+    int near_start = p - start < SPLICE_REGION_EXON_BP && k_in > first;
+    int near_end = end - 1 - p < SPLICE_REGION_EXON_BP && k_in < last;
+    at.exon_edge = at.in_exon && (near_start || near_end);
+    at.exon = k_in;
+    return at;
+}
+
+/* cDNA of the exon base nearest inside the allele from an intronic/outside end: for the left
+ * (genomic) end the next exon's first base, for the right end the previous exon's last. */
+static int64_t inward_cdna(const models_t *m, int64_t t, const located_t *at, int plus,
+                           int left_end) {
+    int64_t first = m->exon_first[t], last = m->exon_first[t + 1] - 1, offset;
+    if (left_end) {
+        /* `exon` is clipped: before the first exon it is the first exon itself. */
+        int before_first = !at->in_exon && !at->intronic && at->exon == first;
+        int64_t k = before_first ? first : (at->exon + 1 < last ? at->exon + 1 : last);
+        offset = m->exon_cum[k];
+    } else {
+        int64_t k = at->exon;
+        offset = m->exon_cum[k] + (m->exon_end[k] - m->exon_start[k]) - 1;
+    }
+    return plus ? offset + 1 : m->tx_length[t] - offset;
+}
+
+static int interior(const located_t *at) {
+    return at->intronic && at->from_donor > 2 && at->from_acceptor > 2;
+}
+
+static int splice_site(const located_t *at, int donor) {
+    int64_t distance = donor ? at->from_donor : at->from_acceptor;
+    return at->intronic && distance >= 1 && distance <= 2;
+}
+
+static int splice_region(const located_t *at) {
+    int64_t donor = at->from_donor, acceptor = at->from_acceptor;
+    int intronic = at->intronic && ((donor >= 3 && donor <= SPLICE_REGION_INTRON_BP) ||
+                                    (acceptor >= 3 && acceptor <= SPLICE_REGION_INTRON_BP));
+    return intronic || at->exon_edge;
+}
+
+/* For each candidate pair (``allele[i]``, ``tx[i]``): its terms, and the columns the writer
+ * needs (C_*, C_TERMS holding the term mask), for the pairs with a term (an allele within
+ * 5 kb that does not only pass a transcript's end). Returns how many pairs were kept. */
+int64_t csq_terms(int64_t candidates, const int64_t *allele_of, const int64_t *tx_of,
+                  const alleles_t *alleles, const models_t *m, int64_t *const *columns) {
+    int64_t kept = 0;
+    for (int64_t i = 0; i < candidates; i++) {
+        int64_t allele = allele_of[i], t = tx_of[i];
+        int64_t a = alleles->first[allele], b = alleles->last[allele];
+        int64_t ref_length = alleles->ref_length[allele];
+        int64_t alt_length = alleles->alt_length[allele];
+        int ins = ref_length == 0;
+        int64_t tx_start = m->tx_start[t], tx_end = m->tx_end[t];
+        int before = b < tx_start, after = a >= tx_end;
+        int64_t distance = before ? tx_start - b : (after ? a - tx_end + 1 : 0);
+        if (distance > UPSTREAM_BP) continue;
+        int plus = m->tx_strand[t] > 0, outside = before || after;
+        located_t at_a = locate(m, t, a, plus), at_b = locate(m, t, b, plus);
+        int64_t coding_start = m->coding_start[t], coding_end = m->coding_end[t];
+        int coding = coding_start > 0;
+        int64_t first_exon = m->exon_first[t], last_exon = m->exon_first[t + 1] - 1;
+        uint32_t mask = 0;
+
+        if (outside) {
+            int upstream = (before && plus) || (after && !plus);
+            mask |= upstream ? T_UPSTREAM : T_DOWNSTREAM;
+        }
+        /* Exonic part: the cDNA range of the exonic bases the allele touches. */
+        int64_t first_base = at_a.in_exon ? at_a.cdna : inward_cdna(m, t, &at_a, plus, 1);
+        int64_t last_base = at_b.in_exon ? at_b.cdna : inward_cdna(m, t, &at_b, plus, 0);
+        int exonic = !outside && (at_a.in_exon || at_b.in_exon || at_b.exon > at_a.exon);
+        exonic = exonic && !(!at_a.in_exon && !at_b.in_exon && at_b.exon == at_a.exon);
+        int64_t low = first_base < last_base ? first_base : last_base;
+        int64_t high = first_base < last_base ? last_base : first_base;
+        int touches_coding = exonic && coding && high >= coding_start && low <= coding_end;
+        /* An insertion beside a coding base is coding (NCBI: a frameshift), not UTR. */
+        int touches_5utr = exonic && coding && low < coding_start && !(ins && touches_coding);
+        int touches_3utr = exonic && coding && high > coding_end && !(ins && touches_coding);
+        if (touches_5utr) mask |= T_UTR5;
+        if (touches_3utr) mask |= T_UTR3;
+        if (exonic && !coding) mask |= T_NC_EXON;
+
+        /* Introns: interior bases (not the 2-base splice sites); an insertion needs both
+         * flanks. */
+        int spans_intron = !ins && at_b.exon > at_a.exon &&
+                           !(at_a.in_exon && at_b.in_exon && at_a.exon == at_b.exon);
+        int intron_any = ins ? interior(&at_a) && interior(&at_b)
+                             : interior(&at_a) || interior(&at_b) || spans_intron;
+        if (intron_any && !outside) mask |= coding ? T_INTRON : T_INTRON | T_NC_TRANSCRIPT;
+
+        /* Splice sites and regions. */
+        int crosses_right =
+            !ins && at_a.in_exon && b >= m->exon_end[at_a.exon] && at_a.exon < last_exon;
+        int crosses_left =
+            !ins && at_b.in_exon && a < m->exon_start[at_b.exon] && at_b.exon > first_exon;
+        int whole_exon = !ins && at_a.intronic && at_b.intronic && at_b.exon > at_a.exon;
+        /* The genomic right end of an exon is a donor on the plus strand, an acceptor on
+         * minus. */
+        int donor_cross = (plus ? crosses_right : crosses_left) || whole_exon;
+        int acceptor_cross = (plus ? crosses_left : crosses_right) || whole_exon;
+        int donor = ins ? splice_site(&at_a, 1) && splice_site(&at_b, 1)
+                        : splice_site(&at_a, 1) || splice_site(&at_b, 1);
+        int acceptor = ins ? splice_site(&at_a, 0) && splice_site(&at_b, 0)
+                           : splice_site(&at_a, 0) || splice_site(&at_b, 0);
+        if (!outside && (donor || donor_cross)) mask |= T_SPLICE_DONOR;
+        if (!outside && (acceptor || acceptor_cross)) mask |= T_SPLICE_ACCEPTOR;
+        if (!outside &&
+            (splice_region(&at_a) || splice_region(&at_b) || crosses_left || crosses_right))
+            mask |= T_SPLICE_REGION;
+
+        /* Coding: frameshift/in-frame when the change lies within coding exon bases. */
+        int inside_coding =
+            touches_coding &&
+            (ins ? at_a.in_exon || at_b.in_exon : at_a.in_exon && at_b.in_exon) &&
+            (at_a.exon == at_b.exon || ins) &&
+            (ins || (low >= coding_start && high <= coding_end));
+        int64_t net = alt_length - ref_length;
+        int frameshift = inside_coding && net % 3 != 0;
+        int inframe_ins = inside_coding && net != 0 && net % 3 == 0 && net > 0;
+        int inframe_del = inside_coding && net != 0 && net % 3 == 0 && net < 0;
+        if (frameshift) mask |= T_FRAMESHIFT;
+        if (inframe_ins) mask |= T_INFRAME_INSERTION;
+        if (inframe_del) mask |= T_INFRAME_DELETION;
+        uint8_t tx_flags = m->tx_flags[t];
+        int start_codon = touches_coding && (tx_flags & TX_START_CODON) &&
+                          low <= coding_start + 2 &&
+                          (!ins || (low >= coding_start && high <= coding_start + 2));
+        if (start_codon) mask |= T_START_LOST;
+        int snv = ref_length == 1 && alt_length == 1;
+        /* SNVs in a stop codon (TAA/TAG/TGA) that surely lose it: any change of its first
+         * base, and a change to C or T elsewhere (a change to A or G may keep a stop). */
+        int stop_lost = 0;
+        if (snv && touches_coding && (tx_flags & TX_STOP_CODON) && low >= coding_end - 2) {
+            uint8_t base = alleles->alt.data[alleles->alt.offsets[allele]];
+            uint8_t transcribed = plus ? base : complement(base);
+            stop_lost = low - (coding_end - 2) == 0 || transcribed == 'C' || transcribed == 'T';
+        }
+        if (stop_lost) mask |= T_STOP_LOST;
+        int decided = frameshift || inframe_ins || inframe_del || start_codon || stop_lost;
+        if (touches_coding && !decided) mask |= T_CODING_SEQUENCE;
+        if (!mask) continue;
+
+        int deletion = !ins && alt_length == 0;
+        int has_exon = !outside && (at_a.in_exon || at_b.in_exon);
+        int has_intron = !outside && !has_exon && (at_a.intronic || at_b.intronic);
+        int located = !outside && (at_a.in_exon || at_a.intronic) &&
+                      (at_b.in_exon || at_b.intronic);
+        int64_t exons = last_exon - first_exon + 1;
+        int64_t exon_index = (at_a.in_exon ? at_a.exon : at_b.exon) - first_exon;
+        int64_t intron_index = (at_a.intronic ? at_a.exon : at_b.exon) - first_exon;
+        int64_t flags = (outside ? F_OUTSIDE : 0) | (has_exon ? F_HAS_EXON : 0) |
+                        (has_intron ? F_HAS_INTRON : 0) | (located ? F_LOCATED : 0) |
+                        (ins ? F_INS : 0) | (snv ? F_SNV : 0) | (deletion ? F_DELETION : 0) |
+                        (!ins && !deletion && !snv ? F_DELINS : 0) | (plus ? F_PLUS : 0) |
+                        (at_a.in_exon ? F_A_IN_EXON : 0) | (at_b.in_exon ? F_B_IN_EXON : 0);
+        columns[C_ALLELE][kept] = allele;
+        columns[C_TERMS][kept] = mask;
+        columns[C_TX][kept] = t;
+        columns[C_FLAGS][kept] = flags;
+        columns[C_EXON][kept] = plus ? exon_index + 1 : exons - exon_index;
+        columns[C_EXONS][kept] = exons;
+        columns[C_INTRON][kept] = plus ? intron_index + 1 : exons - 1 - intron_index;
+        columns[C_A_CDNA][kept] = at_a.cdna;
+        columns[C_B_CDNA][kept] = at_b.cdna;
+        columns[C_A_OFFSET][kept] = at_a.offset;
+        columns[C_B_OFFSET][kept] = at_b.offset;
+        columns[C_CODING_START][kept] = coding_start;
+        columns[C_CODING_END][kept] = coding_end;
+        columns[C_DISTANCE][kept] = distance;
+        kept++;
+    }
+    return kept;
+}
+
+int64_t csq_column_count(void) { return C_COUNT; }
+
+/* An upper bound of one pair entry's bytes beyond its pool strings (numbers, separators). */
+int64_t csq_pair_overhead(void) { return 24 * 16 + 64; }
+
+/* Writes ``entries`` entries into ``out``: entry k is pair ``order[k]`` (or, from ``pairs`` on,
+ * an intergenic entry for allele ``lonely[order[k] - pairs]``), preceded by "CSQ=" when it is
+ * its record's first (``first[k]``) and by "," otherwise. ``ends[k]`` gets the end of entry k.
+ * ``order`` may be NULL (entry k is pair k). Returns the bytes written. */
+int64_t csq_write(int64_t entries, const int64_t *order, int64_t pairs,
+                  const int64_t *const *columns, const int64_t *lonely, const uint8_t *first,
+                  const pool_t *pools, uint8_t *out, int64_t *ends) {
+    uint8_t *cursor = out;
+    for (int64_t k = 0; k < entries; k++) {
+        int64_t j = order ? order[k] : k;
+        cursor = first[k] ? put(cursor, "CSQ=", 4) : put(cursor, ",", 1);
+        if (j < pairs) {
+            cursor = put_pair(cursor, columns, j, pools);
+        } else {
+            cursor = put_item(cursor, &pools[P_ALLELE], lonely[j - pairs]);
+            cursor = put(cursor, INTERGENIC, sizeof(INTERGENIC) - 1);
+        }
+        ends[k] = cursor - out;
+    }
+    return cursor - out;
+}

@@ -1,0 +1,266 @@
+"""The compiled CSQ entry writer (``_csq.c``), loaded with ctypes.
+
+The package's build hook (``hatch_build.py``) compiles ``_csq.c`` into ``_csq.so`` beside this
+file. ctypes releases the GIL for the call, so the annotating threads write entries in parallel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+LIBRARY = Path(__file__).with_name("_csq.so")
+# The per-pair int64 columns, in the order of _csq.c's C_* enum.
+PAIR_COLUMNS = (
+    "allele",
+    "terms",
+    "tx",
+    "flags",
+    "exon",
+    "exons",
+    "intron",
+    "a_cdna",
+    "b_cdna",
+    "a_offset",
+    "b_offset",
+    "coding_start",
+    "coding_end",
+    "distance",
+)
+# Bits of the "flags" column (_csq.c's F_*), lowest first.
+FLAGS = (
+    "outside",
+    "has_exon",
+    "has_intron",
+    "located",
+    "ins",
+    "snv",
+    "deletion",
+    "delins",
+    "plus",
+    "a_in_exon",
+    "b_in_exon",
+)
+# The string arrays entries are cut from (_csq.c's P_*): allele/ref/alt by allele, terms by the
+# "terms" column, static/tail/prefix by transcript, hgvsp by pair (or None).
+POOLS = ("allele", "terms", "static", "tail", "prefix", "ref", "alt", "hgvsp")
+_EMPTY = np.zeros(1, dtype=np.uint8)
+_NO_OFFSETS = np.zeros(1, dtype=np.int32)
+
+
+class _Pool(ctypes.Structure):
+    _fields_ = (("data", ctypes.c_void_p), ("offsets", ctypes.c_void_p))
+
+
+@cache
+def _library() -> ctypes.CDLL:
+    try:
+        library = ctypes.CDLL(str(LIBRARY))
+    except OSError as error:
+        raise ImportError(
+            f"anntools' compiled CSQ writer {LIBRARY} is missing or cannot be loaded ({error}); "
+            "reinstall anntools where a C compiler (cc) is present, e.g. "
+            "`uv sync --reinstall-package anntools`"
+        ) from error
+    library.csq_column_count.restype = ctypes.c_int64
+    library.csq_pair_overhead.restype = ctypes.c_int64
+    library.csq_write.restype = ctypes.c_int64
+    library.csq_terms.restype = ctypes.c_int64
+    library.csq_terms.argtypes = (ctypes.c_int64,) + (ctypes.c_void_p,) * 5
+    library.csq_write.argtypes = (
+        ctypes.c_int64,
+        ctypes.c_void_p,
+        ctypes.c_int64,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    )
+    if library.csq_column_count() != len(PAIR_COLUMNS):
+        raise ImportError(f"{LIBRARY} is stale (its columns differ): reinstall anntools")
+    return library
+
+
+def has_flags(flags: NDArray[Any], *names: str) -> NDArray[Any]:
+    """Whether each pair's "flags" column has all of ``names`` (``FLAGS``)."""
+    wanted = 0
+    for name in names:
+        wanted |= 1 << FLAGS.index(name)
+    result: NDArray[Any] = (flags & wanted) == wanted
+    return result
+
+
+class _Models(ctypes.Structure):
+    _fields_ = tuple(
+        (name, ctypes.c_void_p)
+        for name in (
+            "tx_start",
+            "tx_end",
+            "tx_strand",
+            "tx_flags",
+            "exon_first",
+            "exon_start",
+            "exon_end",
+            "exon_cum",
+            "coding_start",
+            "coding_end",
+            "tx_length",
+        )
+    )
+
+
+# The dtypes bundles store TranscriptModels' arrays in (what _csq.c's models_t reads).
+_MODEL_TYPES = {
+    "tx_start": np.int64,
+    "tx_end": np.int64,
+    "tx_strand": np.int8,
+    "tx_flags": np.uint8,
+    "exon_first": np.int64,
+    "exon_start": np.int64,
+    "exon_end": np.int64,
+    "exon_cum": np.int64,
+    "coding_start": np.int32,
+    "coding_end": np.int32,
+    "tx_length": np.int64,
+}
+
+
+class _Alleles(ctypes.Structure):
+    _fields_ = (
+        ("first", ctypes.c_void_p),
+        ("last", ctypes.c_void_p),
+        ("ref_length", ctypes.c_void_p),
+        ("alt_length", ctypes.c_void_p),
+        ("alt", _Pool),
+    )
+
+
+def pair_terms(
+    models: Any,
+    first: NDArray[Any],
+    last: NDArray[Any],
+    alleles: Any,
+    allele: NDArray[Any],
+    tx: NDArray[Any],
+) -> dict[str, NDArray[Any]]:
+    """The pairs (``allele[i]``, ``tx[i]``) that get an entry, as ``PAIR_COLUMNS`` ("terms"
+    holding each pair's bits of ``consequences.TERMS``). ``models`` is a
+    ``consequences.TranscriptModels``, ``alleles`` a ``consequences.Alleles``; ``first`` and
+    ``last`` are the bases each allele touches (an insertion: its two flanks)."""
+    library = _library()
+    keep: list[Any] = []
+
+    def address(values: NDArray[Any], dtype: Any) -> int:
+        array = np.ascontiguousarray(values, dtype=dtype)
+        keep.append(array)
+        return int(array.ctypes.data)
+
+    model = _Models(
+        **{name: address(getattr(models, name), kind) for name, kind in _MODEL_TYPES.items()}
+    )
+    alt_pool, owners = _pool(alleles.alt)
+    keep += owners
+    allele_struct = _Alleles(
+        address(first, np.int64),
+        address(last, np.int64),
+        address(alleles.ref_length, np.int64),
+        address(alleles.alt_length, np.int64),
+        alt_pool,
+    )
+    count = len(allele)
+    columns = {name: np.empty(count, dtype=np.int64) for name in PAIR_COLUMNS}
+    pointers = (ctypes.c_void_p * len(PAIR_COLUMNS))(
+        *(columns[name].ctypes.data for name in PAIR_COLUMNS)
+    )
+    kept = library.csq_terms(
+        count,
+        address(allele, np.int64),
+        address(tx, np.int64),
+        ctypes.byref(allele_struct),
+        ctypes.byref(model),
+        ctypes.addressof(pointers),
+    )
+    return {name: values[:kept] for name, values in columns.items()}
+
+
+def _lengths(values: pa.Array | None) -> NDArray[Any]:
+    if values is None:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    return np.diff(offsets).astype(np.int64)
+
+
+def _pool(values: pa.Array | None) -> tuple[_Pool, list[Any]]:
+    """A pool for C and the objects that must outlive the call."""
+    if values is None:
+        return _Pool(None, None), []
+    if values.type != pa.string():
+        raise TypeError(f"pools are Arrow string arrays, not {values.type}")
+    offsets, data = values.buffers()[1], values.buffers()[2]
+    offsets_address = offsets.address if offsets is not None else _NO_OFFSETS.ctypes.data
+    data_address = data.address if data is not None and data.size else _EMPTY.ctypes.data
+    return _Pool(data_address, offsets_address + 4 * values.offset), [values]
+
+
+def write_entries(
+    columns: dict[str, NDArray[Any]],
+    pools: dict[str, pa.Array | None],
+    first: NDArray[Any],
+    order: NDArray[Any] | None,
+    lonely: NDArray[Any],
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The text of every entry, each after "CSQ=" (``first``) or ",", and each entry's end.
+
+    Entry k is pair ``order[k]`` (pairs are the rows of ``columns``), or, for ``order[k]`` past
+    the pairs, the intergenic entry of allele ``lonely[order[k] - pairs]``; without ``order``
+    entry k is pair k."""
+    library = _library()
+    pairs = len(columns["allele"])
+    entries = len(first)
+    arrays = [np.ascontiguousarray(columns[name], dtype=np.int64) for name in PAIR_COLUMNS]
+    pointers = (ctypes.c_void_p * len(arrays))(*(array.ctypes.data for array in arrays))
+    pool_list, keep = [], []
+    for name in POOLS:
+        pool, owners = _pool(pools.get(name))
+        pool_list.append(pool)
+        keep += owners
+    pool_array = (_Pool * len(POOLS))(*pool_list)
+    allele_lengths = _lengths(pools["allele"])
+    allele = arrays[0]
+    bound = 5 * entries + int(allele_lengths[allele].sum())
+    bound += pairs * int(library.csq_pair_overhead())
+    bound += int(_lengths(pools["terms"])[arrays[1]].sum())
+    tx = arrays[2]
+    for name in ("static", "tail", "prefix"):
+        bound += int(_lengths(pools[name])[tx].sum())
+    for name in ("ref", "alt"):
+        bound += int(_lengths(pools[name])[allele].sum())
+    bound += int(_lengths(pools.get("hgvsp")).sum())
+    lonely = np.ascontiguousarray(lonely, dtype=np.int64)
+    bound += len(lonely) * 64 + int(allele_lengths[lonely].sum())
+    order_array = None if order is None else np.ascontiguousarray(order, dtype=np.int64)
+    first_array = np.ascontiguousarray(first, dtype=np.uint8)
+    out = np.empty(max(bound, 1), dtype=np.uint8)
+    ends = np.empty(entries, dtype=np.int64)
+    written = library.csq_write(
+        entries,
+        None if order_array is None else order_array.ctypes.data,
+        pairs,
+        ctypes.addressof(pointers),
+        lonely.ctypes.data,
+        first_array.ctypes.data,
+        ctypes.addressof(pool_array),
+        out.ctypes.data,
+        ends.ctypes.data,
+    )
+    return out[:written], ends
