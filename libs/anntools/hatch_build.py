@@ -27,7 +27,7 @@ class CsqWriterHook(BuildHookInterface):  # type: ignore[type-arg]
         compiler = shlex.split(os.environ.get("CC", "cc"))
         command = [
             *compiler,
-            "-O2",
+            "-O3",
             "-std=c99",
             "-Wall",
             "-Werror",

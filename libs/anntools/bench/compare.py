@@ -132,9 +132,11 @@ def prepare_peer_tracks(bundle_dir: Path, workdir: Path) -> dict[str, Path]:
     return files
 
 
-def timed(command: str) -> tuple[float, float, float]:
+def timed(command: str, output: Path) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (all processes) and the peak RSS (MiB) of the largest process
-    in ``command``."""
+    in ``command``, which writes ``output``: the previous run's is deleted first, so neither
+    tool's time includes freeing the last output's pages."""
+    output.unlink(missing_ok=True)
     report = tempfile.NamedTemporaryFile(suffix=".time", delete=False)  # noqa: SIM115
     report.close()
     started = time.monotonic()
@@ -209,14 +211,19 @@ def main() -> int:
     peer_runs, our_runs, lean_runs = [], [], []
     ours_out, lean_out = workdir / "anntools.vcf", workdir / "anntools-no-csq.vcf"
     for _ in range(args.repeat):
-        peer_runs.append(timed(bcftools_command(workload, tracks, workdir / "bcftools.vcf")))
+        peer_out = workdir / "bcftools.vcf"
+        peer_runs.append(timed(bcftools_command(workload, tracks, peer_out), peer_out))
         our_runs.append(
-            timed(f"{anntools} annotate --quiet --bundle {bundle_dir} {workload} -o {ours_out}")
+            timed(
+                f"{anntools} annotate --quiet --bundle {bundle_dir} {workload} -o {ours_out}",
+                ours_out,
+            )
         )
         lean_runs.append(
             timed(
                 f"{anntools} annotate --quiet --no-consequences --bundle {bundle_dir} "
-                f"{workload} -o {lean_out}"
+                f"{workload} -o {lean_out}",
+                lean_out,
             )
         )
     peer_wall, peer_cpu, peer_rss = min(peer_runs)
@@ -244,8 +251,9 @@ def main() -> int:
         big = workdir / f"workload-{args.big}.vcf.gz"
         if not big.exists():
             replicate(workload, -(-args.big // count), big)
+        big_out = workdir / "big.vcf.gz"
         big_wall, big_cpu, big_rss = timed(
-            f"{anntools} annotate --quiet --bundle {bundle_dir} {big} -o {workdir / 'big.vcf.gz'}"
+            f"{anntools} annotate --quiet --bundle {bundle_dir} {big} -o {big_out}", big_out
         )
         big_count = count * -(-args.big // count)
         print(

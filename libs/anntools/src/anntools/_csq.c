@@ -471,6 +471,18 @@ int64_t csq_terms(int64_t candidates, const int64_t *allele_of, const int64_t *t
 
 int64_t csq_column_count(void) { return C_COUNT; }
 
+/* The rules' constants and the term bits, for a test to hold against anntools.consequences. */
+void csq_rules(int64_t *out) {
+    const int64_t rules[] = {UPSTREAM_BP,     SPLICE_REGION_EXON_BP, SPLICE_REGION_INTRON_BP,
+                             TX_START_CODON,  TX_STOP_CODON,         T_SPLICE_ACCEPTOR,
+                             T_SPLICE_DONOR,  T_FRAMESHIFT,          T_STOP_LOST,
+                             T_START_LOST,    T_INFRAME_INSERTION,   T_INFRAME_DELETION,
+                             T_SPLICE_REGION, T_CODING_SEQUENCE,     T_UTR5,
+                             T_UTR3,          T_NC_EXON,             T_INTRON,
+                             T_NC_TRANSCRIPT, T_UPSTREAM,            T_DOWNSTREAM};
+    memcpy(out, rules, sizeof(rules));
+}
+
 /* An upper bound of one pair entry's bytes beyond its pool strings (numbers, separators). */
 int64_t csq_pair_overhead(void) { return 24 * 16 + 64; }
 
@@ -494,4 +506,50 @@ int64_t csq_write(int64_t entries, const int64_t *order, int64_t pairs,
         ends[k] = cursor - out;
     }
     return cursor - out;
+}
+
+/* ---- Output lines: strings picked from several string arrays, concatenated. ---- */
+
+/* The array holding global index ``g`` (``bases``: each array's first global index). */
+static inline int64_t owner_of(const int64_t *bases, int64_t arrays, int64_t g) {
+    int64_t low = 0, high = arrays;
+    while (high - low > 1) {
+        int64_t middle = (low + high) / 2;
+        if (bases[middle] <= g)
+            low = middle;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+/* The array of ``g``, trying first ``previous`` (consecutive picks mostly share an array). */
+static inline int64_t array_of(const int64_t *bases, int64_t arrays, int64_t g,
+                               int64_t previous) {
+    if (g >= bases[previous] && (previous + 1 == arrays || g < bases[previous + 1]))
+        return previous;
+    return owner_of(bases, arrays, g);
+}
+
+/* The bytes ``gather_into`` writes for ``order``. */
+int64_t gather_size(int64_t arrays, const pool_t *pools, const int64_t *bases, int64_t count,
+                    const int32_t *order) {
+    int64_t total = 0, a = 0;
+    for (int64_t i = 0; i < count; i++) {
+        a = array_of(bases, arrays, order[i], a);
+        int64_t local = order[i] - bases[a];
+        total += pools[a].offsets[local + 1] - pools[a].offsets[local];
+    }
+    return total;
+}
+
+/* Writes string ``order[i] - bases[a]`` of array ``a`` (the array whose range holds it) for
+ * every i, one after the other. */
+void gather_into(int64_t arrays, const pool_t *pools, const int64_t *bases, int64_t count,
+                 const int32_t *order, uint8_t *out) {
+    int64_t a = 0;
+    for (int64_t i = 0; i < count; i++) {
+        a = array_of(bases, arrays, order[i], a);
+        out = put_item(out, &pools[a], order[i] - bases[a]);
+    }
 }

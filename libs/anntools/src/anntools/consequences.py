@@ -175,6 +175,8 @@ class TranscriptModels:
         self.tx_length = np.asarray(self.exon_cum[self.exon_first[1:] - 1]) + (
             self.exon_end[self.exon_first[1:] - 1] - self.exon_start[self.exon_first[1:] - 1]
         )
+        # The bytes of each transcript's strings in a CSQ entry (for the writer's buffer).
+        self.tx_text_bytes = native.text_bytes(self.tx_static, self.tx_tail, self.tx_hgvs_prefix)
 
     def save(self, directory: Path, texts: dict[str, list[str]]) -> None:
         """Write the arrays, and ``texts`` (the strings of ``tx_static``, ``tx_tail`` and
@@ -288,11 +290,14 @@ class PairResult:
     pools: dict[str, pa.Array | None]
     order: NDArray[Any] | None  # entry k is pair order[k], or past the pairs an intergenic one
     lonely: NDArray[Any]  # the alleles with no transcript within 5 kb
+    tx_bytes: NDArray[Any]  # TranscriptModels.tx_text_bytes
 
     def write(self, first: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
         """The entries' text, each after "CSQ=" where ``first`` (a record's first entry) and
         "," elsewhere, and each entry's end in it."""
-        return native.write_entries(self.columns, self.pools, first, self.order, self.lonely)
+        return native.write_entries(
+            self.columns, self.pools, first, self.order, self.lonely, self.tx_bytes
+        )
 
 
 def pairs_for(
@@ -357,15 +362,23 @@ def annotate_alleles(
         "hgvsp": hgvsp,
     }
     allele = columns["allele"]
-    lonely = np.setdiff1d(np.arange(len(alleles.row)), allele)
+    has_pair = np.zeros(len(alleles.row), dtype=bool)
+    has_pair[allele] = True
+    lonely = np.flatnonzero(~has_pair)
     if not len(lonely):
-        return PairResult(allele, masks, columns, pools, None, lonely)
+        return PairResult(allele, masks, columns, pools, None, lonely, models.tx_text_bytes)
     order = np.argsort(np.concatenate([allele, lonely]), kind="stable")
     entry_masks = np.concatenate(
         [masks, np.full(len(lonely), _BIT["intergenic_variant"], dtype=np.uint32)]
     )
     return PairResult(
-        np.concatenate([allele, lonely])[order], entry_masks[order], columns, pools, order, lonely
+        np.concatenate([allele, lonely])[order],
+        entry_masks[order],
+        columns,
+        pools,
+        order,
+        lonely,
+        models.tx_text_bytes,
     )
 
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from anntools import native
 from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_bool
 from anntools.bundle import Bundle, InfoHeader, KnownVariantTrack, SegmentTrack
 from anntools.consequences import (
@@ -516,10 +517,7 @@ def _assemble(
     slots.append(5 * line + 4)
     matrix = np.stack(slots, axis=1)
     order = matrix[matrix >= 0]
-    joined = pc.take(pa.concat_arrays(arrays), indices(order))
-    _, offsets_buffer, data = joined.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
-    return memoryview(data)[int(offsets[joined.offset]) : int(offsets[joined.offset + len(joined)])]
+    return native.gather(arrays, order).data
 
 
 def _info_id(meta_line: str) -> str | None:

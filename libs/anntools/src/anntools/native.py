@@ -72,6 +72,19 @@ def _library() -> ctypes.CDLL:
     library.csq_pair_overhead.restype = ctypes.c_int64
     library.csq_write.restype = ctypes.c_int64
     library.csq_terms.restype = ctypes.c_int64
+    library.gather_size.restype = ctypes.c_int64
+    library.gather_size.argtypes = (
+        (ctypes.c_int64,)
+        + (ctypes.c_void_p,) * 2
+        + (
+            ctypes.c_int64,
+            ctypes.c_void_p,
+        )
+    )
+    library.gather_into.restype = None
+    library.gather_into.argtypes = (
+        (ctypes.c_int64,) + (ctypes.c_void_p,) * 2 + (ctypes.c_int64,) + (ctypes.c_void_p,) * 2
+    )
     library.csq_terms.argtypes = (ctypes.c_int64,) + (ctypes.c_void_p,) * 5
     library.csq_write.argtypes = (
         ctypes.c_int64,
@@ -87,6 +100,38 @@ def _library() -> ctypes.CDLL:
     if library.csq_column_count() != len(PAIR_COLUMNS):
         raise ImportError(f"{LIBRARY} is stale (its columns differ): reinstall anntools")
     return library
+
+
+RULE_NAMES = (
+    "UPSTREAM_BP",
+    "SPLICE_REGION_EXON_BP",
+    "SPLICE_REGION_INTRON_BP",
+    "START_CODON",
+    "STOP_CODON",
+    "splice_acceptor_variant",
+    "splice_donor_variant",
+    "frameshift_variant",
+    "stop_lost",
+    "start_lost",
+    "inframe_insertion",
+    "inframe_deletion",
+    "splice_region_variant",
+    "coding_sequence_variant",
+    "5_prime_UTR_variant",
+    "3_prime_UTR_variant",
+    "non_coding_transcript_exon_variant",
+    "intron_variant",
+    "non_coding_transcript_variant",
+    "upstream_gene_variant",
+    "downstream_gene_variant",
+)
+
+
+def rules() -> dict[str, int]:
+    """The C side's constants (windows, transcript flags) and term bits, by name."""
+    values = np.zeros(len(RULE_NAMES), dtype=np.int64)
+    _library().csq_rules(ctypes.c_void_p(values.ctypes.data))
+    return dict(zip(RULE_NAMES, values.tolist(), strict=True))
 
 
 def has_flags(flags: NDArray[Any], *names: str) -> NDArray[Any]:
@@ -200,6 +245,14 @@ def _lengths(values: pa.Array | None) -> NDArray[Any]:
     return np.diff(offsets).astype(np.int64)
 
 
+def text_bytes(*arrays: pa.Array) -> NDArray[Any]:
+    """Per row, the bytes of the arrays' strings together."""
+    total = _lengths(arrays[0])
+    for values in arrays[1:]:
+        total = total + _lengths(values)
+    return total
+
+
 def _pool(values: pa.Array | None) -> tuple[_Pool, list[Any]]:
     """A pool for C and the objects that must outlive the call."""
     if values is None:
@@ -218,12 +271,13 @@ def write_entries(
     first: NDArray[Any],
     order: NDArray[Any] | None,
     lonely: NDArray[Any],
+    tx_bytes: NDArray[Any] | None = None,
 ) -> tuple[NDArray[Any], NDArray[Any]]:
     """The text of every entry, each after "CSQ=" (``first``) or ",", and each entry's end.
 
     Entry k is pair ``order[k]`` (pairs are the rows of ``columns``), or, for ``order[k]`` past
     the pairs, the intergenic entry of allele ``lonely[order[k] - pairs]``; without ``order``
-    entry k is pair k."""
+    entry k is pair k. ``tx_bytes``: ``text_bytes`` of the transcript pools, if known."""
     library = _library()
     pairs = len(columns["allele"])
     entries = len(first)
@@ -235,16 +289,15 @@ def write_entries(
         pool_list.append(pool)
         keep += owners
     pool_array = (_Pool * len(POOLS))(*pool_list)
+    # An upper bound of the bytes: the strings each entry is cut from, and room for its
+    # numbers and separators.
     allele_lengths = _lengths(pools["allele"])
-    allele = arrays[0]
-    bound = 5 * entries + int(allele_lengths[allele].sum())
-    bound += pairs * int(library.csq_pair_overhead())
-    bound += int(_lengths(pools["terms"])[arrays[1]].sum())
-    tx = arrays[2]
-    for name in ("static", "tail", "prefix"):
-        bound += int(_lengths(pools[name])[tx].sum())
-    for name in ("ref", "alt"):
-        bound += int(_lengths(pools[name])[allele].sum())
+    allele_bytes = allele_lengths + _lengths(pools["ref"]) + _lengths(pools["alt"])
+    if tx_bytes is None:
+        tx_bytes = text_bytes(pools["static"], pools["tail"], pools["prefix"])
+    term_bytes = int(_lengths(pools["terms"]).max(initial=0))
+    bound = pairs * (term_bytes + int(library.csq_pair_overhead()) + 5)
+    bound += int(allele_bytes[arrays[0]].sum()) + int(tx_bytes[arrays[2]].sum())
     bound += int(_lengths(pools.get("hgvsp")).sum())
     lonely = np.ascontiguousarray(lonely, dtype=np.int64)
     bound += len(lonely) * 64 + int(allele_lengths[lonely].sum())
@@ -264,3 +317,31 @@ def write_entries(
         ends.ctypes.data,
     )
     return out[:written], ends
+
+
+def gather(arrays: list[pa.Array], order: NDArray[Any]) -> NDArray[Any]:
+    """The strings ``order`` picks (indices into the arrays laid end to end), concatenated:
+    what ``pc.take(pa.concat_arrays(arrays), order)`` holds, without copying the arrays."""
+    library = _library()
+    pools, keep = [], []
+    for values in arrays:
+        pool, owners = _pool(values)
+        pools.append(pool)
+        keep += owners
+    pool_array = (_Pool * len(pools))(*pools)
+    bases = np.zeros(len(arrays), dtype=np.int64)
+    np.cumsum([len(values) for values in arrays[:-1]], out=bases[1:])
+    order = np.ascontiguousarray(order, dtype=np.int32)
+    size = library.gather_size(
+        len(arrays), ctypes.addressof(pool_array), bases.ctypes.data, len(order), order.ctypes.data
+    )
+    out = np.empty(size, dtype=np.uint8)
+    library.gather_into(
+        len(arrays),
+        ctypes.addressof(pool_array),
+        bases.ctypes.data,
+        len(order),
+        order.ctypes.data,
+        out.ctypes.data,
+    )
+    return out
