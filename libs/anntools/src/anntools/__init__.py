@@ -8,7 +8,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-
 from anntools.annotate import annotate_file
 from anntools.buildcheck import detect_build
 from anntools.bundle import build_bundle, ensure_bundle, export_tracks, load_bundle
