@@ -57,8 +57,27 @@ static const uint8_t COMPLEMENT[256] = {['A'] = 'T', ['C'] = 'G', ['G'] = 'C', [
 
 static inline uint8_t complement(uint8_t base) { return COMPLEMENT[base] ? COMPLEMENT[base] : base; }
 
+/* Copies ``length`` bytes: most pieces are a few bytes long, so short ones are moved as two
+ * overlapping words (reading and writing only inside both ranges) instead of calling memcpy. */
 static inline uint8_t *put(uint8_t *out, const void *text, int64_t length) {
-    memcpy(out, text, (size_t)length);
+    const uint8_t *source = text;
+    if (length >= 8 && length <= 16) {
+        uint64_t head, tail;
+        memcpy(&head, source, 8);
+        memcpy(&tail, source + length - 8, 8);
+        memcpy(out, &head, 8);
+        memcpy(out + length - 8, &tail, 8);
+    } else if (length >= 4 && length < 8) {
+        uint32_t head, tail;
+        memcpy(&head, source, 4);
+        memcpy(&tail, source + length - 4, 4);
+        memcpy(out, &head, 4);
+        memcpy(out + length - 4, &tail, 4);
+    } else if (length < 4) {
+        for (int64_t i = 0; i < length; i++) out[i] = source[i];
+    } else {
+        memcpy(out, source, (size_t)length);
+    }
     return out + length;
 }
 
