@@ -572,3 +572,82 @@ void gather_into(int64_t arrays, const pool_t *pools, const int64_t *bases, int6
         out = put_item(out, &pools[a], order[i] - bases[a]);
     }
 }
+
+/* ---- Alleles: the ALT alleles of a chunk's records, as VEP's minimal alleles. ---- */
+
+static inline int plain_base(uint8_t c) {
+    c = (uint8_t)(c & ~0x20); /* upper case */
+    return c == 'A' || c == 'C' || c == 'G' || c == 'T' || c == 'N';
+}
+
+static inline int plain_allele(const uint8_t *text, int64_t start, int64_t end) {
+    if (end <= start) return 0;
+    for (int64_t i = start; i < end; i++)
+        if (!plain_base(text[i])) return 0;
+    return 1;
+}
+
+static inline uint8_t *put_upper(uint8_t *out, const uint8_t *text, int64_t start, int64_t end) {
+    for (int64_t i = start; i < end; i++) *out++ = (uint8_t)(text[i] & ~0x20);
+    return out;
+}
+
+/* Upper bounds for csq_alleles' outputs: out[0] alleles, out[1] REF bytes, out[2] ALT bytes. */
+void csq_allele_bounds(const uint8_t *text, int64_t rows, const int64_t *ref_start,
+                       const int64_t *ref_end, const int64_t *alt_start, const int64_t *alt_end,
+                       int64_t *out) {
+    int64_t alleles = 0, ref_bytes = 0, alt_bytes = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t count = 1;
+        for (int64_t i = alt_start[r]; i < alt_end[r]; i++) count += text[i] == ',';
+        alleles += count;
+        ref_bytes += count * (ref_end[r] - ref_start[r]);
+        alt_bytes += alt_end[r] - alt_start[r];
+    }
+    out[0] = alleles;
+    out[1] = ref_bytes;
+    out[2] = alt_bytes + alleles; /* '-' for a deletion in the Allele text */
+}
+
+/* Every ALT allele of the rows whose REF and ALT are plain bases (ACGTN, any case; '*',
+ * symbolic and IUPAC alleles get no consequences), upper-cased and with a shared first base
+ * trimmed (VEP's minimal allele) when either is longer than one base. Per allele: its row,
+ * ``trim`` (0/1), the trimmed REF/ALT as strings (offsets and bytes), and VEP's Allele text
+ * (the ALT, or '-' for a deletion). Returns the number of alleles. */
+int64_t csq_alleles(const uint8_t *text, int64_t rows, const int64_t *ref_start,
+                    const int64_t *ref_end, const int64_t *alt_start, const int64_t *alt_end,
+                    int64_t *row_of, int64_t *trim_of, int32_t *ref_offsets, uint8_t *ref_data,
+                    int32_t *alt_offsets, uint8_t *alt_data, int32_t *allele_offsets,
+                    uint8_t *allele_data) {
+    int64_t alleles = 0;
+    uint8_t *ref_out = ref_data, *alt_out = alt_data, *allele_out = allele_data;
+    ref_offsets[0] = alt_offsets[0] = allele_offsets[0] = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t rs = ref_start[r], re = ref_end[r];
+        int ref_plain = plain_allele(text, rs, re);
+        int64_t begin = alt_start[r];
+        for (int64_t i = alt_start[r]; i <= alt_end[r]; i++) {
+            if (i < alt_end[r] && text[i] != ',') continue;
+            int64_t end = i;
+            if (ref_plain && plain_allele(text, begin, end)) {
+                int64_t ref_length = re - rs, alt_length = end - begin;
+                int same_first = (text[rs] & ~0x20) == (text[begin] & ~0x20);
+                int trim = same_first && (ref_length > 1 || alt_length > 1);
+                row_of[alleles] = r;
+                trim_of[alleles] = trim;
+                ref_out = put_upper(ref_out, text, rs + trim, re);
+                alt_out = put_upper(alt_out, text, begin + trim, end);
+                if (alt_length - trim > 0)
+                    allele_out = put_upper(allele_out, text, begin + trim, end);
+                else
+                    *allele_out++ = '-';
+                alleles++;
+                ref_offsets[alleles] = (int32_t)(ref_out - ref_data);
+                alt_offsets[alleles] = (int32_t)(alt_out - alt_data);
+                allele_offsets[alleles] = (int32_t)(allele_out - allele_data);
+            }
+            begin = i + 1;
+        }
+    }
+    return alleles;
+}

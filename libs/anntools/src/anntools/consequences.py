@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from anntools import native
-from anntools.arrow import booleans, indices, slices, strings, to_numpy_bool
+from anntools.arrow import indices, strings
 
 # VEP's terms in its order of severity (most severe first), with VEP's IMPACT. A pair's terms
 # are a bit mask over this tuple; the lowest bit set is its most severe term.
@@ -211,10 +211,8 @@ class Alleles:
     alt_length: NDArray[Any]
     ref: pa.Array  # trimmed, upper case ('' for an insertion)
     alt: pa.Array  # trimmed, upper case ('' for a deletion)
+    text: pa.Array  # VEP's Allele field: the trimmed ALT, '-' for a deletion
     chromosome: NDArray[Any]  # index into the genome's names
-
-
-_ALLELE = r"^[ACGTN]+$"
 
 
 def chunk_alleles(
@@ -226,57 +224,20 @@ def chunk_alleles(
 ) -> Alleles:
     """The ALT alleles of ``rows`` (``starts``: their POS on the genome axis, 0-based) that are
     plain bases; '*', symbolic and IUPAC alleles get no consequences."""
-    ref_start, ref_end = tabs[rows, 2] + 1, tabs[rows, 3]
-    alt_start, alt_end = tabs[rows, 3] + 1, tabs[rows, 4]
-    data = np.frombuffer(text, dtype=np.uint8)
-    commas = np.flatnonzero(data == ord(","))
-    if len(commas):
-        owner = np.searchsorted(alt_start, commas, side="right") - 1
-        inside = owner >= 0
-        inside[inside] = commas[inside] < alt_end[owner[inside]]
-        commas, owner = commas[inside], owner[inside]
-    else:
-        owner = np.zeros(0, dtype=np.int64)
-    per_row = np.bincount(owner, minlength=len(rows)) + 1
-    allele_row = np.repeat(np.arange(len(rows)), per_row)
-    begins = np.sort(np.concatenate([alt_start, commas + 1]))
-    ends = np.sort(np.concatenate([commas, alt_end]))
-    ref_all = pc.utf8_upper(pc.take(slices(text, ref_start, ref_end), indices(2 * allele_row)))
-    alt_all = pc.utf8_upper(
-        pc.take(slices(text, begins, ends), indices(2 * np.arange(len(begins))))
+    allele_row, trim, ref, alt, allele_text = native.split_alleles(
+        text, tabs[rows, 2] + 1, tabs[rows, 3], tabs[rows, 3] + 1, tabs[rows, 4]
     )
-    plain = to_numpy_bool(
-        pc.and_(
-            pc.match_substring_regex(alt_all, _ALLELE), pc.match_substring_regex(ref_all, _ALLELE)
-        )
-    )
-    keep = np.flatnonzero(plain)
-    allele_row = allele_row[keep]
-    ref_all, alt_all = pc.take(ref_all, indices(keep)), pc.take(alt_all, indices(keep))
-    ref_lengths = np.asarray(pc.utf8_length(ref_all), dtype=np.int64)
-    alt_lengths = np.asarray(pc.utf8_length(alt_all), dtype=np.int64)
-    same_first = to_numpy_bool(
-        pc.equal(pc.utf8_slice_codeunits(ref_all, 0, 1), pc.utf8_slice_codeunits(alt_all, 0, 1))
-    )
-    trim = (same_first & ((ref_lengths > 1) | (alt_lengths > 1))).astype(np.int64)
-    ref_trimmed = _drop_first(ref_all, trim)
-    alt_trimmed = _drop_first(alt_all, trim)
     record = rows[allele_row]
     return Alleles(
         row=record,
         start=starts[allele_row] + trim,
-        ref_length=ref_lengths - trim,
-        alt_length=alt_lengths - trim,
-        ref=ref_trimmed,
-        alt=alt_trimmed,
+        ref_length=np.diff(np.frombuffer(ref.buffers()[1], dtype=np.int32)).astype(np.int64),
+        alt_length=np.diff(np.frombuffer(alt.buffers()[1], dtype=np.int32)).astype(np.int64),
+        ref=ref,
+        alt=alt,
+        text=allele_text,
         chromosome=chromosomes[record],
     )
-
-
-def _drop_first(values: pa.Array, trim: NDArray[Any]) -> pa.Array:
-    if not trim.any():
-        return values
-    return pc.if_else(_mask(trim > 0), pc.utf8_slice_codeunits(values, 1), values)
 
 
 @dataclass
@@ -331,12 +292,10 @@ def pairs_for(
 def annotate_alleles(
     models: TranscriptModels,
     alleles: Alleles,
-    allele_text: pa.Array,
     refiner: CodingRefiner | None = None,
 ) -> PairResult:
     """Consequence terms and CSQ entries for every (allele, transcript) pair; alleles with
-    no transcript within 5 kb get one intergenic entry. ``allele_text`` is VEP's Allele
-    field per allele ('-' for a deletion).
+    no transcript within 5 kb get one intergenic entry.
 
     Where each allele falls on each transcript and which terms that gives is decided in C
     (``native.pair_terms``; the rules are in ``_csq.c``'s ``csq_terms``)."""
@@ -352,7 +311,7 @@ def annotate_alleles(
     distinct = np.unique(masks)
     columns["terms"] = np.searchsorted(distinct, masks)
     pools = {
-        "allele": allele_text,
+        "allele": alleles.text,
         "terms": strings([_render_terms(int(mask)) for mask in distinct.tolist()]),
         "static": models.tx_static,
         "tail": models.tx_tail,
@@ -413,10 +372,6 @@ def _refine(
     where = np.full(len(masks), len(protein), dtype=np.int64)
     where[chosen] = np.arange(len(chosen))
     return pc.take(pa.concat_arrays([protein, empty]), indices(where))
-
-
-def _mask(values: NDArray[Any]) -> pa.Array:
-    return booleans(np.asarray(values, dtype=bool))
 
 
 def _render_terms(mask: int) -> str:

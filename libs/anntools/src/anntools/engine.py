@@ -282,8 +282,7 @@ class ChunkAnnotator:
         alleles = chunk_alleles(text, tabs, rows, starts[rows], chromosomes)
         if not len(alleles.row):
             return []
-        allele_text = pc.if_else(pc.equal(pc.utf8_length(alleles.alt), 0), "-", alleles.alt)
-        result = annotate_alleles(self.transcripts, alleles, allele_text, self.refiner)
+        result = annotate_alleles(self.transcripts, alleles, self.refiner)
         record = alleles.row[result.allele]
         # Entries come in record order.
         first_entry = np.flatnonzero(np.diff(record, prepend=-1) != 0)

@@ -72,6 +72,10 @@ def _library() -> ctypes.CDLL:
     library.csq_pair_overhead.restype = ctypes.c_int64
     library.csq_write.restype = ctypes.c_int64
     library.csq_terms.restype = ctypes.c_int64
+    library.csq_allele_bounds.restype = None
+    library.csq_allele_bounds.argtypes = (ctypes.c_void_p, ctypes.c_int64) + (ctypes.c_void_p,) * 5
+    library.csq_alleles.restype = ctypes.c_int64
+    library.csq_alleles.argtypes = (ctypes.c_void_p, ctypes.c_int64) + (ctypes.c_void_p,) * 12
     library.gather_size.restype = ctypes.c_int64
     library.gather_size.argtypes = (
         (ctypes.c_int64,)
@@ -345,3 +349,52 @@ def gather(arrays: list[pa.Array], order: NDArray[Any]) -> NDArray[Any]:
         out.ctypes.data,
     )
     return out
+
+
+def _string_array(count: int, offsets: NDArray[Any], data: NDArray[Any]) -> pa.Array:
+    end = int(offsets[count])
+    return pa.Array.from_buffers(
+        pa.string(), count, [None, pa.py_buffer(offsets[: count + 1]), pa.py_buffer(data[:end])]
+    )
+
+
+def split_alleles(
+    text: bytes,
+    ref_start: NDArray[Any],
+    ref_end: NDArray[Any],
+    alt_start: NDArray[Any],
+    alt_end: NDArray[Any],
+) -> tuple[NDArray[Any], NDArray[Any], pa.Array, pa.Array, pa.Array]:
+    """The plain-base ALT alleles of records whose REF is ``text[ref_start:ref_end]`` and ALT
+    field ``text[alt_start:alt_end]``, as VEP's minimal alleles: per allele its record (index
+    into the arrays), whether a shared first base was trimmed, the trimmed upper-case REF and
+    ALT, and VEP's Allele text ('-' for a deletion)."""
+    library = _library()
+    columns = [
+        np.ascontiguousarray(x, dtype=np.int64) for x in (ref_start, ref_end, alt_start, alt_end)
+    ]
+    data = np.frombuffer(text, dtype=np.uint8)
+    rows = len(columns[0])
+    bounds = np.zeros(3, dtype=np.int64)
+    pointers = [column.ctypes.data for column in columns]
+    library.csq_allele_bounds(data.ctypes.data, rows, *pointers, bounds.ctypes.data)
+    alleles, ref_bytes, alt_bytes = (int(value) for value in bounds)
+    row_of = np.empty(alleles, dtype=np.int64)
+    trim = np.empty(alleles, dtype=np.int64)
+    offsets = [np.empty(alleles + 1, dtype=np.int32) for _ in range(3)]
+    buffers = [np.empty(max(size, 1), dtype=np.uint8) for size in (ref_bytes, alt_bytes, alt_bytes)]
+    count = library.csq_alleles(
+        data.ctypes.data,
+        rows,
+        *pointers,
+        row_of.ctypes.data,
+        trim.ctypes.data,
+        offsets[0].ctypes.data,
+        buffers[0].ctypes.data,
+        offsets[1].ctypes.data,
+        buffers[1].ctypes.data,
+        offsets[2].ctypes.data,
+        buffers[2].ctypes.data,
+    )
+    ref, alt, allele_text = (_string_array(count, offsets[i], buffers[i]) for i in range(3))
+    return row_of[:count], trim[:count], ref, alt, allele_text
