@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 from numpy.typing import NDArray
 
 from anntools.arrow import spans
@@ -90,9 +90,9 @@ class VcfReader:
             yield block
 
     def _gunzip_blocks(self) -> Iterator[bytes]:
-        """Multi-member gzip (BGZF is one member per 64 KiB block) decompressed with zlib in
-        large steps: zlib releases the GIL, so this overlaps with the annotating threads."""
-        decompressor = zlib.decompressobj(31)
+        """Multi-member gzip (BGZF is one member per 64 KiB block) inflated with ISA-L in large
+        steps (~1.5x zlib's speed), overlapping with the annotating threads."""
+        decompressor = isal_zlib.decompressobj(31)
         member_open = False
         try:
             while compressed := self._raw.read(self.chunk_bytes):
@@ -104,7 +104,7 @@ class VcfReader:
                         yield block
                     if decompressor.eof:
                         data = decompressor.unused_data
-                        decompressor = zlib.decompressobj(31)
+                        decompressor = isal_zlib.decompressobj(31)
                         member_open = False
                     else:
                         data = decompressor.unconsumed_tail
@@ -113,7 +113,7 @@ class VcfReader:
                 if not block:
                     break
                 yield block
-        except zlib.error as error:
+        except isal_zlib.IsalError as error:
             raise InputError(
                 f"the file is not valid gzip/BGZF data ({error})", line=self._next_line
             ) from error
