@@ -20,7 +20,7 @@ from anntools.errors import InputError
 FIXED_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 CHUNK_BYTES = 256 << 10
 # What ISA-L raises for invalid deflate data (its stubs declare an instance, not the class).
-_INFLATE_ERROR = cast("type[Exception]", isal_zlib.IsalError)
+INFLATE_ERROR = cast("type[Exception]", isal_zlib.IsalError)
 # A longer line is refused: no VCF record or header line needs it, and holding one costs memory.
 MAX_LINE_BYTES = 10 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -115,7 +115,7 @@ class VcfReader:
                 if not block:
                     break
                 yield block
-        except _INFLATE_ERROR as error:
+        except INFLATE_ERROR as error:
             raise InputError(
                 f"the file is not valid gzip/BGZF data ({error})", line=self._next_line
             ) from error

@@ -28,9 +28,12 @@ import ctypes
 import json
 import signal
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
+
+from isal import isal_zlib
+
+from anntools.vcf import INFLATE_ERROR
 
 _PR_SET_PDEATHSIG = 1
 _READ_BYTES = 1 << 20
@@ -52,13 +55,14 @@ def _say(message: dict[str, Any]) -> None:
 def text_bytes_exceed(path: Path, limit: int) -> bool:
     """Does ``path`` hold more than ``limit`` bytes of text once decompressed? Reads no
     further than the limit (zlib's ``max_length``), so a gzip bomb costs at most ``limit``
-    bytes of inflating; a broken gzip stream is left for anntools to report with its line."""
+    bytes of inflating (with ISA-L, ~2.5x zlib's speed, as anntools reads); a broken gzip
+    stream is left for anntools to report with its line."""
     with path.open("rb") as raw:
         if raw.read(2) != b"\x1f\x8b":
             return path.stat().st_size > limit
         raw.seek(0)
         total = 0
-        decompressor = zlib.decompressobj(31)
+        decompressor = isal_zlib.decompressobj(31)
         try:
             while compressed := raw.read(_READ_BYTES):
                 data = compressed
@@ -68,10 +72,10 @@ def text_bytes_exceed(path: Path, limit: int) -> bool:
                         return True
                     if decompressor.eof:  # the next gzip member (BGZF is many)
                         data = decompressor.unused_data
-                        decompressor = zlib.decompressobj(31)
+                        decompressor = isal_zlib.decompressobj(31)
                     else:
                         data = decompressor.unconsumed_tail
-        except zlib.error:
+        except INFLATE_ERROR:
             return False
         return total + len(decompressor.flush()) > limit
 
