@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 from numpy.typing import NDArray
 
-from anntools import annotate_file
+from anntools import InputError, annotate_file, consequences
 from anntools.bundle import load_bundle
 from anntools.consequences import CSQ_FIELDS, TERM_NAMES, TranscriptModels
 from anntools.engine import ChunkAnnotator
@@ -192,6 +192,32 @@ def test_consequences_can_be_switched_off(tiny_bundle: Path, tmp_path: Path) -> 
     )
     text = (tmp_path / "out.vcf").read_text()
     assert "CSQ" not in text and "REGION=CDS" in text
+
+
+def test_a_record_with_too_many_entries_is_refused_with_its_line(
+    tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record with very many ALT alleles near transcripts would need gigabytes of CSQ (a
+    900,000-allele record at TP53 took 6 GB and then failed on an offset overflow); it is
+    refused with its line and what to do, and nothing is written."""
+    monkeypatch.setattr(consequences, "MAX_PAIRS_PER_CHUNK", 50)
+    alleles = ",".join(["C", "G", "T"] * 20)
+    source = tmp_path / "many.vcf"
+    source.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t1060\t.\tA\tG\t.\t.\t.\n"
+        f"chr1\t1061\t.\tA\t{alleles}\t.\t.\t.\n"
+    )
+    output = tmp_path / "out.vcf"
+    with pytest.raises(InputError) as raised:
+        annotate_file(source, output, bundle_dir=tiny_bundle, force_build=True)
+    assert raised.value.line == 4
+    assert "60 ALT alleles" in str(raised.value)
+    assert "bcftools norm -m -any" in str(raised.value)
+    assert "--no-consequences" in str(raised.value)
+    assert not output.exists()
+    annotate_file(source, output, bundle_dir=tiny_bundle, consequences=False, force_build=True)
+    assert output.read_text().count("REGION=CDS") == 2
 
 
 @pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools is not installed")

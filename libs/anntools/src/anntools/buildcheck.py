@@ -57,7 +57,8 @@ def fit_records(input_path: str | Path, header: Header, bundles: list[Bundle]) -
                 break
     fits = []
     for bundle in bundles:
-        annotator = ChunkAnnotator(bundle, header)
+        # Regions and common-SNP matches tell builds apart; consequences would only cost time.
+        annotator = ChunkAnnotator(bundle, header, consequences=False)
         tally = Tally()
         beyond, refusal = None, None
         try:

@@ -261,15 +261,43 @@ class PairResult:
         )
 
 
+# A chunk's (allele, transcript) pairs at most: ~40x a dense chunk's (10k lines in a gene
+# cluster), ~0.5 GiB of working memory. Only records with very many ALT alleles reach it.
+MAX_PAIRS_PER_CHUNK = 2_000_000
+
+
+class TooManyPairs(ValueError):
+    """A chunk's alleles lie within 5 kb of more transcripts than ``MAX_PAIRS_PER_CHUNK``;
+    ``allele`` is the allele of the record with the most, which has ``pairs`` of them."""
+
+    def __init__(self, allele: int, pairs: int) -> None:
+        super().__init__(f"allele {allele}: {pairs} (allele, transcript) pairs")
+        self.allele = allele
+        self.pairs = pairs
+
+
 def pairs_for(
-    models: TranscriptModels, first: NDArray[Any], last: NDArray[Any]
+    models: TranscriptModels,
+    first: NDArray[Any],
+    last: NDArray[Any],
+    records: NDArray[Any] | None = None,
 ) -> tuple[NDArray[Any], NDArray[Any]]:
-    """(allele, transcript) pairs: the transcripts whose window covers either end."""
+    """(allele, transcript) pairs: the transcripts whose window covers either end. Raises
+    ``TooManyPairs`` past ``MAX_PAIRS_PER_CHUNK`` (``records``: each allele's record, to name
+    the record with the most)."""
     segments = models.segment_starts
     low = np.searchsorted(segments, first.astype(np.uint32), side="right") - 1
     high = np.searchsorted(segments, last.astype(np.uint32), side="right") - 1
     sets_low = models.segment_sets[low].astype(np.int64)
     sets_high = models.segment_sets[high].astype(np.int64)
+    per_allele = (models.set_offsets[sets_low + 1] - models.set_offsets[sets_low]) + np.where(
+        sets_high != sets_low, models.set_offsets[sets_high + 1] - models.set_offsets[sets_high], 0
+    )
+    if int(per_allele.sum()) > MAX_PAIRS_PER_CHUNK:
+        owner = np.arange(len(first)) if records is None else np.asarray(records)
+        per_record = np.bincount(owner, weights=per_allele)
+        worst = int(np.argmax(per_record))
+        raise TooManyPairs(int(np.flatnonzero(owner == worst)[0]), int(per_record[worst]))
     allele_parts, tx_parts = [], []
     for sets, rows in (
         (sets_low, np.arange(len(first))),
@@ -303,7 +331,7 @@ def annotate_alleles(
     # The bases the allele touches: an insertion, its two flanks.
     first = np.where(insertion, alleles.start - 1, alleles.start)
     last = np.where(insertion, alleles.start, alleles.start + alleles.ref_length - 1)
-    candidate_allele, candidate_tx = pairs_for(models, first, last)
+    candidate_allele, candidate_tx = pairs_for(models, first, last, alleles.row)
     columns = native.pair_terms(models, first, last, alleles, candidate_allele, candidate_tx)
     masks = columns["terms"].astype(np.uint32)
     hgvsp = _refine(refiner, models, alleles, columns, masks)

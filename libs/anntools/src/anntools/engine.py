@@ -28,18 +28,20 @@ from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_b
 from anntools.bundle import Bundle, InfoHeader, KnownVariantTrack, SegmentTrack
 from anntools.consequences import (
     CSQ_DESCRIPTION,
+    MAX_PAIRS_PER_CHUNK,
     MOST_SEVERE_DESCRIPTION,
     MOST_SEVERE_FIELD,
     TERM_NAMES,
     CodingRefiner,
+    TooManyPairs,
     annotate_alleles,
     chunk_alleles,
     most_severe,
 )
-from anntools.errors import BuildMismatchError
+from anntools.errors import BuildMismatchError, InputError
 from anntools.fields import REGION_CLASSES
 from anntools.genome import LIFTOVER_HINT, NCBI36, build_fitting_position
-from anntools.vcf import ChunkColumns, Header, split_columns
+from anntools.vcf import CHUNK_BYTES, ChunkColumns, Header, split_columns
 
 ALIGNED_GENE_FIELDS = ("GENE", "STRAND", "HGNC_NAME")
 _DOT, _COMMA, _SEMICOLON, _EQUALS = ord("."), ord(","), ord(";"), ord("=")
@@ -244,7 +246,9 @@ class ChunkAnnotator:
         if self.transcripts is not None:
             rows = np.flatnonzero(placed & ~kinds.structural)
             if len(rows):
-                info_extras += self._consequences(text, tabs, rows, starts, chromosomes, tally)
+                info_extras += self._consequences(
+                    text, tabs, rows, starts, chromosomes, tally, first_line
+                )
         if partial_rows:
             info_extras.append(
                 Sparse(
@@ -276,13 +280,26 @@ class ChunkAnnotator:
         starts: NDArray[Any],
         chromosomes: NDArray[Any],
         tally: Tally,
+        first_line: int,
     ) -> list[Sparse]:
         """CSQ (one entry per allele and transcript) and the most severe term per record."""
         assert self.transcripts is not None
         alleles = chunk_alleles(text, tabs, rows, starts[rows], chromosomes)
         if not len(alleles.row):
             return []
-        result = annotate_alleles(self.transcripts, alleles, self.refiner)
+        try:
+            result = annotate_alleles(self.transcripts, alleles, self.refiner)
+        except TooManyPairs as error:
+            row = int(alleles.row[error.allele])
+            count = int(np.count_nonzero(alleles.row == row))
+            raise InputError(
+                f"this record's {count} ALT alleles lie within 5 kb of transcripts "
+                f"{error.pairs} times, too many consequence entries to write (at most "
+                f"{MAX_PAIRS_PER_CHUNK} per {CHUNK_BYTES >> 10} KiB of input); split "
+                "multi-allelic records first (bcftools norm -m -any) or annotate without "
+                "consequences (--no-consequences)",
+                line=first_line + row,
+            ) from error
         record = alleles.row[result.allele]
         # Entries come in record order.
         first_entry = np.flatnonzero(np.diff(record, prepend=-1) != 0)
