@@ -58,8 +58,9 @@ def download(page: Page, click: Callable[[], None]) -> str:
 
 
 def check_the_viewer(pages: Pages, annotated: str) -> None:
-    """Filter the result by a gene and by region classes in the viewer, and export what is
-    shown: the exports hold exactly the records the same filter picks from the full VCF."""
+    """Filter the result by a gene, by region classes and by most severe consequence in the
+    viewer, and export what is shown: the exports hold exactly the records the same filter picks
+    from the full VCF."""
     page = pages.page
     records = vcf_records(annotated)
     count = page.get_by_test_id("match-count")
@@ -115,6 +116,47 @@ def check_the_viewer(pages: Pages, annotated: str) -> None:
     pages.tab_to(json_link, most=40)
     exported_json = json.loads(download(page, lambda: page.keyboard.press("Enter")))
     assert sorted(tuple(str(row[name]) for name in key) for row in exported_json) == expected
+
+    check_the_consequence_filter(pages, records)
+
+
+def check_the_consequence_filter(pages: Pages, records: list[str]) -> None:
+    """Keep one most severe consequence: every row shown and every exported record has it."""
+    page = pages.page
+    count = page.get_by_test_id("match-count")
+    page.get_by_role("button", name="Clear filters").click()
+    expect(count).to_contain_text(f"{len(records)} variants match;")
+    consequences = Counter(info_of(record).get("MOST_SEVERE_CSQ") for record in records)
+    # The commonest consequence that still narrows the view and fits on one page.
+    term = next(
+        (name for name, n in consequences.most_common() if name and n < min(50, len(records))),
+        None,
+    )
+    assert term, f"the test VCF should have a consequence on 1 to 49 variants: {consequences}"
+    with_term = [record for record in records if info_of(record).get("MOST_SEVERE_CSQ") == term]
+
+    page.get_by_label(term, exact=True).check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(count).to_contain_text(
+        f"{len(with_term)} {'variant matches' if len(with_term) == 1 else 'variants match'} "
+        "these filters"
+    )
+    assert f"consequence={term}" in page.url
+    headers = page.get_by_role("columnheader").all_inner_texts()
+    column = headers.index("Most severe consequence")
+    shown = [
+        row.get_by_role("cell").nth(column).inner_text()
+        for row in page.get_by_role("row").all()[1:]
+    ]
+    assert shown == [term] * len(with_term)
+    pages.check("viewer-consequence")
+
+    exported = download(
+        page, page.get_by_role("link", name="Download the matching variants as VCF").click
+    )
+    assert exported.startswith("##fileformat=VCF")
+    assert vcf_records(exported) == with_term
+    assert {info_of(record)["MOST_SEVERE_CSQ"] for record in vcf_records(exported)} == {term}
 
 
 def test_a_free_user_annotates_a_vcf_and_downloads_the_result(

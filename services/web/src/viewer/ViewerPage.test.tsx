@@ -37,6 +37,7 @@ const variant: Variant = {
   filter: 'PASS',
   gene: 'BRCA1',
   region: 'CDS',
+  consequence: 'stop_gained',
   clinvar: 'Pathogenic',
   cytoband: '17q21.31',
   in_dbsnp: true,
@@ -105,6 +106,47 @@ describe('ViewerPage', () => {
     const user = userEvent.setup()
     await user.type(screen.getByLabelText('Gene'), 'tp53{Enter}')
     expect(screen.getByTestId('address')).toHaveTextContent('/jobs/job1/variants?gene=tp53')
+  })
+
+  it('filters by most severe consequence, chosen by keyboard, in the address and the exports', async () => {
+    const asked = answer([200, { data: [variant], count: 1 }])
+    show('/jobs/job1/variants?consequence=missense_variant')
+    await screen.findByText(/1 variant matches these filters/)
+    expect(asked).toEqual(['consequence=missense_variant&sort=position&limit=50&offset=0'])
+    const row = screen.getAllByRole('row')[1] as HTMLElement
+    expect(within(row).getByText('stop_gained')).toBeInTheDocument()
+    const high = screen.getByRole('group', { name: 'High impact' })
+    const moderate = screen.getByRole('group', { name: 'Moderate impact' })
+    expect(within(moderate).getByLabelText('missense_variant')).toBeChecked()
+    expect(within(high).getAllByRole<HTMLInputElement>('checkbox').map((box) => box.labels?.[0]?.textContent)).toEqual([
+      'splice_acceptor_variant',
+      'splice_donor_variant',
+      'stop_gained',
+      'frameshift_variant',
+      'stop_lost',
+      'start_lost',
+    ])
+
+    const user = userEvent.setup()
+    within(high).getByLabelText('frameshift_variant').focus()
+    await user.keyboard(' ')
+    await user.click(screen.getByRole('button', { name: 'Apply filters' }))
+    // Most severe first, whatever order they were ticked in.
+    const filtered = '?consequence=frameshift_variant&consequence=missense_variant'
+    expect(screen.getByTestId('address')).toHaveTextContent(`/jobs/job1/variants${filtered}`)
+    await screen.findByRole('link', { name: 'Download the matching variants as VCF' })
+    for (const format of ['vcf', 'tsv', 'json']) {
+      const label = format.toUpperCase()
+      expect(screen.getByRole('link', { name: `Download the matching variants as ${label}` })).toHaveAttribute(
+        'href',
+        `/api/jobs/job1/variants/export${filtered}&format=${format}`,
+      )
+    }
+
+    await user.click(screen.getByRole('button', { name: 'Clear filters' }))
+    expect(screen.getByTestId('address')).toHaveTextContent(/^\/jobs\/job1\/variants$/)
+    expect(screen.getByLabelText('frameshift_variant')).not.toBeChecked()
+    expect(screen.getByLabelText('missense_variant')).not.toBeChecked()
   })
 
   it('says what is wrong with a range without asking the server', async () => {

@@ -6,9 +6,13 @@ import { useJob, useVariants } from '../api/hooks'
 import type { Job, Variant } from '../api/types'
 import { ErrorMessage, Loading, usePageTitle } from '../common/Feedback'
 import {
+  CONSEQUENCE_TERMS,
+  CONSEQUENCES,
   exportHref,
   filterProblem,
   hasFilters,
+  IMPACT_LABELS,
+  IMPACTS,
   nextSort,
   NO_FILTERS,
   PAGE_SIZES,
@@ -157,6 +161,7 @@ interface Draft {
   end: string
   gene: string
   regions: RegionClass[]
+  consequences: string[]
   inDbsnp: '' | 'true' | 'false'
   clinvar: string
   text: string
@@ -169,6 +174,7 @@ function draftOf(filters: VariantFilters): Draft {
     end: filters.end === null ? '' : String(filters.end),
     gene: filters.gene,
     regions: filters.regions,
+    consequences: filters.consequences,
     inDbsnp: filters.inDbsnp === null ? '' : filters.inDbsnp ? 'true' : 'false',
     clinvar: filters.clinvar,
     text: filters.text,
@@ -195,6 +201,7 @@ function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (f
       end,
       gene: draft.gene.trim(),
       regions: draft.regions,
+      consequences: draft.consequences,
       inDbsnp: draft.inDbsnp === '' ? null : draft.inDbsnp === 'true',
       clinvar: draft.clinvar.trim(),
       text: draft.text.trim(),
@@ -263,14 +270,7 @@ function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (f
                   type="checkbox"
                   id={`${id}-region-${region}`}
                   checked={draft.regions.includes(region)}
-                  onChange={(e) =>
-                    set(
-                      'regions',
-                      e.target.checked
-                        ? REGION_CLASSES.filter((r) => r === region || draft.regions.includes(r))
-                        : draft.regions.filter((r) => r !== region),
-                    )
-                  }
+                  onChange={(e) => set('regions', toggled(REGION_CLASSES, draft.regions, region, e.target.checked))}
                 />
                 <label className="form-check-label small" htmlFor={`${id}-region-${region}`}>
                   {REGION_LABELS[region]}
@@ -279,6 +279,7 @@ function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (f
             ))}
           </div>
         </fieldset>
+        <ConsequenceFilter id={field('consequences')} chosen={draft.consequences} onChange={(v) => set('consequences', v)} />
       </div>
       {problem && (
         <div className="alert alert-warning mt-2 mb-0 py-2" role="alert">
@@ -303,6 +304,45 @@ function FilterForm({ applied, onApply }: { applied: VariantFilters; onApply: (f
         </button>
       </div>
     </form>
+  )
+}
+
+/** `chosen` with `item` checked or not, kept in `order` so the address does not depend on the
+ * order of the clicks. */
+function toggled<T>(order: readonly T[], chosen: readonly T[], item: T, checked: boolean): T[] {
+  return checked ? order.filter((x) => x === item || chosen.includes(x)) : chosen.filter((x) => x !== item)
+}
+
+/** The most severe consequences to keep: a checkbox per Sequence Ontology term, grouped by VEP's
+ * IMPACT, most severe first. */
+function ConsequenceFilter({ id, chosen, onChange }: { id: string; chosen: string[]; onChange: (chosen: string[]) => void }) {
+  return (
+    <fieldset className="col-12">
+      <legend className="form-label small mb-1 fs-6">Most severe consequence</legend>
+      {IMPACTS.map((impact) => (
+        <div className="row g-0 align-items-baseline" role="group" aria-labelledby={`${id}-${impact}`} key={impact}>
+          <span className="col-12 col-md-2 small fw-semibold" id={`${id}-${impact}`}>
+            {IMPACT_LABELS[impact]}
+          </span>
+          <div className="col-12 col-md-10 d-flex flex-wrap column-gap-3">
+            {CONSEQUENCES.filter((c) => c.impact === impact).map(({ term }) => (
+              <div className="form-check" key={term}>
+                <input
+                  className="form-check-input"
+                  type="checkbox"
+                  id={`${id}-${term}`}
+                  checked={chosen.includes(term)}
+                  onChange={(e) => onChange(toggled(CONSEQUENCE_TERMS, chosen, term, e.target.checked))}
+                />
+                <label className="form-check-label small" htmlFor={`${id}-${term}`}>
+                  {term}
+                </label>
+              </div>
+            ))}
+          </div>
+        </div>
+      ))}
+    </fieldset>
   )
 }
 
@@ -395,6 +435,7 @@ function VariantTable({
             <th scope="col">Filter</th>
             {sortable('gene', 'Gene')}
             {sortable('region', 'Region')}
+            <th scope="col">Most severe consequence</th>
             <th scope="col">ClinVar</th>
             <th scope="col">Cytoband</th>
             <th scope="col">In dbSNP</th>
@@ -413,6 +454,7 @@ function VariantTable({
               <td>{row.filter}</td>
               <td className="text-break">{row.gene ?? '—'}</td>
               <td>{row.region ? (REGION_LABELS[row.region as RegionClass] ?? row.region) : '—'}</td>
+              <td className="text-break">{row.consequence ?? '—'}</td>
               <td className="text-break">{row.clinvar ?? '—'}</td>
               <td>{row.cytoband ?? '—'}</td>
               <td>{row.in_dbsnp ? 'Yes' : 'No'}</td>

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import {
+  CONSEQUENCES,
   exportHref,
   filterProblem,
   hasFilters,
+  IMPACTS,
   nextSort,
   NO_FILTERS,
   pageQuery,
@@ -20,7 +22,7 @@ describe('the view in the address', () => {
   it('reads every filter, sort and page from a shared link', () => {
     const view = viewFromSearch(
       new URLSearchParams(
-        'chrom=17&start=43044295&end=43125483&gene=BRCA1&region=UTR3&region=CDS&in_dbsnp=true&clinvar=pathogenic&q=rs80&sort=-gene&page=3&size=100',
+        'chrom=17&start=43044295&end=43125483&gene=BRCA1&region=UTR3&region=CDS&consequence=missense_variant&consequence=stop_gained&in_dbsnp=true&clinvar=pathogenic&q=rs80&sort=-gene&page=3&size=100',
       ),
     )
     expect(view).toEqual({
@@ -30,6 +32,7 @@ describe('the view in the address', () => {
         end: 43125483,
         gene: 'BRCA1',
         regions: ['CDS', 'UTR3'], // in the classes' own order, whatever order the link had
+        consequences: ['stop_gained', 'missense_variant'], // most severe first
         inDbsnp: true,
         clinvar: 'pathogenic',
         text: 'rs80',
@@ -42,20 +45,20 @@ describe('the view in the address', () => {
 
   it('falls back to the default for whatever in an address it cannot read', () => {
     const view = viewFromSearch(
-      new URLSearchParams('start=-5&end=abc&region=exon&in_dbsnp=maybe&sort=qual&page=0&size=7'),
+      new URLSearchParams('start=-5&end=abc&region=exon&consequence=exon_variant&consequence=Missense_Variant&in_dbsnp=maybe&sort=qual&page=0&size=7'),
     )
     expect(view).toEqual(plain)
   })
 
   it('round-trips a view through its address, leaving the defaults out', () => {
     const view: ViewState = {
-      filters: { ...NO_FILTERS, gene: 'TP53', regions: ['intron'], inDbsnp: false },
+      filters: { ...NO_FILTERS, gene: 'TP53', regions: ['intron'], consequences: ['splice_region_variant'], inDbsnp: false },
       sort: 'region',
       page: 2,
       size: 25,
     }
     const search = searchFromView(view)
-    expect(search.toString()).toBe('gene=TP53&region=intron&in_dbsnp=false&sort=region&page=2&size=25')
+    expect(search.toString()).toBe('gene=TP53&region=intron&consequence=splice_region_variant&in_dbsnp=false&sort=region&page=2&size=25')
     expect(viewFromSearch(search)).toEqual(view)
     expect(searchFromView(plain).toString()).toBe('')
   })
@@ -63,7 +66,15 @@ describe('the view in the address', () => {
 
 describe('the API query and the export', () => {
   const view: ViewState = {
-    filters: { ...NO_FILTERS, chrom: 'chrX', start: 100, end: 200, regions: ['CDS', 'UTR5'], text: 'rs1' },
+    filters: {
+      ...NO_FILTERS,
+      chrom: 'chrX',
+      start: 100,
+      end: 200,
+      regions: ['CDS', 'UTR5'],
+      consequences: ['frameshift_variant', '5_prime_UTR_variant'],
+      text: 'rs1',
+    },
     sort: '-position',
     page: 3,
     size: 25,
@@ -71,7 +82,7 @@ describe('the API query and the export', () => {
 
   it('asks the server for exactly the rows of the page shown', () => {
     expect(pageQuery(view).toString()).toBe(
-      'chrom=chrX&start=100&end=200&region=CDS&region=UTR5&q=rs1&sort=-position&limit=25&offset=50',
+      'chrom=chrX&start=100&end=200&region=CDS&region=UTR5&consequence=frameshift_variant&consequence=5_prime_UTR_variant&q=rs1&sort=-position&limit=25&offset=50',
     )
   })
 
@@ -94,6 +105,17 @@ describe('the API query and the export', () => {
   it('knows a view with no filters from a filtered one', () => {
     expect(hasFilters(NO_FILTERS)).toBe(false)
     expect(hasFilters({ ...NO_FILTERS, inDbsnp: false })).toBe(true)
+    expect(hasFilters({ ...NO_FILTERS, consequences: ['intron_variant'] })).toBe(true)
+  })
+})
+
+describe('the consequences offered', () => {
+  it("are anntools' terms, most severe first, so grouped by VEP's impact", () => {
+    expect(CONSEQUENCES[0]).toEqual({ term: 'splice_acceptor_variant', impact: 'HIGH' })
+    expect(CONSEQUENCES.at(-1)).toEqual({ term: 'intergenic_variant', impact: 'MODIFIER' })
+    const ranks = CONSEQUENCES.map(({ impact }) => IMPACTS.indexOf(impact))
+    expect(ranks.every((rank) => rank >= 0)).toBe(true)
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b))
   })
 })
 

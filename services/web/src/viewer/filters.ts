@@ -1,6 +1,7 @@
 // What the results viewer shows, as one value that lives in the page's address: a view can be
 // bookmarked or sent to a colleague, and the API query and the export use exactly the same filters.
 import type { components } from '../api/generated/jobs'
+import consequenceTerms from './consequenceTerms.json'
 
 export type RegionClass = components['schemas']['RegionClass']
 export type SortKey = components['schemas']['SortKey']
@@ -16,6 +17,19 @@ export const REGION_LABELS: Record<RegionClass, string> = {
   promoter: 'Promoter',
   intergenic: 'Intergenic',
 }
+/** VEP's IMPACT of a consequence, most severe first. */
+export type Impact = 'HIGH' | 'MODERATE' | 'LOW' | 'MODIFIER'
+export const IMPACTS: readonly Impact[] = ['HIGH', 'MODERATE', 'LOW', 'MODIFIER']
+export const IMPACT_LABELS: Record<Impact, string> = {
+  HIGH: 'High impact',
+  MODERATE: 'Moderate impact',
+  LOW: 'Low impact',
+  MODIFIER: 'Modifier',
+}
+/** The Sequence Ontology terms of MOST_SEVERE_CSQ in VEP's order of severity, most severe first
+ * (consequenceTerms.json is generated from anntools by `npm run consequence-terms`). */
+export const CONSEQUENCES = consequenceTerms.terms as readonly { term: string; impact: Impact }[]
+export const CONSEQUENCE_TERMS = CONSEQUENCES.map(({ term }) => term)
 const SORT_KEYS: readonly SortKey[] = ['position', '-position', 'gene', '-gene', 'region', '-region', 'id', '-id']
 export const PAGE_SIZES = [25, 50, 100, 250] as const
 export const DEFAULT_PAGE_SIZE = 50
@@ -26,6 +40,8 @@ export interface VariantFilters {
   end: number | null
   gene: string
   regions: RegionClass[]
+  /** most severe consequences to keep, in order of severity */
+  consequences: string[]
   /** null: either way */
   inDbsnp: boolean | null
   clinvar: string
@@ -47,6 +63,7 @@ export const NO_FILTERS: VariantFilters = {
   end: null,
   gene: '',
   regions: [],
+  consequences: [],
   inDbsnp: null,
   clinvar: '',
   text: '',
@@ -61,6 +78,7 @@ function positiveInt(value: string | null): number | null {
 /** The view an address asks for; anything unreadable in it falls back to the default. */
 export function viewFromSearch(search: URLSearchParams): ViewState {
   const regions = search.getAll('region').filter((r): r is RegionClass => (REGION_CLASSES as string[]).includes(r))
+  const consequences = search.getAll('consequence')
   const dbsnp = search.get('in_dbsnp')
   const sort = search.get('sort') as SortKey | null
   const size = positiveInt(search.get('size'))
@@ -71,6 +89,7 @@ export function viewFromSearch(search: URLSearchParams): ViewState {
       end: positiveInt(search.get('end')),
       gene: (search.get('gene') ?? '').trim(),
       regions: REGION_CLASSES.filter((r) => regions.includes(r)),
+      consequences: CONSEQUENCE_TERMS.filter((term) => consequences.includes(term)),
       inDbsnp: dbsnp === 'true' ? true : dbsnp === 'false' ? false : null,
       clinvar: (search.get('clinvar') ?? '').trim(),
       text: (search.get('q') ?? '').trim(),
@@ -89,6 +108,7 @@ export function filterParams(filters: VariantFilters): URLSearchParams {
   if (filters.end !== null) params.set('end', String(filters.end))
   if (filters.gene) params.set('gene', filters.gene)
   for (const region of filters.regions) params.append('region', region)
+  for (const consequence of filters.consequences) params.append('consequence', consequence)
   if (filters.inDbsnp !== null) params.set('in_dbsnp', String(filters.inDbsnp))
   if (filters.clinvar) params.set('clinvar', filters.clinvar)
   if (filters.text) params.set('q', filters.text)
