@@ -21,6 +21,8 @@ OUTAGES = [
     asyncpg.ConnectionFailureError("server closed the connection unexpectedly"),
     asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released"),
     asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+    # Met in a soak run: a connection broken by the shutdown mid-query, used again.
+    asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
 ]
 
 

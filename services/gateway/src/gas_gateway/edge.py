@@ -34,12 +34,15 @@ DATABASE_DOWN = (
 # What a database outage looks like to asyncpg, as opposed to a mistake in a query: the socket
 # fails (OSError: refused, reset, "Multiple exceptions: Connect call failed" when several
 # addresses are tried, a timeout), the server is shutting down or starting up (57P0x, operator
-# intervention), the connection broke (class 08), or the pool's connection went away under it.
+# intervention), the connection broke (class 08), or the pool's connection went away under it
+# (InterfaceError; InternalClientError "cannot switch to state 12; another operation is in
+# progress" when a connection that broke mid-query is used again during the shutdown).
 DATABASE_OUTAGES = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.TooManyConnectionsError,
 )
 
