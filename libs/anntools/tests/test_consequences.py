@@ -220,6 +220,23 @@ def test_a_record_with_too_many_entries_is_refused_with_its_line(
     assert output.read_text().count("REGION=CDS") == 2
 
 
+def test_a_long_ref_with_very_many_alt_alleles_is_refused_with_its_line(
+    tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A REF is copied for each ALT allele: a 2 Mb REF with 120,000 ALT alleles asked for
+    224 GiB and crashed; such a record is refused with its line."""
+    monkeypatch.setattr(consequences, "MAX_ALLELE_BYTES_PER_CHUNK", 1000)
+    source = tmp_path / "long.vcf"
+    source.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t1060\t.\t{'A' * 100}\t{','.join(['C', 'G', 'T'] * 5)}\t.\t.\t.\n"
+    )
+    with pytest.raises(InputError) as raised:
+        annotate_file(source, tmp_path / "out.vcf", bundle_dir=tiny_bundle, force_build=True)
+    assert raised.value.line == 3
+    assert "REF of 100 bases" in str(raised.value) and "15 ALT alleles" in str(raised.value)
+
+
 @pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools is not installed")
 def test_bcftools_split_vep_reads_csq(
     annotated: tuple[Path, list[dict[str, Any]], dict[str, Any]],

@@ -369,7 +369,8 @@ int64_t csq_terms(int64_t candidates, const int64_t *allele_of, const int64_t *t
         int64_t tx_start = m->tx_start[t], tx_end = m->tx_end[t];
         int before = b < tx_start, after = a >= tx_end;
         int64_t distance = before ? tx_start - b : (after ? a - tx_end + 1 : 0);
-        if (distance > UPSTREAM_BP) continue;
+        /* A transcript without exons (none is built so) has nothing to place an allele on. */
+        if (distance > UPSTREAM_BP || m->exon_first[t + 1] <= m->exon_first[t]) continue;
         int plus = m->tx_strand[t] > 0, outside = before || after;
         located_t at_a = locate(m, t, a, plus), at_b = locate(m, t, b, plus);
         int64_t coding_start = m->coding_start[t], coding_end = m->coding_end[t];

@@ -223,9 +223,24 @@ def chunk_alleles(
     chromosomes: NDArray[Any],
 ) -> Alleles:
     """The ALT alleles of ``rows`` (``starts``: their POS on the genome axis, 0-based) that are
-    plain bases; '*', symbolic and IUPAC alleles get no consequences."""
+    plain bases; '*', symbolic and IUPAC alleles get no consequences. Raises
+    ``TooManyEntries`` when their REF/ALT text, a REF copied for each ALT allele, would pass
+    ``MAX_ALLELE_BYTES_PER_CHUNK``."""
+    ref_start, ref_end = tabs[rows, 2] + 1, tabs[rows, 3]
+    alt_start, alt_end = tabs[rows, 3] + 1, tabs[rows, 4]
+    commas = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord(","))
+    alleles = np.searchsorted(commas, alt_end) - np.searchsorted(commas, alt_start) + 1
+    copied = alleles * (ref_end - ref_start) + 2 * (alt_end - alt_start)
+    if int(copied.sum()) > MAX_ALLELE_BYTES_PER_CHUNK:
+        worst = int(np.argmax(copied))
+        raise TooManyEntries(
+            int(rows[worst]),
+            f"its REF of {int(ref_end[worst] - ref_start[worst])} bases would be copied for "
+            f"each of its {int(alleles[worst])} ALT alleles ({int(copied[worst]) >> 20} MiB; "
+            f"at most {MAX_ALLELE_BYTES_PER_CHUNK >> 20} MiB per chunk)",
+        )
     allele_row, trim, ref, alt, allele_text = native.split_alleles(
-        text, tabs[rows, 2] + 1, tabs[rows, 3], tabs[rows, 3] + 1, tabs[rows, 4]
+        text, ref_start, ref_end, alt_start, alt_end
     )
     record = rows[allele_row]
     return Alleles(
@@ -266,14 +281,18 @@ class PairResult:
 MAX_PAIRS_PER_CHUNK = 2_000_000
 
 
-class TooManyPairs(ValueError):
-    """A chunk's alleles lie within 5 kb of more transcripts than ``MAX_PAIRS_PER_CHUNK``;
-    ``allele`` is the allele of the record with the most, which has ``pairs`` of them."""
+# A chunk's REF/ALT text copied per allele at most (a REF is repeated for each ALT allele).
+MAX_ALLELE_BYTES_PER_CHUNK = 256 << 20
 
-    def __init__(self, allele: int, pairs: int) -> None:
-        super().__init__(f"allele {allele}: {pairs} (allele, transcript) pairs")
-        self.allele = allele
-        self.pairs = pairs
+
+class TooManyEntries(ValueError):
+    """A record would need more consequence work than a chunk may take: ``record`` is its row
+    in the chunk, ``why`` says what (for the user)."""
+
+    def __init__(self, record: int, why: str) -> None:
+        super().__init__(f"record {record}: {why}")
+        self.record = record
+        self.why = why
 
 
 def pairs_for(
@@ -283,8 +302,8 @@ def pairs_for(
     records: NDArray[Any] | None = None,
 ) -> tuple[NDArray[Any], NDArray[Any]]:
     """(allele, transcript) pairs: the transcripts whose window covers either end. Raises
-    ``TooManyPairs`` past ``MAX_PAIRS_PER_CHUNK`` (``records``: each allele's record, to name
-    the record with the most)."""
+    ``TooManyEntries`` past ``MAX_PAIRS_PER_CHUNK`` (``records``: each allele's record, to
+    name the record with the most)."""
     segments = models.segment_starts
     low = np.searchsorted(segments, first.astype(np.uint32), side="right") - 1
     high = np.searchsorted(segments, last.astype(np.uint32), side="right") - 1
@@ -297,7 +316,12 @@ def pairs_for(
         owner = np.arange(len(first)) if records is None else np.asarray(records)
         per_record = np.bincount(owner, weights=per_allele)
         worst = int(np.argmax(per_record))
-        raise TooManyPairs(int(np.flatnonzero(owner == worst)[0]), int(per_record[worst]))
+        raise TooManyEntries(
+            worst,
+            f"its {int(np.count_nonzero(owner == worst))} ALT alleles lie within 5 kb of "
+            f"transcripts {int(per_record[worst])} times (at most {MAX_PAIRS_PER_CHUNK} "
+            "allele-transcript pairs per chunk)",
+        )
     allele_parts, tx_parts = [], []
     for sets, rows in (
         (sets_low, np.arange(len(first))),

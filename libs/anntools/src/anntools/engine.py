@@ -28,12 +28,11 @@ from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_b
 from anntools.bundle import Bundle, InfoHeader, KnownVariantTrack, SegmentTrack
 from anntools.consequences import (
     CSQ_DESCRIPTION,
-    MAX_PAIRS_PER_CHUNK,
     MOST_SEVERE_DESCRIPTION,
     MOST_SEVERE_FIELD,
     TERM_NAMES,
     CodingRefiner,
-    TooManyPairs,
+    TooManyEntries,
     annotate_alleles,
     chunk_alleles,
     most_severe,
@@ -41,7 +40,7 @@ from anntools.consequences import (
 from anntools.errors import BuildMismatchError, InputError
 from anntools.fields import REGION_CLASSES
 from anntools.genome import LIFTOVER_HINT, NCBI36, build_fitting_position
-from anntools.vcf import CHUNK_BYTES, ChunkColumns, Header, split_columns
+from anntools.vcf import ChunkColumns, Header, split_columns
 
 ALIGNED_GENE_FIELDS = ("GENE", "STRAND", "HGNC_NAME")
 _DOT, _COMMA, _SEMICOLON, _EQUALS = ord("."), ord(","), ord(";"), ord("=")
@@ -284,21 +283,17 @@ class ChunkAnnotator:
     ) -> list[Sparse]:
         """CSQ (one entry per allele and transcript) and the most severe term per record."""
         assert self.transcripts is not None
-        alleles = chunk_alleles(text, tabs, rows, starts[rows], chromosomes)
-        if not len(alleles.row):
-            return []
         try:
+            alleles = chunk_alleles(text, tabs, rows, starts[rows], chromosomes)
+            if not len(alleles.row):
+                return []
             result = annotate_alleles(self.transcripts, alleles, self.refiner)
-        except TooManyPairs as error:
-            row = int(alleles.row[error.allele])
-            count = int(np.count_nonzero(alleles.row == row))
+        except TooManyEntries as error:
             raise InputError(
-                f"this record's {count} ALT alleles lie within 5 kb of transcripts "
-                f"{error.pairs} times, too many consequence entries to write (at most "
-                f"{MAX_PAIRS_PER_CHUNK} per {CHUNK_BYTES >> 10} KiB of input); split "
+                f"this record is too large to write consequences for: {error.why}; split "
                 "multi-allelic records first (bcftools norm -m -any) or annotate without "
                 "consequences (--no-consequences)",
-                line=first_line + row,
+                line=first_line + error.record,
             ) from error
         record = alleles.row[result.allele]
         # Entries come in record order.
