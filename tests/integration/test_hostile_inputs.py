@@ -346,6 +346,32 @@ def test_the_annotator_refuses_a_premium_file_over_the_decompressed_size_cap(
     assert fits["status"] == "COMPLETED", fits
 
 
+def test_a_record_too_large_for_consequences_fails_with_its_line_and_the_worker_goes_on(
+    stack: Stack,
+    start_service: StartService,
+    start_annotator: Callable[..., ServiceProcess],
+    known_snps: list[str],
+) -> None:
+    """A 3 kb REF with 100,000 ALT alleles at TP53 would copy the REF 100,000 times (286 MiB)
+    to write its consequences; in a 40 KB gzip it once asked for gigabytes and crashed the
+    job. The user is told the line and what to do, and the next job is annotated."""
+    jobs = start_service("jobs", stack)
+    start_annotator()
+    paula = Client(jobs, stack, "paula", Tier.PREMIUM)
+    rng = np.random.default_rng(3)
+    ref = "".join("ACGT"[i] for i in rng.integers(0, 4, 3000))
+    record = f"17\t7577000\t.\t{ref}\t{','.join(['C', 'G', 'T'] * 33334)}\t.\t.\t.\n"
+    packed = gzip.compress((HEADER + record).encode())
+    job = paula.wait_for(paula.submit(packed, "huge-record.vcf.gz"))
+    assert job["status"] == "FAILED", job
+    assert job["error"].startswith("Line 4: this record is too large to write consequences")
+    assert "100002 ALT alleles" in job["error"]
+    assert "bcftools norm -m -any" in job["error"] and "--no-consequences" in job["error"]
+
+    fits = paula.wait_for(paula.submit(vcf(known_snps, 200), "ok.vcf"))
+    assert fits["status"] == "COMPLETED", fits
+
+
 def test_a_job_over_the_time_cap_is_stopped_once_and_the_worker_goes_on(
     stack: Stack,
     start_service: StartService,
