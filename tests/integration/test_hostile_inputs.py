@@ -352,9 +352,9 @@ def test_a_record_too_large_for_consequences_fails_with_its_line_and_the_worker_
     start_annotator: Callable[..., ServiceProcess],
     known_snps: list[str],
 ) -> None:
-    """A 3 kb REF with 100,000 ALT alleles at TP53 would copy the REF 100,000 times (286 MiB)
-    to write its consequences; in a 40 KB gzip it once asked for gigabytes and crashed the
-    job. The user is told the line and what to do, and the next job is annotated."""
+    """A 3 kb REF with 100,000 ALT alleles at TP53, a 40 KB gzip, would copy the REF 100,000
+    times (286 MiB) and then write it into the HGVSc of millions of CSQ entries (gigabytes).
+    The user is told the line and what to do, and the next job is annotated."""
     jobs = start_service("jobs", stack)
     start_annotator()
     paula = Client(jobs, stack, "paula", Tier.PREMIUM)
