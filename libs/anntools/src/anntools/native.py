@@ -147,25 +147,6 @@ def has_flags(flags: NDArray[Any], *names: str) -> NDArray[Any]:
     return result
 
 
-class _Models(ctypes.Structure):
-    _fields_ = tuple(
-        (name, ctypes.c_void_p)
-        for name in (
-            "tx_start",
-            "tx_end",
-            "tx_strand",
-            "tx_flags",
-            "exon_first",
-            "exon_start",
-            "exon_end",
-            "exon_cum",
-            "coding_start",
-            "coding_end",
-            "tx_length",
-        )
-    )
-
-
 # The dtypes bundles store TranscriptModels' arrays in (what _csq.c's models_t reads).
 _MODEL_TYPES = {
     "tx_start": np.int64,
@@ -180,6 +161,12 @@ _MODEL_TYPES = {
     "coding_end": np.int32,
     "tx_length": np.int64,
 }
+
+
+class _Models(ctypes.Structure):
+    """_csq.c's models_t: a pointer per array, in ``_MODEL_TYPES``' order."""
+
+    _fields_ = tuple((name, ctypes.c_void_p) for name in _MODEL_TYPES)
 
 
 class _Alleles(ctypes.Structure):
