@@ -1,18 +1,16 @@
 """A BGZF writer (the blocked gzip that tabix and bcftools index), compressing on threads.
 
-Blocks are deflated with ISA-L (python-isal) at its default level: ~8x faster than zlib's
-default level 6 on annotated VCF text (805 against 101 MB/s on one core here) for files ~20%
-larger. CSQ makes outputs ~4x the size of their input, so zlib's level 6 was most of a GAS
-job's time (1M variants: 4.6 s of which ~2.5 s compressing; 2.4 s with ISA-L)."""
+zlib, not ISA-L: ISA-L deflates ~8x faster, but its output is not deterministic (the same
+text gave different bytes in about one run in three inside the annotator; intel/isa-l#140),
+and a result's checksum should depend only on its input. Reading uses ISA-L (vcf.py)."""
 
 from __future__ import annotations
 
 import struct
+import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
-
-from isal import isal_zlib
 
 # Input per block; leaves room for incompressible data within the 64 KiB block limit.
 BLOCK_INPUT = 0xFF00
@@ -20,21 +18,19 @@ EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000
 
 
 def compress_block(data: bytes, level: int) -> bytes:
-    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
     payload = compressor.compress(data) + compressor.flush()
     header = struct.pack(
         "<4BI2BH2BHH", 0x1F, 0x8B, 8, 4, 0, 0, 0xFF, 6, ord("B"), ord("C"), 2, len(payload) + 25
     )
-    return header + payload + struct.pack("<II", isal_zlib.crc32(data), len(data))
+    return header + payload + struct.pack("<II", zlib.crc32(data), len(data))
 
 
 class BgzfWriter:
-    """File-like ``write``/``close``; blocks compress on ``threads`` threads while the next
-    chunk is annotated."""
+    """File-like ``write``/``close``; zlib releases the GIL, so blocks compress in parallel
+    with the annotation of the next chunk."""
 
-    def __init__(
-        self, handle: BinaryIO, level: int = isal_zlib.ISAL_DEFAULT_COMPRESSION, threads: int = 2
-    ) -> None:
+    def __init__(self, handle: BinaryIO, level: int = 6, threads: int = 2) -> None:
         self._handle = handle
         self._level = level
         self._pool = ThreadPoolExecutor(max_workers=threads)
