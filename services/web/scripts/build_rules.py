@@ -1,7 +1,7 @@
 """Write the rules the web app's pre-upload check uses to tell genome builds apart, taken from
 anntools (the annotator's and the jobs service's rules): chromosome lengths per build, the
 reference names of each build, the liftover hint. `npm run build-rules` runs this;
-tests/e2e/test_build_rules.py fails when the committed copy falls behind anntools."""
+tests/e2e/test_generated_from_anntools.py fails when the committed copy falls behind anntools."""
 
 from __future__ import annotations
 

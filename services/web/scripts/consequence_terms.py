@@ -1,7 +1,7 @@
 """Write the Sequence Ontology terms the results viewer filters by, taken from anntools (the
 terms the annotator writes as MOST_SEVERE_CSQ and the jobs API accepts as `consequence`), in
 VEP's order of severity with VEP's IMPACT. `npm run consequence-terms` runs this;
-tests/e2e/test_consequence_terms.py fails when the committed copy falls behind anntools."""
+tests/e2e/test_generated_from_anntools.py fails when the committed copy falls behind anntools."""
 
 from __future__ import annotations
 

@@ -68,39 +68,23 @@ def _library() -> ctypes.CDLL:
             "reinstall anntools where a C compiler (cc) is present, e.g. "
             "`uv sync --reinstall-package anntools`"
         ) from error
-    library.csq_column_count.restype = ctypes.c_int64
-    library.csq_pair_overhead.restype = ctypes.c_int64
-    library.csq_write.restype = ctypes.c_int64
-    library.csq_terms.restype = ctypes.c_int64
-    library.csq_allele_bounds.restype = None
-    library.csq_allele_bounds.argtypes = (ctypes.c_void_p, ctypes.c_int64) + (ctypes.c_void_p,) * 5
-    library.csq_alleles.restype = ctypes.c_int64
-    library.csq_alleles.argtypes = (ctypes.c_void_p, ctypes.c_int64) + (ctypes.c_void_p,) * 12
-    library.gather_size.restype = ctypes.c_int64
-    library.gather_size.argtypes = (
-        (ctypes.c_int64,)
-        + (ctypes.c_void_p,) * 2
-        + (
-            ctypes.c_int64,
-            ctypes.c_void_p,
-        )
-    )
-    library.gather_into.restype = None
-    library.gather_into.argtypes = (
-        (ctypes.c_int64,) + (ctypes.c_void_p,) * 2 + (ctypes.c_int64,) + (ctypes.c_void_p,) * 2
-    )
-    library.csq_terms.argtypes = (ctypes.c_int64,) + (ctypes.c_void_p,) * 5
-    library.csq_write.argtypes = (
-        ctypes.c_int64,
-        ctypes.c_void_p,
-        ctypes.c_int64,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-    )
+    pointer, count = ctypes.c_void_p, ctypes.c_int64
+    signatures = {
+        # name: (result, arguments)
+        "csq_column_count": (count, ()),
+        "csq_pair_overhead": (count, ()),
+        "csq_rules": (None, (pointer,)),
+        "csq_terms": (count, (count, *(pointer,) * 5)),
+        "csq_write": (count, (count, pointer, count, *(pointer,) * 6)),
+        "csq_allele_bounds": (None, (pointer, count, *(pointer,) * 5)),
+        "csq_alleles": (count, (pointer, count, *(pointer,) * 12)),
+        "gather_size": (count, (count, pointer, pointer, count, pointer)),
+        "gather_into": (None, (count, pointer, pointer, count, pointer, pointer)),
+    }
+    for name, (result, arguments) in signatures.items():
+        function = getattr(library, name)
+        function.restype = result
+        function.argtypes = arguments
     if library.csq_column_count() != len(PAIR_COLUMNS):
         raise ImportError(f"{LIBRARY} is stale (its columns differ): reinstall anntools")
     return library
@@ -134,7 +118,7 @@ RULE_NAMES = (
 def rules() -> dict[str, int]:
     """The C side's constants (windows, transcript flags) and term bits, by name."""
     values = np.zeros(len(RULE_NAMES), dtype=np.int64)
-    _library().csq_rules(ctypes.c_void_p(values.ctypes.data))
+    _library().csq_rules(values.ctypes.data)
     return dict(zip(RULE_NAMES, values.tolist(), strict=True))
 
 
@@ -262,13 +246,14 @@ def write_entries(
     first: NDArray[Any],
     order: NDArray[Any] | None,
     lonely: NDArray[Any],
-    tx_bytes: NDArray[Any] | None = None,
+    tx_bytes: NDArray[Any],
 ) -> tuple[NDArray[Any], NDArray[Any]]:
     """The text of every entry, each after "CSQ=" (``first``) or ",", and each entry's end.
 
     Entry k is pair ``order[k]`` (pairs are the rows of ``columns``), or, for ``order[k]`` past
     the pairs, the intergenic entry of allele ``lonely[order[k] - pairs]``; without ``order``
-    entry k is pair k. ``tx_bytes``: ``text_bytes`` of the transcript pools, if known."""
+    entry k is pair k. ``tx_bytes``: ``text_bytes`` of the transcript pools (per transcript,
+    kept on ``TranscriptModels``)."""
     library = _library()
     pairs = len(columns["allele"])
     entries = len(first)
@@ -284,8 +269,6 @@ def write_entries(
     # numbers and separators.
     allele_lengths = _lengths(pools["allele"])
     allele_bytes = allele_lengths + _lengths(pools["ref"]) + _lengths(pools["alt"])
-    if tx_bytes is None:
-        tx_bytes = text_bytes(pools["static"], pools["tail"], pools["prefix"])
     term_bytes = int(_lengths(pools["terms"]).max(initial=0))
     bound = pairs * (term_bytes + int(library.csq_pair_overhead()) + 5)
     bound += int(allele_bytes[arrays[0]].sum()) + int(tx_bytes[arrays[2]].sum())
