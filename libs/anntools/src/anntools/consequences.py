@@ -14,6 +14,7 @@ Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -175,8 +176,12 @@ class TranscriptModels:
         self.tx_length = np.asarray(self.exon_cum[self.exon_first[1:] - 1]) + (
             self.exon_end[self.exon_first[1:] - 1] - self.exon_start[self.exon_first[1:] - 1]
         )
-        # The bytes of each transcript's strings in a CSQ entry (for the writer's buffer).
-        self.tx_text_bytes = native.text_bytes(self.tx_static, self.tx_tail, self.tx_hgvs_prefix)
+
+    @cached_property
+    def tx_text_bytes(self) -> NDArray[Any]:
+        """The bytes of each transcript's strings in a CSQ entry (for the writer's buffer);
+        computed on first use, so loading a bundle without writing CSQ does not pay for it."""
+        return native.text_bytes(self.tx_static, self.tx_tail, self.tx_hgvs_prefix)
 
     def save(self, directory: Path, texts: dict[str, list[str]]) -> None:
         """Write the arrays, and ``texts`` (the strings of ``tx_static``, ``tx_tail`` and
