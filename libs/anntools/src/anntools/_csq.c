@@ -229,6 +229,95 @@ static uint8_t *put_pair(uint8_t *out, const int64_t *const *columns, int64_t j,
     return put_item(out, &pools[P_TAIL], tx);
 }
 
+/* ---- Pairs: the transcripts within 5 kb of each allele. ---- */
+
+/* The genome axis cut into segments, each with the set of transcripts whose span +-5 kb covers
+ * it (TranscriptModels' segment_starts, segment_sets, set_offsets, set_members). */
+typedef struct {
+    int64_t segments;
+    const uint32_t *segment_starts;
+    const int32_t *segment_sets;
+    const int64_t *set_offsets;
+    const int32_t *set_members;
+} windows_t;
+
+/* The segment holding ``position`` (the last one starting at or before it); ``hint`` is a
+ * segment near it (a chunk's alleles come in genome order). */
+static int64_t segment_at(const windows_t *w, int64_t position, int64_t hint) {
+    uint32_t key = (uint32_t)position;
+    const uint32_t *starts = w->segment_starts;
+    if (hint >= 0 && hint < w->segments && starts[hint] <= key &&
+        (hint + 1 == w->segments || key < starts[hint + 1]))
+        return hint;
+    int64_t low = 0, high = w->segments; /* the first segment starting after position */
+    while (low < high) {
+        int64_t middle = low + (high - low) / 2;
+        if (starts[middle] <= key)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low > 0 ? low - 1 : 0;
+}
+
+static int64_t set_size(const windows_t *w, int64_t set) {
+    return w->set_offsets[set + 1] - w->set_offsets[set];
+}
+
+/* Per allele, at most how many pairs ``csq_pairs`` gives it (the sizes of the sets at its
+ * first and last base, once when they are the same set). Returns their sum. */
+int64_t csq_pair_bounds(int64_t alleles, const int64_t *first, const int64_t *last,
+                        const windows_t *w, int64_t *bound) {
+    int64_t total = 0, segment = -1;
+    for (int64_t i = 0; i < alleles; i++) {
+        segment = segment_at(w, first[i], segment);
+        int64_t low = w->segment_sets[segment];
+        int64_t high = w->segment_sets[segment_at(w, last[i], segment)];
+        bound[i] = set_size(w, low) + (high != low ? set_size(w, high) : 0);
+        total += bound[i];
+    }
+    return total;
+}
+
+/* Sorts ``values`` ascending and drops repeats; returns how many are left. */
+static int64_t sort_unique(int64_t *values, int64_t count) {
+    for (int64_t i = 1; i < count; i++) {
+        int64_t value = values[i], at = i;
+        while (at > 0 && values[at - 1] > value) {
+            values[at] = values[at - 1];
+            at--;
+        }
+        values[at] = value;
+    }
+    int64_t kept = count > 0;
+    for (int64_t i = 1; i < count; i++)
+        if (values[i] != values[kept - 1]) values[kept++] = values[i];
+    return kept;
+}
+
+/* The (allele, transcript) pairs: each allele with the transcripts of the sets at its first and
+ * last base, in transcript order without repeats. ``allele_of``/``tx_of`` hold room for
+ * csq_pair_bounds' total. Returns the pairs written. */
+int64_t csq_pairs(int64_t alleles, const int64_t *first, const int64_t *last,
+                  const windows_t *w, int64_t *allele_of, int64_t *tx_of) {
+    int64_t written = 0, segment = -1;
+    for (int64_t i = 0; i < alleles; i++) {
+        segment = segment_at(w, first[i], segment);
+        int64_t low = w->segment_sets[segment];
+        int64_t high = w->segment_sets[segment_at(w, last[i], segment)];
+        int64_t *members = tx_of + written, count = 0;
+        for (int64_t m = w->set_offsets[low]; m < w->set_offsets[low + 1]; m++)
+            members[count++] = w->set_members[m];
+        if (high != low)
+            for (int64_t m = w->set_offsets[high]; m < w->set_offsets[high + 1]; m++)
+                members[count++] = w->set_members[m];
+        count = sort_unique(members, count);
+        for (int64_t k = 0; k < count; k++) allele_of[written + k] = i;
+        written += count;
+    }
+    return written;
+}
+
 /* ---- Terms: where each allele falls on each transcript within 5 kb, as SO terms. ---- */
 
 /* Bits of anntools.consequences.TERMS (VEP's order of severity). */
@@ -651,4 +740,49 @@ int64_t csq_alleles(const uint8_t *text, int64_t rows, const int64_t *ref_start,
         }
     }
     return alleles;
+}
+
+/* ---- Lines: the column boundaries of a chunk of VCF records. ---- */
+
+/* For each line (``line_ends``: each line's '\n'), the first ``wanted`` tabs (``tabs``: 8 per
+ * line; with only 8 columns the 8th is the line's end) and POS. Returns 0, or 1 when the chunk
+ * has anything unusual: a NUL byte, a line without exactly ``columns - 1`` tabs, an empty
+ * CHROM/REF/ALT, or a POS that is not 1 to 18 plain digits with a value of at least 1. The
+ * caller then splits it the slow way, which explains the error or handles the case. */
+int64_t vcf_columns(const uint8_t *text, int64_t size, int64_t lines, const int64_t *line_ends,
+                    int64_t columns, int64_t *tabs, int64_t *positions) {
+    if (memchr(text, 0, (size_t)size)) return 1;
+    int64_t wanted = columns - 1 < 8 ? columns - 1 : 8;
+    int64_t start = 0;
+    for (int64_t i = 0; i < lines; i++) {
+        int64_t end = line_ends[i], found = 0, *row = tabs + 8 * i;
+        const uint8_t *cursor = text + start, *stop = text + end;
+        while (cursor < stop) {
+            const uint8_t *tab = memchr(cursor, '\t', (size_t)(stop - cursor));
+            if (!tab) break;
+            if (found < wanted) row[found] = tab - text;
+            found++;
+            if (found >= wanted && found > columns - 1) return 1;
+            cursor = tab + 1;
+            if (found == wanted && wanted == columns - 1) {
+                /* every column's tab found: the rest of the line must have none */
+                if (memchr(cursor, '\t', (size_t)(stop - cursor))) return 1;
+                break;
+            }
+        }
+        if (found != columns - 1) return 1;
+        if (wanted < 8) row[7] = end;
+        if (row[0] - start < 1 || row[3] - row[2] - 1 < 1 || row[4] - row[3] - 1 < 1) return 1;
+        int64_t digits = row[1] - row[0] - 1, value = 0;
+        if (digits < 1 || digits > 18) return 1;
+        for (int64_t k = row[0] + 1; k < row[1]; k++) {
+            uint8_t c = text[k];
+            if (c < '0' || c > '9') return 1;
+            value = value * 10 + (c - '0');
+        }
+        if (value < 1) return 1;
+        positions[i] = value;
+        start = end + 1;
+    }
+    return 0;
 }

@@ -309,14 +309,8 @@ def pairs_for(
     """(allele, transcript) pairs: the transcripts whose window covers either end. Raises
     ``TooManyEntries`` past ``MAX_PAIRS_PER_CHUNK`` (``records``: each allele's record, to
     name the record with the most)."""
-    segments = models.segment_starts
-    low = np.searchsorted(segments, first.astype(np.uint32), side="right") - 1
-    high = np.searchsorted(segments, last.astype(np.uint32), side="right") - 1
-    sets_low = models.segment_sets[low].astype(np.int64)
-    sets_high = models.segment_sets[high].astype(np.int64)
-    per_allele = (models.set_offsets[sets_low + 1] - models.set_offsets[sets_low]) + np.where(
-        sets_high != sets_low, models.set_offsets[sets_high + 1] - models.set_offsets[sets_high], 0
-    )
+    pairing = native.Pairing(models, first, last)
+    per_allele = pairing.bounds()
     if int(per_allele.sum()) > MAX_PAIRS_PER_CHUNK:
         owner = np.arange(len(first)) if records is None else np.asarray(records)
         per_record = np.bincount(owner, weights=per_allele)
@@ -327,23 +321,7 @@ def pairs_for(
             f"transcripts {int(per_record[worst])} times (at most {MAX_PAIRS_PER_CHUNK} "
             "allele-transcript pairs per chunk)",
         )
-    allele_parts, tx_parts = [], []
-    for sets, rows in (
-        (sets_low, np.arange(len(first))),
-        (sets_high, np.flatnonzero(sets_high != sets_low)),
-    ):
-        begin = models.set_offsets[sets[rows]]
-        size = models.set_offsets[sets[rows] + 1] - begin
-        owner = np.repeat(rows, size)
-        position = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
-        allele_parts.append(owner)
-        tx_parts.append(models.set_members[np.repeat(begin, size) + position].astype(np.int64))
-    allele = np.concatenate(allele_parts)
-    transcript = np.concatenate(tx_parts)
-    if len(allele_parts[1]):
-        keys = np.unique((allele << 32) | transcript)
-        allele, transcript = keys >> 32, keys & 0xFFFFFFFF
-    return allele, transcript
+    return pairing.pairs()
 
 
 def annotate_alleles(

@@ -74,12 +74,15 @@ def _library() -> ctypes.CDLL:
         "csq_column_count": (count, ()),
         "csq_pair_overhead": (count, ()),
         "csq_rules": (None, (pointer,)),
+        "csq_pair_bounds": (count, (count, *(pointer,) * 4)),
+        "csq_pairs": (count, (count, *(pointer,) * 5)),
         "csq_terms": (count, (count, *(pointer,) * 5)),
         "csq_write": (count, (count, pointer, count, *(pointer,) * 6)),
         "csq_allele_bounds": (None, (pointer, count, *(pointer,) * 5)),
         "csq_alleles": (count, (pointer, count, *(pointer,) * 12)),
         "gather_size": (count, (count, pointer, pointer, count, pointer)),
         "gather_into": (None, (count, pointer, pointer, count, pointer, pointer)),
+        "vcf_columns": (count, (pointer, count, count, pointer, count, pointer, pointer)),
     }
     for name, (result, arguments) in signatures.items():
         function = getattr(library, name)
@@ -161,6 +164,63 @@ class _Alleles(ctypes.Structure):
         ("alt_length", ctypes.c_void_p),
         ("alt", _Pool),
     )
+
+
+class _Windows(ctypes.Structure):
+    """_csq.c's windows_t: the transcripts within 5 kb of each segment of the axis."""
+
+    _fields_ = (
+        ("segments", ctypes.c_int64),
+        ("segment_starts", ctypes.c_void_p),
+        ("segment_sets", ctypes.c_void_p),
+        ("set_offsets", ctypes.c_void_p),
+        ("set_members", ctypes.c_void_p),
+    )
+
+
+class Pairing:
+    """Pairs each allele with the transcripts whose window (span +-5 kb) covers its first or
+    last base: ``bounds`` first (at most how many pairs per allele), then ``pairs``."""
+
+    def __init__(self, models: Any, first: NDArray[Any], last: NDArray[Any]) -> None:
+        arrays = (
+            np.ascontiguousarray(models.segment_starts, dtype=np.uint32),
+            np.ascontiguousarray(models.segment_sets, dtype=np.int32),
+            np.ascontiguousarray(models.set_offsets, dtype=np.int64),
+            np.ascontiguousarray(models.set_members, dtype=np.int32),
+        )
+        self._first: NDArray[Any] = np.ascontiguousarray(first, dtype=np.int64)
+        self._last: NDArray[Any] = np.ascontiguousarray(last, dtype=np.int64)
+        self._keep = arrays  # the windows struct points into them
+        self._windows = _Windows(len(arrays[0]), *(array.ctypes.data for array in arrays))
+        self._total = -1
+
+    def bounds(self) -> NDArray[Any]:
+        bound = np.empty(len(self._first), dtype=np.int64)
+        self._total = _library().csq_pair_bounds(
+            len(bound),
+            self._first.ctypes.data,
+            self._last.ctypes.data,
+            ctypes.byref(self._windows),
+            bound.ctypes.data,
+        )
+        return bound
+
+    def pairs(self) -> tuple[NDArray[Any], NDArray[Any]]:
+        """(allele, transcript) pairs in allele order, each allele's in transcript order."""
+        if self._total < 0:
+            self.bounds()
+        allele = np.empty(self._total, dtype=np.int64)
+        tx = np.empty(self._total, dtype=np.int64)
+        written = _library().csq_pairs(
+            len(self._first),
+            self._first.ctypes.data,
+            self._last.ctypes.data,
+            ctypes.byref(self._windows),
+            allele.ctypes.data,
+            tx.ctypes.data,
+        )
+        return allele[:written], tx[:written]
 
 
 def pair_terms(
@@ -319,6 +379,22 @@ def gather(arrays: list[pa.Array], order: NDArray[Any]) -> NDArray[Any]:
         out.ctypes.data,
     )
     return out
+
+
+def vcf_columns(
+    text: bytes, line_ends: NDArray[Any], columns: int
+) -> tuple[NDArray[Any], NDArray[Any]] | None:
+    """The tabs (lines x 8) and POS of a chunk's lines in one pass, or None when the chunk has
+    anything unusual (``_csq.c``'s ``vcf_columns`` says what) for the caller to split it the
+    slow way."""
+    lines = len(line_ends)
+    ends = np.ascontiguousarray(line_ends, dtype=np.int64)
+    tabs = np.empty((lines, 8), dtype=np.int64)
+    positions = np.empty(lines, dtype=np.int64)
+    unusual = _library().vcf_columns(
+        text, len(text), lines, ends.ctypes.data, columns, tabs.ctypes.data, positions.ctypes.data
+    )
+    return None if unusual else (tabs, positions)
 
 
 def _string_array(count: int, offsets: NDArray[Any], data: NDArray[Any]) -> pa.Array:
