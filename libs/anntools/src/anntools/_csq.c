@@ -264,15 +264,23 @@ static int64_t set_size(const windows_t *w, int64_t set) {
     return w->set_offsets[set + 1] - w->set_offsets[set];
 }
 
+/* The sets at an allele's first and last base; ``segment`` carries the hint from one allele to
+ * the next. */
+static void sets_of(const windows_t *w, int64_t first, int64_t last, int64_t *segment,
+                    int64_t *low, int64_t *high) {
+    *segment = segment_at(w, first, *segment);
+    *low = w->segment_sets[*segment];
+    *high = w->segment_sets[segment_at(w, last, *segment)];
+}
+
 /* Per allele, at most how many pairs ``csq_pairs`` gives it (the sizes of the sets at its
  * first and last base, once when they are the same set). Returns their sum. */
 int64_t csq_pair_bounds(int64_t alleles, const int64_t *first, const int64_t *last,
                         const windows_t *w, int64_t *bound) {
     int64_t total = 0, segment = -1;
     for (int64_t i = 0; i < alleles; i++) {
-        segment = segment_at(w, first[i], segment);
-        int64_t low = w->segment_sets[segment];
-        int64_t high = w->segment_sets[segment_at(w, last[i], segment)];
+        int64_t low, high;
+        sets_of(w, first[i], last[i], &segment, &low, &high);
         bound[i] = set_size(w, low) + (high != low ? set_size(w, high) : 0);
         total += bound[i];
     }
@@ -302,9 +310,8 @@ int64_t csq_pairs(int64_t alleles, const int64_t *first, const int64_t *last,
                   const windows_t *w, int64_t *allele_of, int64_t *tx_of) {
     int64_t written = 0, segment = -1;
     for (int64_t i = 0; i < alleles; i++) {
-        segment = segment_at(w, first[i], segment);
-        int64_t low = w->segment_sets[segment];
-        int64_t high = w->segment_sets[segment_at(w, last[i], segment)];
+        int64_t low, high;
+        sets_of(w, first[i], last[i], &segment, &low, &high);
         int64_t *members = tx_of + written, count = 0;
         for (int64_t m = w->set_offsets[low]; m < w->set_offsets[low + 1]; m++)
             members[count++] = w->set_members[m];
@@ -762,7 +769,7 @@ int64_t vcf_columns(const uint8_t *text, int64_t size, int64_t lines, const int6
             if (!tab) break;
             if (found < wanted) row[found] = tab - text;
             found++;
-            if (found >= wanted && found > columns - 1) return 1;
+            if (found > columns - 1) return 1;
             cursor = tab + 1;
             if (found == wanted && wanted == columns - 1) {
                 /* every column's tab found: the rest of the line must have none */
