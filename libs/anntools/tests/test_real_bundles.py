@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from anntools import annotate_file, export_tracks
+from anntools.consequences import CSQ_FIELDS
 
 CHR22_VCF = Path("/usr/lib/R/site-library/VariantAnnotation/extdata/chr22.vcf.gz")
 PEERS = ("bcftools", "bedtools", "bgzip", "tabix")
@@ -179,3 +180,37 @@ def test_agrees_with_bcftools_and_bedtools_on_chr22(grch37_bundle: Path, tmp_pat
     }
     assert len(peer_genes) > 5000
     assert our_genes == peer_genes
+
+
+@pytest.mark.parametrize("build", ["GRCh37", "GRCh38"])
+def test_mitochondrial_coding_variants_get_coding_consequences(
+    build: str,
+    grch37_bundle: Path,
+    grch38_bundle: Path,
+    tmp_path: Path,
+    vcf_records: ReadVcf,
+) -> None:
+    # The three common LHON mutations (rCRS positions, the same in both builds' MT).
+    source = tmp_path / "lhon.vcf"
+    source.write_text(
+        f"##fileformat=VCFv4.2\n##reference={build}\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "MT\t3460\t.\tG\tA\t.\t.\t.\n"
+        "MT\t11778\t.\tG\tA\t.\t.\t.\n"
+        "MT\t14484\t.\tT\tC\t.\t.\t.\n"
+    )
+    bundle = grch37_bundle if build == "GRCh37" else grch38_bundle
+    annotate_file(source, tmp_path / "out.vcf", bundle_dir=bundle)
+    _, records = vcf_records(tmp_path / "out.vcf")
+    expected = [("MT-ND1", "c.154G>A"), ("MT-ND4", "c.1019G>A"), ("MT-ND6", "c.190A>G")]
+    for record, (gene, hgvsc) in zip(records, expected, strict=True):
+        entries = [
+            dict(zip(CSQ_FIELDS, entry.split("|"), strict=True))
+            for entry in record["info"]["CSQ"].split(",")
+        ]
+        coding = [entry for entry in entries if entry["SYMBOL"] == gene]
+        assert len(coding) == 1, (gene, entries)
+        assert coding[0]["Consequence"] == "coding_sequence_variant"
+        assert coding[0]["IMPACT"] == "MODIFIER"  # VEP's, without the protein change
+        assert coding[0]["HGVSc"].endswith(hgvsc)
+        assert record["info"]["MOST_SEVERE_CSQ"] == "coding_sequence_variant"

@@ -34,7 +34,7 @@ from anntools.consequences import TranscriptModels
 from anntools.errors import BundleError
 from anntools.genome import BUILDS, Genome, canonical_chromosome
 
-BUNDLE_FORMAT_VERSION = "4"
+BUNDLE_FORMAT_VERSION = "5"
 MANIFEST = "manifest.json"
 
 Log = Callable[[str], None]

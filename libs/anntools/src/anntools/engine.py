@@ -140,7 +140,7 @@ class ChunkAnnotator:
     ) -> None:
         self.bundle = bundle
         self.refiner = refiner
-        # Consequences need the bundle's transcripts (bundle format 4 and a gene model).
+        # Consequences need the bundle's transcripts (bundle format 4 or later, a gene model).
         self.transcripts = bundle.transcripts if consequences else None
         self.header = header
         self.genome = bundle.genome

@@ -545,16 +545,20 @@ def build_gene_model(
         tables.stop_codons,
         skip=set(tiled),
     )
+    mitochondrial = link_coding_mitochondrial(
+        tables.exons, transcript_id, tables.cds, skip={*tiled, *by_codons}
+    )
     coding_rows = _coding_transcripts(tables.exons, transcript_id, tables.cds)
     notes.append(
         f"CSQ: {len(tiled)} transcripts linked to their CDS rows by tiling in table "
-        f"order, {len(by_codons)} more by a start and a stop codon whose CDS pieces all exist "
+        f"order, {len(by_codons)} more by a start and a stop codon whose CDS pieces all exist, "
+        f"{len(mitochondrial)} mitochondrial ones whose exon is a CDS row "
         f"({coding_rows} have an exon that overlaps some CDS); the others are non-coding"
     )
     models = transcript_models(
         tables.exons,
         transcript_id,
-        {**tiled, **by_codons},
+        {**tiled, **by_codons, **mitochondrial},
         tables.start_codons,
         tables.stop_codons,
         canonical_transcripts,
@@ -939,6 +943,44 @@ def transcript_models(
         tx_hgvs_prefix=strings(prefixes),
     )
     return models, {"tx_static": static, "tx_tail": tails, "tx_hgvs_prefix": prefixes}
+
+
+def link_coding_mitochondrial(
+    exons: pd.DataFrame,
+    transcript_id: NDArray[np.int64],
+    cds: pd.DataFrame,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> dict[int, tuple[int, int]]:
+    """Mitochondrial transcripts of one exon that is exactly a CDS row of their gene: coding
+    over all of it. The codon rule cannot find them: GENCODE lists no start codon where the
+    mitochondrial code starts with ATA or ATT, and no stop codon where polyadenylation
+    completes it (MT-ND1's TA-), so on GRCh38 it linked 4 of the 13 coding genes. Returns
+    transcript -> (CDS start, CDS end), local 0-based, end exclusive."""
+    on_mt = (exons["chromosome"].astype(str) == "MT").to_numpy()
+    rows = np.flatnonzero(on_mt)
+    if not len(rows):
+        return {}
+    cds_mt = cds[(cds["chromosome"].astype(str) == "MT").to_numpy()]
+    pieces = set(
+        zip(
+            cds_mt["gene_name"].astype(str),
+            cds_mt["Strand"].astype(str),
+            cds_mt["local_start"].astype(int),
+            cds_mt["local_end"].astype(int),
+            strict=True,
+        )
+    )
+    exon_count = Counter(transcript_id[rows].tolist())
+    found: dict[int, tuple[int, int]] = {}
+    for row in rows.tolist():
+        t = int(transcript_id[row])
+        if t in skip or exon_count[t] != 1:
+            continue
+        exon = exons.iloc[row]
+        start, end = int(exon["local_start"]), int(exon["local_end"])
+        if (str(exon["gene_name"]), str(exon["Strand"]), start, end) in pieces:
+            found[t] = (start, end)
+    return found
 
 
 def link_coding_by_codons(
