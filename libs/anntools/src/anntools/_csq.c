@@ -264,23 +264,18 @@ static int64_t set_size(const windows_t *w, int64_t set) {
     return w->set_offsets[set + 1] - w->set_offsets[set];
 }
 
-/* The sets at an allele's first and last base; ``segment`` carries the hint from one allele to
- * the next. */
-static void sets_of(const windows_t *w, int64_t first, int64_t last, int64_t *segment,
-                    int64_t *low, int64_t *high) {
-    *segment = segment_at(w, first, *segment);
-    *low = w->segment_sets[*segment];
-    *high = w->segment_sets[segment_at(w, last, *segment)];
-}
-
-/* Per allele, at most how many pairs ``csq_pairs`` gives it (the sizes of the sets at its
- * first and last base, once when they are the same set). Returns their sum. */
+/* Per allele, the sets at its first and last base (``sets``: two per allele, what
+ * ``csq_pairs`` reads) and at most how many pairs it gets (their sizes, once when they are
+ * the same set). Returns the sum of the bounds. */
 int64_t csq_pair_bounds(int64_t alleles, const int64_t *first, const int64_t *last,
-                        const windows_t *w, int64_t *bound) {
+                        const windows_t *w, int64_t *sets, int64_t *bound) {
     int64_t total = 0, segment = -1;
     for (int64_t i = 0; i < alleles; i++) {
-        int64_t low, high;
-        sets_of(w, first[i], last[i], &segment, &low, &high);
+        segment = segment_at(w, first[i], segment);
+        int64_t low = w->segment_sets[segment];
+        int64_t high = w->segment_sets[segment_at(w, last[i], segment)];
+        sets[2 * i] = low;
+        sets[2 * i + 1] = high;
         bound[i] = set_size(w, low) + (high != low ? set_size(w, high) : 0);
         total += bound[i];
     }
@@ -303,15 +298,14 @@ static int64_t sort_unique(int64_t *values, int64_t count) {
     return kept;
 }
 
-/* The (allele, transcript) pairs: each allele with the transcripts of the sets at its first and
- * last base, in transcript order without repeats. ``allele_of``/``tx_of`` hold room for
- * csq_pair_bounds' total. Returns the pairs written. */
-int64_t csq_pairs(int64_t alleles, const int64_t *first, const int64_t *last,
-                  const windows_t *w, int64_t *allele_of, int64_t *tx_of) {
-    int64_t written = 0, segment = -1;
+/* The (allele, transcript) pairs: each allele with the transcripts of its two sets (from
+ * csq_pair_bounds), in transcript order without repeats. ``allele_of``/``tx_of`` hold room
+ * for csq_pair_bounds' total. Returns the pairs written. */
+int64_t csq_pairs(int64_t alleles, const int64_t *sets, const windows_t *w, int64_t *allele_of,
+                  int64_t *tx_of) {
+    int64_t written = 0;
     for (int64_t i = 0; i < alleles; i++) {
-        int64_t low, high;
-        sets_of(w, first[i], last[i], &segment, &low, &high);
+        int64_t low = sets[2 * i], high = sets[2 * i + 1];
         int64_t *members = tx_of + written, count = 0;
         for (int64_t m = w->set_offsets[low]; m < w->set_offsets[low + 1]; m++)
             members[count++] = w->set_members[m];

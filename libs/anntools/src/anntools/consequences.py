@@ -310,7 +310,7 @@ def pairs_for(
     ``TooManyEntries`` past ``MAX_PAIRS_PER_CHUNK`` (``records``: each allele's record, to
     name the record with the most)."""
     pairing = native.Pairing(models, first, last)
-    per_allele = pairing.bounds()
+    per_allele = pairing.bounds
     if int(per_allele.sum()) > MAX_PAIRS_PER_CHUNK:
         owner = np.arange(len(first)) if records is None else np.asarray(records)
         per_record = np.bincount(owner, weights=per_allele)

@@ -74,8 +74,8 @@ def _library() -> ctypes.CDLL:
         "csq_column_count": (count, ()),
         "csq_pair_overhead": (count, ()),
         "csq_rules": (None, (pointer,)),
-        "csq_pair_bounds": (count, (count, *(pointer,) * 4)),
-        "csq_pairs": (count, (count, *(pointer,) * 5)),
+        "csq_pair_bounds": (count, (count, *(pointer,) * 5)),
+        "csq_pairs": (count, (count, *(pointer,) * 4)),
         "csq_terms": (count, (count, *(pointer,) * 5)),
         "csq_write": (count, (count, pointer, count, *(pointer,) * 6)),
         "csq_allele_bounds": (None, (pointer, count, *(pointer,) * 5)),
@@ -180,42 +180,37 @@ class _Windows(ctypes.Structure):
 
 class Pairing:
     """Pairs each allele with the transcripts whose window (span +-5 kb) covers its first or
-    last base: ``bounds`` first (at most how many pairs per allele), then ``pairs``."""
+    last base: ``bounds`` (at most how many pairs per allele) finds each allele's windows,
+    ``pairs`` then lists them."""
 
     def __init__(self, models: Any, first: NDArray[Any], last: NDArray[Any]) -> None:
-        arrays = (
+        self._keep = (  # the windows struct points into them
             np.ascontiguousarray(models.segment_starts, dtype=np.uint32),
             np.ascontiguousarray(models.segment_sets, dtype=np.int32),
             np.ascontiguousarray(models.set_offsets, dtype=np.int64),
             np.ascontiguousarray(models.set_members, dtype=np.int32),
         )
-        self._first: NDArray[Any] = np.ascontiguousarray(first, dtype=np.int64)
-        self._last: NDArray[Any] = np.ascontiguousarray(last, dtype=np.int64)
-        self._keep = arrays  # the windows struct points into them
-        self._windows = _Windows(len(arrays[0]), *(array.ctypes.data for array in arrays))
-        self._total = -1
-
-    def bounds(self) -> NDArray[Any]:
-        bound = np.empty(len(self._first), dtype=np.int64)
+        self._windows = _Windows(len(self._keep[0]), *(a.ctypes.data for a in self._keep))
+        first = np.ascontiguousarray(first, dtype=np.int64)
+        last = np.ascontiguousarray(last, dtype=np.int64)
+        self._sets = np.empty(2 * len(first), dtype=np.int64)
+        self.bounds = np.empty(len(first), dtype=np.int64)
         self._total = _library().csq_pair_bounds(
-            len(bound),
-            self._first.ctypes.data,
-            self._last.ctypes.data,
+            len(first),
+            first.ctypes.data,
+            last.ctypes.data,
             ctypes.byref(self._windows),
-            bound.ctypes.data,
+            self._sets.ctypes.data,
+            self.bounds.ctypes.data,
         )
-        return bound
 
     def pairs(self) -> tuple[NDArray[Any], NDArray[Any]]:
         """(allele, transcript) pairs in allele order, each allele's in transcript order."""
-        if self._total < 0:
-            self.bounds()
         allele = np.empty(self._total, dtype=np.int64)
         tx = np.empty(self._total, dtype=np.int64)
         written = _library().csq_pairs(
-            len(self._first),
-            self._first.ctypes.data,
-            self._last.ctypes.data,
+            len(self.bounds),
+            self._sets.ctypes.data,
             ctypes.byref(self._windows),
             allele.ctypes.data,
             tx.ctypes.data,
