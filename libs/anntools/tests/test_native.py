@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from anntools import consequences, native, vcf
@@ -24,16 +23,51 @@ def test_the_c_rules_use_the_windows_flags_and_term_bits_of_consequences() -> No
         assert bit == 1 << consequences.TERM_NAMES.index(term), term
 
 
-def test_gather_concatenates_the_picked_strings_of_several_arrays() -> None:
-    sliced = pa.array(["zz", "C", "", "DDD"])[1:]
-    arrays = [pa.array(["a", "bb"]), sliced, pa.array([""], pa.string()), pa.array(["é"])]
-    order = np.array([4, 0, 1, 1, 2, 3, 5, 6, 0], dtype=np.int32)
-    expected = "".join(pc.take(pa.concat_arrays(arrays), pa.array(order)).to_pylist())
-    assert native.gather(arrays, order).tobytes().decode() == expected == "DDDabbbbCé" + "a"
+def _lines(text: str) -> pa.Array:
+    """The five pieces of each line, as engine._pieces cuts them."""
+    pieces = []
+    for line in text.splitlines():
+        c = line.split("\t")
+        rest = "".join(f"\t{column}" for column in c[8:])
+        pieces += [f"{c[0]}\t{c[1]}\t", c[2], "\t" + "\t".join(c[3:7]) + "\t", c[7], rest + "\n"]
+    return pa.array(pieces, pa.string())
 
 
-def test_an_empty_gather_is_empty() -> None:
-    assert native.gather([pa.array(["a"])], np.zeros(0, dtype=np.int32)).tobytes() == b""
+def test_assembled_lines_put_new_ids_and_info_after_the_inputs_own() -> None:
+    text = (
+        "1\t10\t.\tA\tG\t.\tPASS\t.\n"  # nothing of its own, nothing added
+        "1\t20\trs9\tA\tG\t.\tPASS\tDP=3\tGT\t0/1\n"  # its own, and ours after them
+        "1\t30\t.\tA\tG\t.\tPASS\t.\n"  # ours instead of its '.'
+    )
+    pieces = _lines(text)
+    id_present, info_present = np.array([0, 1, 0], bool), np.array([0, 1, 0], bool)
+    ids = (pa.array(["rs1", "rs2"]), np.array([-1, 0, 1]))
+    # A column whose array is a slice (Arrow offsets shifted).
+    genes = (pa.array(["x", "GENE=A", "GENE=B"])[1:], np.array([-1, 1, 0]))
+    flags = (pa.array(["COMMON", "CPG"]), np.array([-1, 0, 1]))
+    lines = native.assemble_lines(pieces, id_present, info_present, [ids], [genes, flags])
+    assert lines.tobytes().decode().splitlines() == [
+        "1\t10\t.\tA\tG\t.\tPASS\t.",
+        "1\t20\trs9;rs1\tA\tG\t.\tPASS\tDP=3;GENE=B;COMMON\tGT\t0/1",
+        "1\t30\trs2\tA\tG\t.\tPASS\tGENE=A;CPG",
+    ]
+
+
+def test_assembled_lines_take_a_replaced_info() -> None:
+    pieces = _lines("1\t10\t.\tA\tG\t.\tPASS\tOLD=1\n2\t5\t.\tC\tT\t.\tPASS\tOLD=2\n")
+    info = pa.array(["DP=1", ""])
+    present = np.array([1, 0], bool)
+    extra = (pa.array(["NEW"]), np.array([0, -1]))
+    lines = native.assemble_lines(pieces, np.zeros(2, bool), present, [], [extra], info)
+    assert lines.tobytes().decode().splitlines() == [
+        "1\t10\t.\tA\tG\t.\tPASS\tDP=1;NEW",
+        "2\t5\t.\tC\tT\t.\tPASS\t.",
+    ]
+
+
+def test_no_lines_assemble_to_nothing() -> None:
+    empty = pa.array([], pa.string())
+    assert native.assemble_lines(empty, np.zeros(0, bool), np.zeros(0, bool), [], []).size == 0
 
 
 def _numpy_split(text: bytes, columns: int, monkeypatch: pytest.MonkeyPatch) -> vcf.ChunkColumns:

@@ -462,7 +462,8 @@ int64_t csq_terms(int64_t candidates, const int64_t *allele_of, const int64_t *t
         /* A transcript without exons (none is built so) has nothing to place an allele on. */
         if (distance > UPSTREAM_BP || m->exon_first[t + 1] <= m->exon_first[t]) continue;
         int plus = m->tx_strand[t] > 0, outside = before || after;
-        located_t at_a = locate(m, t, a, plus), at_b = locate(m, t, b, plus);
+        located_t at_a = locate(m, t, a, plus);
+        located_t at_b = b == a ? at_a : locate(m, t, b, plus); /* an SNV's ends are one base */
         int64_t coding_start = m->coding_start[t], coding_end = m->coding_end[t];
         int coding = coding_start > 0;
         int64_t first_exon = m->exon_first[t], last_exon = m->exon_first[t + 1] - 1;
@@ -618,50 +619,73 @@ int64_t csq_write(int64_t entries, const int64_t *order, int64_t pairs,
     return cursor - out;
 }
 
-/* ---- Output lines: strings picked from several string arrays, concatenated. ---- */
+/* ---- Output lines: the input's pieces with the new ID and INFO values put in. ---- */
 
-/* The array holding global index ``g`` (``bases``: each array's first global index). */
-static inline int64_t owner_of(const int64_t *bases, int64_t arrays, int64_t g) {
-    int64_t low = 0, high = arrays;
-    while (high - low > 1) {
-        int64_t middle = (low + high) / 2;
-        if (bases[middle] <= g)
-            low = middle;
-        else
-            high = middle;
-    }
-    return low;
+/* A chunk's output lines (engine._assemble): the five pieces each input line is cut into
+ * (``CHROM\tPOS\t`` | ID | ``\tREF..FILTER\t`` | INFO | the rest with '\n'), and columns of new
+ * values, at most one per line each: line i gets item ``index[c][i]`` of ``pools[c]`` (-1:
+ * none). The ID columns come first, then the INFO ones. */
+typedef struct {
+    int64_t lines;
+    pool_t pieces;
+    pool_t info; /* every line's INFO, replacing piece 3; data NULL: the input's */
+    const uint8_t *id_present;
+    const uint8_t *info_present;
+    int64_t id_columns;
+    int64_t info_columns;
+    const pool_t *pools;
+    const int32_t *const *index;
+} lines_t;
+
+/* Item ``index`` of ``pool`` at ``out + at`` (only measured when ``out`` is NULL). */
+static inline int64_t emit(uint8_t *out, int64_t at, const pool_t *pool, int64_t index) {
+    int32_t start = pool->offsets[index], length = pool->offsets[index + 1] - start;
+    if (out) put(out + at, pool->data + start, length);
+    return at + length;
 }
 
-/* The array of ``g``, trying first ``previous`` (consecutive picks mostly share an array). */
-static inline int64_t array_of(const int64_t *bases, int64_t arrays, int64_t g,
-                               int64_t previous) {
-    if (g >= bases[previous] && (previous + 1 == arrays || g < bases[previous + 1]))
-        return previous;
-    return owner_of(bases, arrays, g);
+static inline int64_t emit_byte(uint8_t *out, int64_t at, uint8_t byte) {
+    if (out) out[at] = byte;
+    return at + 1;
 }
 
-/* The bytes ``gather_into`` writes for ``order``. */
-int64_t gather_size(int64_t arrays, const pool_t *pools, const int64_t *bases, int64_t count,
-                    const int32_t *order) {
-    int64_t total = 0, a = 0;
-    for (int64_t i = 0; i < count; i++) {
-        a = array_of(bases, arrays, order[i], a);
-        int64_t local = order[i] - bases[a];
-        total += pools[a].offsets[local + 1] - pools[a].offsets[local];
+/* Columns ``first``.. of line i, ';'-separated and after the input's value when ``*filled``
+ * (which is then set when any is written). */
+static inline int64_t emit_values(const lines_t *l, int64_t first, int64_t columns, int64_t i,
+                                  int *filled, uint8_t *out, int64_t at) {
+    for (int64_t c = first; c < first + columns; c++) {
+        int32_t item = l->index[c][i];
+        if (item < 0) continue;
+        if (*filled) at = emit_byte(out, at, ';');
+        at = emit(out, at, &l->pools[c], item);
+        *filled = 1;
     }
-    return total;
+    return at;
 }
 
-/* Writes string ``order[i] - bases[a]`` of array ``a`` (the array whose range holds it) for
- * every i, one after the other. */
-void gather_into(int64_t arrays, const pool_t *pools, const int64_t *bases, int64_t count,
-                 const int32_t *order, uint8_t *out) {
-    int64_t a = 0;
-    for (int64_t i = 0; i < count; i++) {
-        a = array_of(bases, arrays, order[i], a);
-        out = put_item(out, &pools[a], order[i] - bases[a]);
-    }
+static int64_t emit_line(const lines_t *l, int64_t i, uint8_t *out, int64_t at) {
+    const pool_t *pieces = &l->pieces;
+    at = emit(out, at, pieces, 5 * i);
+    /* ID: the input's, then ours; the input's '.' only when nothing is added. */
+    int has_id = l->id_present[i], added = 0;
+    for (int64_t c = 0; c < l->id_columns; c++) added |= l->index[c][i] >= 0;
+    if (has_id || !added) at = emit(out, at, pieces, 5 * i + 1);
+    at = emit_values(l, 0, l->id_columns, i, &has_id, out, at);
+    at = emit(out, at, pieces, 5 * i + 2);
+    /* INFO: the input's (or its replacement), then ours; '.' when empty. */
+    int has_info = l->info_present[i];
+    if (has_info) at = l->info.data ? emit(out, at, &l->info, i) : emit(out, at, pieces, 5 * i + 3);
+    at = emit_values(l, l->id_columns, l->info_columns, i, &has_info, out, at);
+    if (!has_info) at = emit_byte(out, at, '.');
+    return emit(out, at, pieces, 5 * i + 4);
+}
+
+/* Writes every line into ``out`` and returns the bytes written; with ``out`` NULL, only
+ * counts them. */
+int64_t assemble_lines(const lines_t *l, uint8_t *out) {
+    int64_t at = 0;
+    for (int64_t i = 0; i < l->lines; i++) at = emit_line(l, i, out, at);
+    return at;
 }
 
 /* ---- Alleles: the ALT alleles of a chunk's records, as VEP's minimal alleles. ---- */

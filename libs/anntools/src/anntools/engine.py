@@ -485,50 +485,22 @@ def _assemble(
     info_extras: list[Sparse],
     info: pa.Array | None = None,
 ) -> memoryview:
-    """Output lines as one buffer: per line, the indices of the strings to concatenate.
+    """Output lines as one buffer, written in C from the input's pieces and the new values.
     ``info`` replaces the input's INFO of every line when given."""
-    separator, dot, absent = np.int32(5 * count), np.int32(5 * count + 1), np.int32(-1)
-    arrays = [pieces, strings([";", "."])]
-    next_index = 5 * count + 2
-    line = np.arange(count, dtype=np.int32)
-    info_slot = 5 * line + 3
-    if info is not None:
-        arrays.append(info)
-        info_slot = next_index + line
-        next_index += count
 
-    def place(extra: Sparse) -> NDArray[Any]:
-        nonlocal next_index
+    def column(extra: Sparse) -> tuple[pa.Array, NDArray[Any]]:
         index = np.full(count, -1, dtype=np.int32)
-        index[extra.rows] = np.arange(next_index, next_index + len(extra.rows), dtype=np.int32)
-        arrays.append(extra.values)
-        next_index += len(extra.rows)
-        return index
+        index[extra.rows] = np.arange(len(extra.rows), dtype=np.int32)
+        return extra.values, index
 
-    slots = [5 * line]
-    id_columns = [place(extra) for extra in id_extras]
-    any_new_id = np.zeros(count, dtype=bool)
-    for column in id_columns:
-        any_new_id |= column >= 0
-    slots.append(np.where(id_present | ~any_new_id, 5 * line + 1, absent))
-    filled = id_present.copy()
-    for column in id_columns:
-        slots.append(np.where((column >= 0) & filled, separator, absent))
-        slots.append(column)
-        filled |= column >= 0
-    slots.append(5 * line + 2)
-    slots.append(np.where(info_present, info_slot, absent))
-    filled = info_present.copy()
-    for extra in info_extras:
-        column = place(extra)
-        slots.append(np.where((column >= 0) & filled, separator, absent))
-        slots.append(column)
-        filled |= column >= 0
-    slots.append(np.where(filled, absent, dot))
-    slots.append(5 * line + 4)
-    matrix = np.stack(slots, axis=1)
-    order = matrix[matrix >= 0]
-    return native.gather(arrays, order).data
+    return native.assemble_lines(
+        pieces,
+        id_present,
+        info_present,
+        [column(extra) for extra in id_extras],
+        [column(extra) for extra in info_extras],
+        info,
+    ).data
 
 
 def _info_id(meta_line: str) -> str | None:

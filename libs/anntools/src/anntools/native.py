@@ -80,8 +80,7 @@ def _library() -> ctypes.CDLL:
         "csq_write": (count, (count, pointer, count, *(pointer,) * 6)),
         "csq_allele_bounds": (None, (pointer, count, *(pointer,) * 5)),
         "csq_alleles": (count, (pointer, count, *(pointer,) * 12)),
-        "gather_size": (count, (count, pointer, pointer, count, pointer)),
-        "gather_into": (None, (count, pointer, pointer, count, pointer, pointer)),
+        "assemble_lines": (count, (pointer, pointer)),
         "vcf_columns": (count, (pointer, count, count, pointer, count, pointer, pointer)),
     }
     for name, (result, arguments) in signatures.items():
@@ -322,11 +321,13 @@ def write_entries(
     pool_array = (_Pool * len(POOLS))(*pool_list)
     # An upper bound of the bytes: the strings each entry is cut from, and room for its
     # numbers and separators.
+    # (Longest strings times the pairs: cheaper than summing each pair's, and pages of the
+    # buffer that are never written are never touched.)
     allele_lengths = _lengths(pools["allele"])
     allele_bytes = allele_lengths + _lengths(pools["ref"]) + _lengths(pools["alt"])
     term_bytes = int(_lengths(pools["terms"]).max(initial=0))
-    bound = pairs * (term_bytes + int(library.csq_pair_overhead()) + 5)
-    bound += int(allele_bytes[arrays[0]].sum()) + int(tx_bytes[arrays[2]].sum())
+    longest = int(allele_bytes.max(initial=0)) + int(tx_bytes.max(initial=0))
+    bound = pairs * (term_bytes + int(library.csq_pair_overhead()) + 5 + longest)
     bound += int(_lengths(pools.get("hgvsp")).sum())
     lonely = np.ascontiguousarray(lonely, dtype=np.int64)
     bound += len(lonely) * 64 + int(allele_lengths[lonely].sum())
@@ -348,31 +349,66 @@ def write_entries(
     return out[:written], ends
 
 
-def gather(arrays: list[pa.Array], order: NDArray[Any]) -> NDArray[Any]:
-    """The strings ``order`` picks (indices into the arrays laid end to end), concatenated:
-    what ``pc.take(pa.concat_arrays(arrays), order)`` holds, without copying the arrays."""
+class _Lines(ctypes.Structure):
+    _fields_ = (
+        ("lines", ctypes.c_int64),
+        ("pieces", _Pool),
+        ("info", _Pool),
+        ("id_present", ctypes.c_void_p),
+        ("info_present", ctypes.c_void_p),
+        ("id_columns", ctypes.c_int64),
+        ("info_columns", ctypes.c_int64),
+        ("pools", ctypes.c_void_p),
+        ("index", ctypes.c_void_p),
+    )
+
+
+def assemble_lines(
+    pieces: pa.Array,
+    id_present: NDArray[Any],
+    info_present: NDArray[Any],
+    id_columns: list[tuple[pa.Array, NDArray[Any]]],
+    info_columns: list[tuple[pa.Array, NDArray[Any]]],
+    info: pa.Array | None = None,
+) -> NDArray[Any]:
+    """A chunk's output lines, contiguous. ``pieces``: five strings per input line (see
+    ``engine._pieces``); each column is (values, index): line i gets ``values[index[i]]``,
+    none where ``index[i]`` is -1. New IDs go after the input's (';'-separated; the input's '.'
+    is dropped), new INFO values after its INFO (or ``info[i]`` when given, which replaces it);
+    an INFO left empty is '.'."""
     library = _library()
-    pools, keep = [], []
-    for values in arrays:
+    lines = len(id_present)
+    keep: list[Any] = []
+    columns = [*id_columns, *info_columns]
+    pool_list = []
+    for values, _ in columns:
         pool, owners = _pool(values)
-        pools.append(pool)
+        pool_list.append(pool)
         keep += owners
-    pool_array = (_Pool * len(pools))(*pools)
-    bases = np.zeros(len(arrays), dtype=np.int64)
-    np.cumsum([len(values) for values in arrays[:-1]], out=bases[1:])
-    order = np.ascontiguousarray(order, dtype=np.int32)
-    size = library.gather_size(
-        len(arrays), ctypes.addressof(pool_array), bases.ctypes.data, len(order), order.ctypes.data
+    indexes = [np.ascontiguousarray(index, dtype=np.int32) for _, index in columns]
+    pools = (_Pool * max(len(columns), 1))(*pool_list)
+    index_pointers = (ctypes.c_void_p * max(len(columns), 1))(
+        *(index.ctypes.data for index in indexes)
     )
+    presence = [np.ascontiguousarray(flags, dtype=np.uint8) for flags in (id_present, info_present)]
+    piece_pool, owners = _pool(pieces)
+    keep += owners
+    info_pool, owners = _pool(info)
+    keep += owners
+    structure = _Lines(
+        lines,
+        piece_pool,
+        info_pool,
+        presence[0].ctypes.data,
+        presence[1].ctypes.data,
+        len(id_columns),
+        len(info_columns),
+        ctypes.addressof(pools),
+        ctypes.addressof(index_pointers),
+    )
+    size = library.assemble_lines(ctypes.byref(structure), None)
     out = np.empty(size, dtype=np.uint8)
-    library.gather_into(
-        len(arrays),
-        ctypes.addressof(pool_array),
-        bases.ctypes.data,
-        len(order),
-        order.ctypes.data,
-        out.ctypes.data,
-    )
+    library.assemble_lines(ctypes.byref(structure), out.ctypes.data)
     return out
 
 
