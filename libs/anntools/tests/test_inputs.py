@@ -373,3 +373,22 @@ def test_bad_input_gets_an_actionable_error(
     assert code == EXIT_INPUT_ERROR
     assert words in capsys.readouterr().err
     assert not (tmp_path / "cli.vcf").exists()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("chunk_bytes", [1 << 19, 60, 97])
+def test_a_bad_record_deep_in_a_file_is_named_by_its_line(
+    data_dir: Path, tiny_bundle: Path, tmp_path: Path, newline: str, chunk_bytes: int
+) -> None:
+    """Line numbers are counted across chunks (and CRLF files) without being thrown off."""
+    lines = (data_dir / "no_samples.vcf").read_text().splitlines()
+    # The header names the build, so no sample of the records is read before the chunks.
+    header = [lines[0], "##reference=GRCh37", *(line for line in lines[1:] if line[0] == "#")]
+    record = next(line for line in lines if not line.startswith("#"))
+    body = [record] * 40
+    body[33] = record.replace("\t", " ", 2)  # space-separated: refused with its line
+    source = tmp_path / "deep.vcf"
+    source.write_bytes(newline.join([*header, *body, ""]).encode())
+    with pytest.raises(InputError) as caught:
+        _annotate(source, tiny_bundle, tmp_path, chunk_bytes=chunk_bytes)
+    assert caught.value.line == len(header) + 34

@@ -19,7 +19,7 @@ from anntools.arrow import spans
 from anntools.errors import InputError
 
 FIXED_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
-CHUNK_BYTES = 256 << 10
+CHUNK_BYTES = 512 << 10
 # What ISA-L raises for invalid deflate data (its stubs declare an instance, not the class).
 INFLATE_ERROR = cast("type[Exception]", isal_zlib.IsalError)
 # A longer line is refused: no VCF record or header line needs it, and holding one costs memory.
@@ -233,12 +233,18 @@ class VcfReader:
             buffer = b"".join(parts)
             cut = len(buffer) if finished else buffer.rfind(b"\n") + 1
             text, carry = buffer[:cut], buffer[cut:]
+            # Every newline counted so far is in ``text`` (``carry`` holds none), so the lines
+            # need no second count unless normalising changed them.
+            lines = lines_before - self._next_line
             if finished and text and not text.endswith(b"\n"):
                 text += b"\n"
-            text = _normalise(text)
+                lines += 1
+            normalised = _normalise(text)
+            if normalised is not text:
+                text, lines = normalised, normalised.count(b"\n")
             if text:
                 first = self._next_line
-                self._next_line += text.count(b"\n")
+                self._next_line += lines
                 yield text, first
 
 
