@@ -1,5 +1,10 @@
 """Arrow arrays over numpy buffers without copying, and without the pyarrow 11 calls
-(``pa.array``, ``to_numpy``, Python scalars in compute functions) that import pandas."""
+(``pa.array``, ``to_numpy``, Python scalars in compute functions) that import pandas.
+
+The few Arrow kernels anntools uses are called here through ``pyarrow._compute.call_function``,
+the entry point ``pyarrow.compute``'s functions call: importing ``pyarrow.compute`` builds a
+Python wrapper with a docstring for each of its ~300 kernels (~45 ms, a twentieth of annotating
+1M variants, before any work can start). Nothing on the annotation path imports it."""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
+from pyarrow import _compute as kernels
 
 
 def use_lean_memory_pool() -> None:
@@ -68,4 +73,53 @@ def to_numpy_bool(array: pa.Array) -> NDArray[Any]:
 
 def spans(text: bytes, starts: NDArray[Any], ends: NDArray[Any]) -> pa.Array:
     """text[start:end] for each pair, as a new array (one take over ``slices``)."""
-    return pc.take(slices(text, starts, ends), indices(2 * np.arange(len(starts))))
+    return take(slices(text, starts, ends), indices(2 * np.arange(len(starts))))
+
+
+_TAKE = kernels.TakeOptions(boundscheck=True)
+_FILTER = kernels.FilterOptions()
+
+
+def take(values: pa.Array, positions: pa.Array) -> pa.Array:
+    """``pyarrow.compute.take``: values[positions[i]] for each i."""
+    return kernels.call_function("take", [values, positions], _TAKE)
+
+
+def keep(values: pa.Array, mask: pa.Array) -> pa.Array:
+    """``pyarrow.compute.filter``: the values where ``mask`` (a BooleanArray) is true."""
+    return kernels.call_function("filter", [values, mask], _FILTER)
+
+
+def equal(left: pa.Array, right: pa.Array) -> pa.Array:
+    return kernels.call_function("equal", [left, right])
+
+
+def either(left: pa.Array, right: pa.Array) -> pa.Array:
+    """``pyarrow.compute.or_``."""
+    return kernels.call_function("or", [left, right])
+
+
+def contains(values: pa.Array, pattern: str) -> pa.Array:
+    """``pyarrow.compute.match_substring``: whether each string holds ``pattern``."""
+    return kernels.call_function(
+        "match_substring", [values], kernels.MatchSubstringOptions(pattern)
+    )
+
+
+def is_in(values: pa.Array, value_set: pa.Array) -> pa.Array:
+    return kernels.call_function("is_in", [values], kernels.SetLookupOptions(value_set))
+
+
+def upper(values: pa.Array) -> pa.Array:
+    """``pyarrow.compute.utf8_upper``."""
+    return kernels.call_function("utf8_upper", [values])
+
+
+def join_lists(lists: pa.Array, separator: pa.Scalar) -> pa.Array:
+    """``pyarrow.compute.binary_join``: each list's strings joined by ``separator``."""
+    return kernels.call_function("binary_join", [lists, separator])
+
+
+def cast(values: pa.Array, target: pa.DataType) -> pa.Array:
+    """``pyarrow.compute.cast`` (safe: raises ``pa.ArrowInvalid`` on a value that does not fit)."""
+    return kernels.call_function("cast", [values], kernels.CastOptions.safe(target))

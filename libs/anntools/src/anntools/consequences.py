@@ -20,10 +20,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from anntools import native
+from anntools import arrow, native
 from anntools.arrow import indices, strings
 
 # VEP's terms in its order of severity (most severe first), with VEP's IMPACT. A pair's terms
@@ -399,14 +398,14 @@ def _refine(
         models,
         columns["tx"][chosen],
         columns["a_cdna"][chosen] - columns["coding_start"][chosen] + 1,
-        pc.take(alleles.ref, indices(allele)),
-        pc.take(alleles.alt, indices(allele)),
+        arrow.take(alleles.ref, indices(allele)),
+        arrow.take(alleles.alt, indices(allele)),
         masks[chosen],
     )
     masks[chosen] = new_masks
     where = np.full(len(masks), len(protein), dtype=np.int64)
     where[chosen] = np.arange(len(chosen))
-    return pc.take(pa.concat_arrays([protein, empty]), indices(where))
+    return arrow.take(pa.concat_arrays([protein, empty]), indices(where))
 
 
 def _render_terms(mask: int) -> str:

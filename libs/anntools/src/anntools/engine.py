@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from anntools import native
+from anntools import arrow, native
 from anntools.arrow import booleans, indices, slices, spans, strings, to_numpy_bool
 from anntools.bundle import Bundle, InfoHeader, KnownVariantTrack, SegmentTrack
 from anntools.consequences import (
@@ -124,7 +123,7 @@ class Sparse:
 
     def without(self, drop: NDArray[Any]) -> Sparse:
         keep = ~drop
-        return Sparse(self.rows[keep], pc.filter(self.values, booleans(keep)))
+        return Sparse(self.rows[keep], arrow.keep(self.values, booleans(keep)))
 
 
 class ChunkAnnotator:
@@ -317,7 +316,7 @@ class ChunkAnnotator:
         labels = strings([f"{MOST_SEVERE_FIELD}={name}" for name in TERM_NAMES])
         return [
             Sparse(with_entries, csq),
-            Sparse(with_entries, pc.take(labels, indices(worst))),
+            Sparse(with_entries, arrow.take(labels, indices(worst))),
         ]
 
     def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> NDArray[Any]:
@@ -555,7 +554,7 @@ def _strip_info(
     equals = np.append(np.flatnonzero(data == _EQUALS), len(data))
     key_ends = np.minimum(equals[np.searchsorted(equals, starts)], ends)
     keys = spans(text, starts, key_ends)
-    keep = ~to_numpy_bool(pc.is_in(keys, value_set=fields))
+    keep = ~to_numpy_bool(arrow.is_in(keys, fields))
     item_lines = np.searchsorted(columns.line_ends, starts)
     kept_lines = item_lines[keep]
     kept_items = spans(text, starts[keep], ends[keep])
@@ -563,7 +562,7 @@ def _strip_info(
     np.cumsum(np.bincount(kept_lines, minlength=count), out=offsets[1:])
     # The separator as an Arrow scalar: a Python str would make pyarrow 11 import pandas.
     separator = strings([";"])[0]
-    joined = pc.binary_join(pa.ListArray.from_arrays(indices(offsets), kept_items), separator)
+    joined = arrow.join_lists(pa.ListArray.from_arrays(indices(offsets), kept_items), separator)
     remaining = np.diff(offsets) > 0
     stripped = len(np.unique(item_lines[~keep]))
     return joined, remaining, stripped
@@ -630,23 +629,23 @@ def _match_known(
     matched_row = np.full(count, -1, dtype=np.int64)
     simple = candidates[~multi_allelic[candidates]]
     if len(simple):
-        wanted = pc.utf8_upper(pc.take(allele_pairs, indices(2 * simple)))
+        wanted = arrow.upper(arrow.take(allele_pairs, indices(2 * simple)))
         for step in range(track.max_per_position):
             open_rows = np.flatnonzero(
                 (low[simple] + step < high[simple]) & (matched_row[simple] < 0)
             )
             if not len(open_rows):
                 break
-            known = pc.take(track.alleles, indices(low[simple[open_rows]] + step))
-            equal = to_numpy_bool(pc.equal(pc.take(wanted, indices(open_rows)), known))
+            known = arrow.take(track.alleles, indices(low[simple[open_rows]] + step))
+            equal = to_numpy_bool(arrow.equal(arrow.take(wanted, indices(open_rows)), known))
             hits = simple[open_rows[equal]]
             matched_row[hits] = low[hits] + step
     rows = np.flatnonzero(matched_row >= 0)
     entries = matched_row[rows]
     with_id = track.id_valid[entries]
     with_info = track.info_valid[entries]
-    ids = Sparse(rows[with_id], pc.take(track.ids, indices(entries[with_id])))
-    infos = Sparse(rows[with_info], pc.take(track.info_values, indices(entries[with_info])))
+    ids = Sparse(rows[with_id], arrow.take(track.ids, indices(entries[with_id])))
+    infos = Sparse(rows[with_info], arrow.take(track.info_values, indices(entries[with_info])))
     matched = matched_row >= 0
     multi = candidates[multi_allelic[candidates]]
     if len(multi):
@@ -683,11 +682,11 @@ def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: NDArray[Any]
     check = np.flatnonzero(id_present[extra.rows])
     if not len(check):
         return extra
-    existing = pc.take(pieces, indices(5 * extra.rows[check] + 1))
-    added = pc.take(extra.values, indices(check))
+    existing = arrow.take(pieces, indices(5 * extra.rows[check] + 1))
+    added = arrow.take(extra.values, indices(check))
     drop = np.zeros(len(extra.rows), dtype=bool)
-    drop[check] = to_numpy_bool(pc.equal(existing, added))
-    lists = to_numpy_bool(pc.or_(pc.match_substring(existing, ";"), pc.match_substring(added, ";")))
+    drop[check] = to_numpy_bool(arrow.equal(existing, added))
+    lists = to_numpy_bool(arrow.either(arrow.contains(existing, ";"), arrow.contains(added, ";")))
     rows, values = [], []
     for position in np.flatnonzero(lists & ~drop[check]).tolist():
         held = set(existing[position].as_py().split(";"))
@@ -715,7 +714,7 @@ def _lookup_segments(
     present = track.label_valid[label_ids]
     present[spanning] = False
     rows = np.flatnonzero(present)
-    labels = Sparse(rows, pc.take(track.labels, indices(label_ids[rows])))
+    labels = Sparse(rows, arrow.take(track.labels, indices(label_ids[rows])))
     if len(spanning):
         merged_rows, merged_values = [], []
         last_of = dict(

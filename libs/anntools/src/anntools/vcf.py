@@ -10,11 +10,10 @@ from typing import Any, BinaryIO, cast
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from isal import isal_zlib
 from numpy.typing import NDArray
 
-from anntools import native
+from anntools import arrow, native
 from anntools.arrow import spans
 from anntools.errors import InputError
 
@@ -339,7 +338,7 @@ def _parse_positions(
     numpy parser finds the offending line for the error message."""
     count = len(before)
     try:
-        parsed = pc.cast(spans(text, before + 1, after), pa.int64())
+        parsed = arrow.cast(spans(text, before + 1, after), pa.int64())
     except pa.ArrowInvalid:
         return _parse_positions_checked(data, before, after, first_line)
     values = np.frombuffer(parsed.buffers()[1], dtype=np.int64)[
