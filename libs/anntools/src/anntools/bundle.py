@@ -21,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +165,7 @@ def build_bundle(
             "build": build,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.monotonic() - started, 1),
-            "anntools_version": metadata.version("anntools"),
+            "anntools_version": _anntools_version(),
             "chromosomes": [
                 {"name": name, "length": length, "offset": int(offset)}
                 for name, length, offset in zip(
@@ -455,3 +454,11 @@ def export_tracks(
                 )
         written.append(path)
     return written
+
+
+def _anntools_version() -> str:
+    # Imported here: importlib.metadata (~10 ms) is needed only when a bundle is written, and
+    # every annotation imports this module.
+    from importlib import metadata
+
+    return metadata.version("anntools")
