@@ -133,3 +133,18 @@ def test_pairs_are_each_alleles_transcripts_in_order_whatever_the_chunk_holds(
     # An allele gets the same pairs alone as among others.
     alone = consequences.pairs_for(models, first[7:8], last[7:8])
     assert alone[1].tolist() == tx[allele == 7].tolist()
+
+
+def test_a_buffer_given_back_is_handed_out_again_and_the_pool_stays_bounded() -> None:
+    pool = native.BufferPool(keep=1)
+    first = pool.take(100)
+    first[:] = 7
+    pool.give(first.data)
+    again = pool.take(90)  # fits in the buffer given back: the same memory
+    assert len(again) == 90 and np.shares_memory(again, first)
+    bigger = pool.take(10_000)  # does not fit: a new buffer
+    assert not np.shares_memory(bigger, first)
+    pool.give(again.data)
+    pool.give(bigger.data)  # past keep=1: dropped, not kept
+    assert np.shares_memory(pool.take(50), first)
+    assert not np.shares_memory(pool.take(50), first)

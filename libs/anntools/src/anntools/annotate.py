@@ -22,6 +22,7 @@ from anntools.engine import ChunkAnnotator, Tally
 from anntools.errors import AnnToolsError
 from anntools.fields import REGION_CLASSES
 from anntools.genome import BuildEvidence
+from anntools.native import BufferPool
 from anntools.vcf import CHUNK_BYTES, VcfReader
 
 WORKER_THREADS = 2
@@ -107,14 +108,14 @@ def annotate_file(
                 # Chunks are annotated on worker threads while this one reads (and decompresses)
                 # the next; results are written strictly in input order.
                 in_flight: deque[tuple[Future[tuple[memoryview, Tally]], float]] = deque()
+                buffers = BufferPool()
                 for text, first_line in reader.chunks():
-                    in_flight.append(
-                        (workers.submit(annotator.annotate, text, first_line), reader.fraction_read)
-                    )
+                    future = workers.submit(annotator.annotate, text, first_line, buffers)
+                    in_flight.append((future, reader.fraction_read))
                     if len(in_flight) > WORKER_THREADS:
-                        _write_next(in_flight, sink, tally, progress)
+                        _write_next(in_flight, sink, tally, progress, buffers)
                 while in_flight:
-                    _write_next(in_flight, sink, tally, progress)
+                    _write_next(in_flight, sink, tally, progress, buffers)
         temporary.replace(output)
     except BaseException as error:
         temporary.unlink(missing_ok=True)
@@ -174,10 +175,12 @@ def _write_next(
     sink: BgzfWriter | BinaryIO,
     tally: Tally,
     progress: Progress | None,
+    buffers: BufferPool,
 ) -> None:
     future, fraction = in_flight.popleft()
     lines, chunk_tally = future.result()
     sink.write(lines)
+    buffers.give(lines)  # written (BGZF copies what it keeps): a later chunk reuses it
     tally.add(chunk_tally)
     if progress:
         progress(fraction)

@@ -272,11 +272,13 @@ class PairResult:
     lonely: NDArray[Any]  # the alleles with no transcript within 5 kb
     tx_bytes: NDArray[Any]  # TranscriptModels.tx_text_bytes
 
-    def write(self, first: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    def write(
+        self, first: NDArray[Any], scratch: bool = False
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         """The entries' text, each after "CSQ=" where ``first`` (a record's first entry) and
-        "," elsewhere, and each entry's end in it."""
+        "," elsewhere, and each entry's end in it (``scratch``: see native.write_entries)."""
         return native.write_entries(
-            self.columns, self.pools, first, self.order, self.lonely, self.tx_bytes
+            self.columns, self.pools, first, self.order, self.lonely, self.tx_bytes, scratch
         )
 
 

@@ -179,9 +179,12 @@ class ChunkAnnotator:
         lines.append(self.header.column_line)
         return "\n".join(lines) + "\n"
 
-    def annotate(self, text: bytes, first_line: int) -> tuple[memoryview, Tally]:
+    def annotate(
+        self, text: bytes, first_line: int, buffers: native.BufferPool | None = None
+    ) -> tuple[memoryview, Tally]:
         """The annotated lines of one chunk and its counts (safe to call from several threads:
-        the work is numpy/Arrow calls that release the GIL)."""
+        the work is numpy/Arrow/C calls that release the GIL). The lines are in a buffer of
+        ``buffers`` when given (give it back once they are written)."""
         tally = Tally()
         columns = split_columns(text, first_line, self.header.column_count)
         text = columns.text
@@ -267,7 +270,7 @@ class ChunkAnnotator:
             tally.reannotated += stripped
         id_extras = [_drop_repeated_ids(extra, pieces, id_present) for extra in id_extras]
         return _assemble(
-            pieces, count, id_present, info_present, id_extras, info_extras, info
+            pieces, count, id_present, info_present, id_extras, info_extras, info, buffers
         ), tally
 
     def _consequences(
@@ -302,7 +305,9 @@ class ChunkAnnotator:
         # before the others): a record's CSQ is then a slice of that text.
         is_first = np.zeros(len(record), dtype=np.uint8)
         is_first[first_entry] = 1
-        text_bytes, ends = result.write(is_first)
+        # In this thread's scratch buffer: the CSQ column is assembled into the chunk's lines
+        # before the thread takes another chunk.
+        text_bytes, ends = result.write(is_first, scratch=True)
         bounds = np.append(0, ends)[np.append(first_entry, len(record))]
         csq = pa.Array.from_buffers(
             pa.string(),
@@ -483,6 +488,7 @@ def _assemble(
     id_extras: list[Sparse],
     info_extras: list[Sparse],
     info: pa.Array | None = None,
+    buffers: native.BufferPool | None = None,
 ) -> memoryview:
     """Output lines as one buffer, written in C from the input's pieces and the new values.
     ``info`` replaces the input's INFO of every line when given."""
@@ -499,6 +505,7 @@ def _assemble(
         [column(extra) for extra in id_extras],
         [column(extra) for extra in info_extras],
         info,
+        buffers,
     ).data
 
 
