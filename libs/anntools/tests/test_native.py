@@ -148,3 +148,18 @@ def test_a_buffer_given_back_is_handed_out_again_and_the_pool_stays_bounded() ->
     pool.give(bigger.data)  # past keep=1: dropped, not kept
     assert np.shares_memory(pool.take(50), first)
     assert not np.shares_memory(pool.take(50), first)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_the_galloping_search_equals_numpys_searchsorted(side: str) -> None:
+    rng = np.random.default_rng(5)
+    for size in (0, 1, 7, 5_000):
+        # Repeated values, and queries below, between, on and above them.
+        values = np.sort(rng.integers(10, 2**32 - 10, size) // 1000 * 1000).astype(np.uint32)
+        picks = values[rng.integers(0, size, 300)] if size else np.zeros(0, np.uint32)
+        queries = np.concatenate(
+            [picks, picks + 1, rng.integers(0, 2**32, 300), [0, 2**32 - 1]]
+        ).astype(np.uint32)
+        for ordered in (np.sort(queries), queries):  # a sorted VCF's chunk, and any order
+            expected = np.searchsorted(values, ordered, side=side)  # type: ignore[call-overload]
+            assert np.array_equal(native.search_sorted(values, ordered, side), expected)

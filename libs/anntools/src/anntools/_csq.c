@@ -811,3 +811,44 @@ int64_t vcf_columns(const uint8_t *text, int64_t size, int64_t lines, const int6
     }
     return 0;
 }
+
+/* ---- Sorted search: numpy's searchsorted for the ascending queries of a sorted VCF. ---- */
+
+/* For each query, how many of the ``n`` ascending ``values`` are below it (``right``: at or
+ * below it), numpy's ``searchsorted`` with side left/right. Each search starts from the previous
+ * answer and widens by doubling steps, so ascending queries (a chunk of a sorted VCF) cost
+ * about log2 of the distance between neighbours instead of log2(n); a query below the previous
+ * one is searched in full. */
+void search_sorted_u32(const uint32_t *values, int64_t n, const uint32_t *queries, int64_t m,
+                       int right, int64_t *out) {
+    int64_t at = 0;
+    uint32_t previous = 0;
+    for (int64_t i = 0; i < m; i++) {
+        uint32_t q = queries[i];
+        int64_t low, high;
+        if (i > 0 && q >= previous) {
+            /* values[at - 1] is below the previous query, so below q: gallop from at. */
+            low = at;
+            int64_t step = 1;
+            high = at;
+            while (high < n && (right ? values[high] <= q : values[high] < q)) {
+                low = high + 1;
+                high = at + step;
+                step <<= 1;
+            }
+            if (high > n) high = n;
+        } else {
+            low = 0;
+            high = n;
+        }
+        while (low < high) { /* the first index in [low, high) not below q */
+            int64_t middle = low + (high - low) / 2;
+            if (right ? values[middle] <= q : values[middle] < q)
+                low = middle + 1;
+            else
+                high = middle;
+        }
+        out[i] = at = low;
+        previous = q;
+    }
+}

@@ -593,18 +593,11 @@ def _pieces(text: bytes, columns: ChunkColumns) -> pa.Array:
 
 
 def _search(sorted_values: NDArray[Any], queries: NDArray[Any], side: str) -> NDArray[Any]:
-    """``searchsorted`` over just the slice the queries can land in: a chunk of a sorted VCF
-    covers a short stretch of the genome, so the search stays in cache."""
+    """``searchsorted``, each search starting from the previous answer: a chunk of a sorted VCF
+    covers a short stretch of the genome in ascending order (``native.search_sorted``)."""
     if not len(queries):
         return np.zeros(0, dtype=np.int64)
-    low = int(np.searchsorted(sorted_values, queries.min(), side="left"))
-    high = int(np.searchsorted(sorted_values, queries.max(), side="right"))
-    found: NDArray[np.int64] = np.searchsorted(
-        sorted_values[low:high],
-        queries,
-        side=side,  # type: ignore[call-overload]
-    )
-    return low + found
+    return native.search_sorted(sorted_values, queries, side)
 
 
 def _is_dot(data: NDArray[Any], starts: NDArray[Any], ends: NDArray[Any]) -> NDArray[Any]:

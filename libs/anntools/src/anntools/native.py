@@ -82,6 +82,7 @@ def _library() -> ctypes.CDLL:
         "csq_allele_bounds": (None, (pointer, count, *(pointer,) * 5)),
         "csq_alleles": (count, (pointer, count, *(pointer,) * 12)),
         "assemble_lines": (count, (pointer, pointer)),
+        "search_sorted_u32": (None, (pointer, count, pointer, count, ctypes.c_int, pointer)),
         "vcf_columns": (count, (pointer, count, count, pointer, count, pointer, pointer)),
     }
     for name, (result, arguments) in signatures.items():
@@ -462,6 +463,25 @@ def assemble_lines(
     size = library.assemble_lines(ctypes.byref(structure), None)
     out = buffers.take(size) if buffers else np.empty(size, dtype=np.uint8)
     library.assemble_lines(ctypes.byref(structure), out.ctypes.data)
+    return out
+
+
+def search_sorted(values: NDArray[Any], queries: NDArray[Any], side: str) -> NDArray[Any]:
+    """``np.searchsorted(values, queries, side)`` for uint32 ``values`` (the bundle's axis),
+    searched from each answer to the next: ascending queries cost ~log2 of their spacing."""
+    if values.dtype != np.uint32 or not values.flags.c_contiguous:
+        found: NDArray[Any] = np.searchsorted(values, queries, side=side)  # type: ignore[call-overload]
+        return found.astype(np.int64, copy=False)
+    queries = np.ascontiguousarray(queries, dtype=np.uint32)
+    out = np.empty(len(queries), dtype=np.int64)
+    _library().search_sorted_u32(
+        values.ctypes.data,
+        len(values),
+        queries.ctypes.data,
+        len(queries),
+        side == "right",
+        out.ctypes.data,
+    )
     return out
 
 
