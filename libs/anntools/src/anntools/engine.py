@@ -104,10 +104,12 @@ class Tally:
 
 @dataclass
 class Sparse:
-    """Strings for some of a chunk's rows (``values[i]`` belongs to line ``rows[i]``)."""
+    """Strings for some of a chunk's rows: line ``rows[i]`` gets ``values[items[i]]``, or
+    ``values[i]`` without ``items`` (``items`` lets a bundle's labels be used in place)."""
 
     rows: NDArray[Any]
     values: pa.Array
+    items: NDArray[Any] | None = None
 
     @classmethod
     def empty(cls) -> Sparse:
@@ -116,6 +118,7 @@ class Sparse:
     def extended(self, rows: list[int], values: list[str]) -> Sparse:
         if not rows:
             return self
+        assert self.items is None, "extend a Sparse that holds its own values"
         return Sparse(
             np.concatenate([self.rows, np.asarray(rows, dtype=np.int64)]),
             pa.concat_arrays([self.values, strings(values)]),
@@ -123,6 +126,8 @@ class Sparse:
 
     def without(self, drop: NDArray[Any]) -> Sparse:
         keep = ~drop
+        if self.items is not None:
+            return Sparse(self.rows[keep], self.values, self.items[keep])
         return Sparse(self.rows[keep], arrow.keep(self.values, booleans(keep)))
 
 
@@ -155,6 +160,7 @@ class ChunkAnnotator:
             self._headers += list(CONSEQUENCE_HEADERS)
         self._our_fields = list(dict.fromkeys(header.id for header in self._headers))
         self._our_field_values = strings(self._our_fields)
+        self._most_severe_labels = strings([f"{MOST_SEVERE_FIELD}={name}" for name in TERM_NAMES])
         declared = {_info_id(line) for line in header.meta_lines}
         # Fields of ours the header declares: the input was annotated before, and every chunk's
         # INFO is stripped of them. Otherwise each chunk is checked cheaply (_may_hold_fields)
@@ -241,7 +247,7 @@ class ChunkAnnotator:
         region_codes = np.full(count, -1, dtype=np.int8)
         for track in self.bundle.segment_tracks:
             labels, codes = _lookup_segments(track, queries, query_ends)
-            info_extras.append(labels)
+            info_extras += labels
             if codes is not None:
                 region_codes = codes
         if self.transcripts is not None:
@@ -318,10 +324,9 @@ class ChunkAnnotator:
         worst = np.minimum.reduceat(severity, first_entry)
         terms, counts = np.unique(worst, return_counts=True)
         tally.consequences.update(dict(zip(terms.tolist(), counts.tolist(), strict=True)))
-        labels = strings([f"{MOST_SEVERE_FIELD}={name}" for name in TERM_NAMES])
         return [
             Sparse(with_entries, csq),
-            Sparse(with_entries, arrow.take(labels, indices(worst))),
+            Sparse(with_entries, self._most_severe_labels, worst),
         ]
 
     def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> NDArray[Any]:
@@ -495,7 +500,7 @@ def _assemble(
 
     def column(extra: Sparse) -> tuple[pa.Array, NDArray[Any]]:
         index = np.full(count, -1, dtype=np.int32)
-        index[extra.rows] = np.arange(len(extra.rows), dtype=np.int32)
+        index[extra.rows] = np.arange(len(extra.rows)) if extra.items is None else extra.items
         return extra.values, index
 
     return native.assemble_lines(
@@ -702,28 +707,25 @@ def _drop_repeated_ids(extra: Sparse, pieces: pa.Array, id_present: NDArray[Any]
 
 def _lookup_segments(
     track: SegmentTrack, starts: NDArray[Any], ends: NDArray[Any]
-) -> tuple[Sparse, NDArray[Any] | None]:
+) -> tuple[list[Sparse], NDArray[Any] | None]:
+    """The track's INFO text per row (the segment's label, used in place; a variant spanning
+    several segments gets their labels merged, in a second part) and its region codes."""
     first = _search(track.boundaries, starts, "right") - 1
     label_ids = np.asarray(track.label_ids[first])
     codes = None if track.region_codes is None else np.asarray(track.region_codes[label_ids])
     long_rows = np.flatnonzero(ends != starts)
     spanning = np.zeros(0, dtype=np.int64)
+    last = np.zeros(0, dtype=np.int64)
     if len(long_rows):
         last = _search(track.boundaries, ends[long_rows], "right") - 1
         spanning = long_rows[last != first[long_rows]]
     present = track.label_valid[label_ids]
     present[spanning] = False
     rows = np.flatnonzero(present)
-    labels = Sparse(rows, arrow.take(track.labels, indices(label_ids[rows])))
+    labels = [Sparse(rows, track.labels, label_ids[rows])]
     if len(spanning):
         merged_rows, merged_values = [], []
-        last_of = dict(
-            zip(
-                long_rows.tolist(),
-                (_search(track.boundaries, ends[long_rows], "right") - 1).tolist(),
-                strict=True,
-            )
-        )
+        last_of = dict(zip(long_rows.tolist(), last.tolist(), strict=True))
         for row in spanning.tolist():
             segment_ids = np.unique(np.asarray(track.label_ids[first[row] : last_of[row] + 1]))
             merged = _merge_labels(
@@ -736,7 +738,8 @@ def _lookup_segments(
             if merged:
                 merged_rows.append(row)
                 merged_values.append(merged)
-        labels = labels.extended(merged_rows, merged_values)
+        if merged_rows:
+            labels.append(Sparse.empty().extended(merged_rows, merged_values))
     return labels, codes
 
 
