@@ -597,26 +597,30 @@ void csq_rules(int64_t *out) {
 /* An upper bound of one pair entry's bytes beyond its pool strings (numbers, separators). */
 int64_t csq_pair_overhead(void) { return 24 * 16 + 64; }
 
-/* Writes ``entries`` entries into ``out``: entry k is pair ``order[k]`` (or, from ``pairs`` on,
- * an intergenic entry for allele ``lonely[order[k] - pairs]``), preceded by "CSQ=" when it is
- * its record's first (``first[k]``) and by "," otherwise. ``ends[k]`` gets the end of entry k.
- * ``order`` may be NULL (entry k is pair k). Returns the bytes written. */
-int64_t csq_write(int64_t entries, const int64_t *order, int64_t pairs,
-                  const int64_t *const *columns, const int64_t *lonely, const uint8_t *first,
-                  const pool_t *pools, uint8_t *out, int64_t *ends) {
-    uint8_t *cursor = out;
-    for (int64_t k = 0; k < entries; k++) {
-        int64_t j = order ? order[k] : k;
-        cursor = first[k] ? put(cursor, "CSQ=", 4) : put(cursor, ",", 1);
-        if (j < pairs) {
-            cursor = put_pair(cursor, columns, j, pools);
+/* A chunk's CSQ entries: entry k is pair ``order[k]`` (or, from ``pairs`` on, an intergenic
+ * entry for allele ``lonely[order[k] - pairs]``); ``order`` may be NULL (entry k is pair k). */
+typedef struct {
+    const int64_t *order;
+    int64_t pairs;
+    const int64_t *const *columns;
+    const int64_t *lonely;
+    const pool_t *pools;
+} entries_t;
+
+/* Entries ``first``..``stop`` - 1 (one record's), as its CSQ field: "CSQ=" then the entries,
+ * ','-separated. */
+static uint8_t *put_entries(uint8_t *cursor, const entries_t *e, int64_t first, int64_t stop) {
+    for (int64_t k = first; k < stop; k++) {
+        int64_t j = e->order ? e->order[k] : k;
+        cursor = k == first ? put(cursor, "CSQ=", 4) : put(cursor, ",", 1);
+        if (j < e->pairs) {
+            cursor = put_pair(cursor, e->columns, j, e->pools);
         } else {
-            cursor = put_item(cursor, &pools[P_ALLELE], lonely[j - pairs]);
+            cursor = put_item(cursor, &e->pools[P_ALLELE], e->lonely[j - e->pairs]);
             cursor = put(cursor, INTERGENIC, sizeof(INTERGENIC) - 1);
         }
-        ends[k] = cursor - out;
     }
-    return cursor - out;
+    return cursor;
 }
 
 /* ---- Output lines: the input's pieces with the new ID and INFO values put in. ---- */
@@ -635,6 +639,11 @@ typedef struct {
     int64_t info_columns;
     const pool_t *pools;
     const int32_t *const *index;
+    /* The CSQ column (-1: none), written from the entries themselves: its index is each
+     * line's first entry, ``csq_stop`` one past its last. */
+    int64_t csq_column;
+    const entries_t *csq;
+    const int32_t *csq_stop;
 } lines_t;
 
 /* Item ``index`` of ``pool`` at ``out + at`` (only measured when ``out`` is NULL). */
@@ -657,7 +666,10 @@ static inline int64_t emit_values(const lines_t *l, int64_t first, int64_t colum
         int32_t item = l->index[c][i];
         if (item < 0) continue;
         if (*filled) at = emit_byte(out, at, ';');
-        at = emit(out, at, &l->pools[c], item);
+        if (c == l->csq_column) /* measured apart (assemble_lines) */
+            at = out ? put_entries(out + at, l->csq, item, l->csq_stop[i]) - out : at;
+        else
+            at = emit(out, at, &l->pools[c], item);
         *filled = 1;
     }
     return at;
@@ -681,7 +693,8 @@ static int64_t emit_line(const lines_t *l, int64_t i, uint8_t *out, int64_t at) 
 }
 
 /* Writes every line into ``out`` and returns the bytes written; with ``out`` NULL, only
- * counts them. */
+ * counts them, leaving out the CSQ entries (the caller adds their bound: their numbers are
+ * measured only by writing them). */
 int64_t assemble_lines(const lines_t *l, uint8_t *out) {
     int64_t at = 0;
     for (int64_t i = 0; i < l->lines; i++) at = emit_line(l, i, out, at);

@@ -272,14 +272,9 @@ class PairResult:
     lonely: NDArray[Any]  # the alleles with no transcript within 5 kb
     tx_bytes: NDArray[Any]  # TranscriptModels.tx_text_bytes
 
-    def write(
-        self, first: NDArray[Any], scratch: bool = False
-    ) -> tuple[NDArray[Any], NDArray[Any]]:
-        """The entries' text, each after "CSQ=" where ``first`` (a record's first entry) and
-        "," elsewhere, and each entry's end in it (``scratch``: see native.write_entries)."""
-        return native.write_entries(
-            self.columns, self.pools, first, self.order, self.lonely, self.tx_bytes, scratch
-        )
+    def entries(self) -> native.Entries:
+        """The entries, for ``native.assemble_lines`` to write into the lines."""
+        return native.Entries(self.columns, self.pools, self.order, self.lonely, self.tx_bytes)
 
 
 # A chunk's (allele, transcript) pairs at most: ~40x a dense chunk's (10k lines in a gene

@@ -225,7 +225,7 @@ class ChunkAnnotator:
         pieces = _pieces(text, columns)
 
         id_extras: list[Sparse] = []
-        info_extras: list[Sparse] = []
+        info_extras: list[Sparse | native.EntryColumn] = []
         matched_common = np.zeros(count, dtype=bool)
         if self.bundle.known_tracks:
             allele_pairs = slices(text, tabs[:, 2] + 1, tabs[:, 4])
@@ -288,7 +288,7 @@ class ChunkAnnotator:
         chromosomes: NDArray[Any],
         tally: Tally,
         first_line: int,
-    ) -> list[Sparse]:
+    ) -> list[Sparse | native.EntryColumn]:
         """CSQ (one entry per allele and transcript) and the most severe term per record."""
         assert self.transcripts is not None
         try:
@@ -304,30 +304,18 @@ class ChunkAnnotator:
                 line=first_line + error.record,
             ) from error
         record = alleles.row[result.allele]
-        # Entries come in record order.
+        # Entries come in record order; a record's are written into its line when the lines
+        # are assembled.
         first_entry = np.flatnonzero(np.diff(record, prepend=-1) != 0)
         with_entries = record[first_entry]
-        # Each entry is written after its separator ("CSQ=" before a record's first, ","
-        # before the others): a record's CSQ is then a slice of that text.
-        is_first = np.zeros(len(record), dtype=np.uint8)
-        is_first[first_entry] = 1
-        # In this thread's scratch buffer: the CSQ column is assembled into the chunk's lines
-        # before the thread takes another chunk.
-        text_bytes, ends = result.write(is_first, scratch=True)
-        bounds = np.append(0, ends)[np.append(first_entry, len(record))]
-        csq = pa.Array.from_buffers(
-            pa.string(),
-            len(with_entries),
-            [None, pa.py_buffer(bounds.astype(np.int32)), pa.py_buffer(text_bytes)],
+        csq = native.EntryColumn(
+            with_entries, first_entry, np.append(first_entry[1:], len(record)), result.entries()
         )
         severity = most_severe(result.masks)
         worst = np.minimum.reduceat(severity, first_entry)
         terms, counts = np.unique(worst, return_counts=True)
         tally.consequences.update(dict(zip(terms.tolist(), counts.tolist(), strict=True)))
-        return [
-            Sparse(with_entries, csq),
-            Sparse(with_entries, self._most_severe_labels, worst),
-        ]
+        return [csq, Sparse(with_entries, self._most_severe_labels, worst)]
 
     def _chromosome_indexes(self, columns: ChunkColumns, tally: Tally) -> NDArray[Any]:
         data, starts = columns.data, columns.line_starts
@@ -491,7 +479,7 @@ def _assemble(
     id_present: NDArray[Any],
     info_present: NDArray[Any],
     id_extras: list[Sparse],
-    info_extras: list[Sparse],
+    info_extras: list[Sparse | native.EntryColumn],
     info: pa.Array | None = None,
     buffers: native.BufferPool | None = None,
 ) -> memoryview:
@@ -508,7 +496,10 @@ def _assemble(
         id_present,
         info_present,
         [column(extra) for extra in id_extras],
-        [column(extra) for extra in info_extras],
+        [
+            extra if isinstance(extra, native.EntryColumn) else column(extra)
+            for extra in info_extras
+        ],
         info,
         buffers,
     ).data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,6 @@ def _library() -> ctypes.CDLL:
         "csq_pair_bounds": (count, (count, *(pointer,) * 5)),
         "csq_pairs": (count, (count, *(pointer,) * 4)),
         "csq_terms": (count, (count, *(pointer,) * 5)),
-        "csq_write": (count, (count, pointer, count, *(pointer,) * 6)),
         "csq_allele_bounds": (None, (pointer, count, *(pointer,) * 5)),
         "csq_alleles": (count, (pointer, count, *(pointer,) * 12)),
         "assemble_lines": (count, (pointer, pointer)),
@@ -296,81 +296,70 @@ def _pool(values: pa.Array | None) -> tuple[_Pool, list[Any]]:
     return _Pool(data_address, offsets_address + 4 * values.offset), [values]
 
 
-def write_entries(
-    columns: dict[str, NDArray[Any]],
-    pools: dict[str, pa.Array | None],
-    first: NDArray[Any],
-    order: NDArray[Any] | None,
-    lonely: NDArray[Any],
-    tx_bytes: NDArray[Any],
-    scratch: bool = False,
-) -> tuple[NDArray[Any], NDArray[Any]]:
-    """The text of every entry, each after "CSQ=" (``first``) or ",", and each entry's end.
+class _Entries(ctypes.Structure):
+    _fields_ = (
+        ("order", ctypes.c_void_p),
+        ("pairs", ctypes.c_int64),
+        ("columns", ctypes.c_void_p),
+        ("lonely", ctypes.c_void_p),
+        ("pools", ctypes.c_void_p),
+    )
+
+
+class Entries:
+    """A chunk's CSQ entries, for ``assemble_lines`` to write straight into the lines (each
+    record's as its CSQ field) instead of into a buffer of their own first.
 
     Entry k is pair ``order[k]`` (pairs are the rows of ``columns``), or, for ``order[k]`` past
     the pairs, the intergenic entry of allele ``lonely[order[k] - pairs]``; without ``order``
     entry k is pair k. ``tx_bytes``: ``text_bytes`` of the transcript pools (per transcript,
-    kept on ``TranscriptModels``). With ``scratch`` the text is in this thread's scratch
-    buffer: valid until the thread's next call with ``scratch``."""
-    library = _library()
-    pairs = len(columns["allele"])
-    entries = len(first)
-    arrays = [np.ascontiguousarray(columns[name], dtype=np.int64) for name in PAIR_COLUMNS]
-    pointers = (ctypes.c_void_p * len(arrays))(*(array.ctypes.data for array in arrays))
-    pool_list, keep = [], []
-    for name in POOLS:
-        pool, owners = _pool(pools.get(name))
-        pool_list.append(pool)
-        keep += owners
-    pool_array = (_Pool * len(POOLS))(*pool_list)
-    # An upper bound of the bytes: the strings each entry is cut from, and room for its
-    # numbers and separators.
-    # (Longest strings times the pairs: cheaper than summing each pair's, and pages of the
-    # buffer that are never written are never touched.)
-    allele_lengths = _lengths(pools["allele"])
-    allele_bytes = allele_lengths + _lengths(pools["ref"]) + _lengths(pools["alt"])
-    term_bytes = int(_lengths(pools["terms"]).max(initial=0))
-    longest = int(allele_bytes.max(initial=0)) + int(tx_bytes.max(initial=0))
-    bound = pairs * (term_bytes + int(library.csq_pair_overhead()) + 5 + longest)
-    bound += int(_lengths(pools.get("hgvsp")).sum())
-    lonely = np.ascontiguousarray(lonely, dtype=np.int64)
-    bound += len(lonely) * 64 + int(allele_lengths[lonely].sum())
-    order_array = None if order is None else np.ascontiguousarray(order, dtype=np.int64)
-    first_array = np.ascontiguousarray(first, dtype=np.uint8)
-    out = _scratch.get(max(bound, 1)) if scratch else np.empty(max(bound, 1), dtype=np.uint8)
-    ends = np.empty(entries, dtype=np.int64)
-    written = library.csq_write(
-        entries,
-        None if order_array is None else order_array.ctypes.data,
-        pairs,
-        ctypes.addressof(pointers),
-        lonely.ctypes.data,
-        first_array.ctypes.data,
-        ctypes.addressof(pool_array),
-        out.ctypes.data,
-        ends.ctypes.data,
-    )
-    return out[:written], ends
+    kept on ``TranscriptModels``). ``bound``: at most how many bytes all entries take."""
+
+    def __init__(
+        self,
+        columns: dict[str, NDArray[Any]],
+        pools: dict[str, pa.Array | None],
+        order: NDArray[Any] | None,
+        lonely: NDArray[Any],
+        tx_bytes: NDArray[Any],
+    ) -> None:
+        library = _library()
+        pairs = len(columns["allele"])
+        arrays = [np.ascontiguousarray(columns[name], dtype=np.int64) for name in PAIR_COLUMNS]
+        pointers = (ctypes.c_void_p * len(arrays))(*(array.ctypes.data for array in arrays))
+        pool_list, keep = [], []
+        for name in POOLS:
+            pool, owners = _pool(pools.get(name))
+            pool_list.append(pool)
+            keep += owners
+        pool_array = (_Pool * len(POOLS))(*pool_list)
+        # The strings each entry is cut from, and room for its numbers and separators (the
+        # longest strings times the pairs: cheaper than summing each pair's, and pages of a
+        # buffer that are never written are never touched).
+        allele_lengths = _lengths(pools["allele"])
+        allele_bytes = allele_lengths + _lengths(pools["ref"]) + _lengths(pools["alt"])
+        term_bytes = int(_lengths(pools["terms"]).max(initial=0))
+        longest = int(allele_bytes.max(initial=0)) + int(tx_bytes.max(initial=0))
+        bound = pairs * (term_bytes + int(library.csq_pair_overhead()) + 5 + longest)
+        bound += int(_lengths(pools.get("hgvsp")).sum())
+        lonely = np.ascontiguousarray(lonely, dtype=np.int64)
+        bound += len(lonely) * 64 + int(allele_lengths[lonely].sum())
+        self.bound = bound
+        order = None if order is None else np.ascontiguousarray(order, dtype=np.int64)
+        self.structure = _Entries(
+            None if order is None else order.ctypes.data,
+            pairs,
+            ctypes.addressof(pointers),
+            lonely.ctypes.data,
+            ctypes.addressof(pool_array),
+        )
+        self._keep = (arrays, pointers, keep, pool_array, lonely, order)
 
 
 # Buffers of several MiB are reused rather than allocated per chunk: numpy maps each new one
 # afresh, and the kernel then faults and zeroes every page of it again (~850 MB per 1M variants
 # for the entries' text and the lines). On the 2-core development machine reuse halved the
 # kernel time of a 1M run (0.86 -> 0.40 s, 8 alternating runs each) and took 0.2-0.3 s off it.
-
-
-class _Scratch(threading.local):
-    """One growing byte buffer per thread, for text consumed before the thread's next chunk."""
-
-    buffer: NDArray[Any] = np.empty(0, dtype=np.uint8)
-
-    def get(self, size: int) -> NDArray[Any]:
-        if len(self.buffer) < size:
-            self.buffer = np.empty(size + (size >> 2), dtype=np.uint8)
-        return self.buffer[:size]
-
-
-_scratch = _Scratch()
 
 
 class BufferPool:
@@ -413,7 +402,21 @@ class _Lines(ctypes.Structure):
         ("info_columns", ctypes.c_int64),
         ("pools", ctypes.c_void_p),
         ("index", ctypes.c_void_p),
+        ("csq_column", ctypes.c_int64),
+        ("csq", ctypes.c_void_p),
+        ("csq_stop", ctypes.c_void_p),
     )
+
+
+@dataclass
+class EntryColumn:
+    """The CSQ field of the lines that have entries: line ``rows[i]`` gets entries
+    ``first[i]`` to ``stop[i] - 1`` of ``entries``."""
+
+    rows: NDArray[Any]
+    first: NDArray[Any]
+    stop: NDArray[Any]
+    entries: Entries
 
 
 def assemble_lines(
@@ -421,19 +424,33 @@ def assemble_lines(
     id_present: NDArray[Any],
     info_present: NDArray[Any],
     id_columns: list[tuple[pa.Array, NDArray[Any]]],
-    info_columns: list[tuple[pa.Array, NDArray[Any]]],
+    info_columns: list[tuple[pa.Array, NDArray[Any]] | EntryColumn],
     info: pa.Array | None = None,
     buffers: BufferPool | None = None,
 ) -> NDArray[Any]:
-    """A chunk's output lines, contiguous (in a buffer of ``buffers`` when given). ``pieces``: five strings per input line (see
-    ``engine._pieces``); each column is (values, index): line i gets ``values[index[i]]``,
-    none where ``index[i]`` is -1. New IDs go after the input's (';'-separated; the input's '.'
-    is dropped), new INFO values after its INFO (or ``info[i]`` when given, which replaces it);
-    an INFO left empty is '.'."""
+    """A chunk's output lines, contiguous (in a buffer of ``buffers`` when given).
+
+    ``pieces``: five strings per input line (see ``engine._pieces``); each column is (values,
+    index): line i gets ``values[index[i]]``, none where ``index[i]`` is -1; one INFO column
+    may be an ``EntryColumn`` (CSQ). New IDs go after the input's (';'-separated; the input's
+    '.' is dropped), new INFO values after its INFO (or ``info[i]`` when given, which replaces
+    it); an INFO left empty is '.'."""
     library = _library()
     lines = len(id_present)
     keep: list[Any] = []
-    columns = [*id_columns, *info_columns]
+    csq_column, csq, csq_stop, csq_bound = -1, None, None, 0
+    columns: list[tuple[pa.Array | None, NDArray[Any]]] = [*id_columns]
+    for column in info_columns:
+        if isinstance(column, EntryColumn):
+            csq_column, csq = len(columns), column.entries
+            csq_stop = np.zeros(lines, dtype=np.int32)
+            csq_stop[column.rows] = column.stop
+            index = np.full(lines, -1, dtype=np.int32)
+            index[column.rows] = column.first
+            columns.append((None, index))
+            csq_bound = csq.bound
+        else:
+            columns.append(column)
     pool_list = []
     for values, _ in columns:
         pool, owners = _pool(values)
@@ -459,11 +476,14 @@ def assemble_lines(
         len(info_columns),
         ctypes.addressof(pools),
         ctypes.addressof(index_pointers),
+        csq_column,
+        None if csq is None else ctypes.addressof(csq.structure),
+        None if csq_stop is None else csq_stop.ctypes.data,
     )
-    size = library.assemble_lines(ctypes.byref(structure), None)
+    size = library.assemble_lines(ctypes.byref(structure), None) + csq_bound
     out = buffers.take(size) if buffers else np.empty(size, dtype=np.uint8)
-    library.assemble_lines(ctypes.byref(structure), out.ctypes.data)
-    return out
+    written = library.assemble_lines(ctypes.byref(structure), out.ctypes.data)
+    return out[:written]
 
 
 def search_sorted(values: NDArray[Any], queries: NDArray[Any], side: str) -> NDArray[Any]:
