@@ -17,7 +17,8 @@ typedef struct {
 
 enum { P_ALLELE, P_TERMS, P_STATIC, P_TAIL, P_PREFIX, P_REF, P_ALT, P_HGVSP, P_COUNT };
 
-/* Per-pair int64 columns; the order is native.PAIR_COLUMNS. */
+/* Per-pair int32 columns (every value fits: indices, bits, positions in a transcript, 5 kb
+ * distances); the order is native.PAIR_COLUMNS. */
 enum {
     C_ALLELE,      /* index into the allele pools */
     C_TERMS,       /* index into P_TERMS ("terms|IMPACT") */
@@ -156,7 +157,7 @@ static uint8_t *put_range(uint8_t *out, int64_t a, int a_valid, int64_t b, int b
     return out;
 }
 
-static uint8_t *put_pair(uint8_t *out, const int64_t *const *columns, int64_t j,
+static uint8_t *put_pair(uint8_t *out, const int32_t *const *columns, int64_t j,
                          const pool_t *pools) {
     int64_t allele = columns[C_ALLELE][j], tx = columns[C_TX][j];
     int64_t flags = columns[C_FLAGS][j];
@@ -448,7 +449,7 @@ static int splice_region(const located_t *at) {
  * needs (C_*, C_TERMS holding the term mask), for the pairs with a term (an allele within
  * 5 kb that does not only pass a transcript's end). Returns how many pairs were kept. */
 int64_t csq_terms(int64_t candidates, const int64_t *allele_of, const int64_t *tx_of,
-                  const alleles_t *alleles, const models_t *m, int64_t *const *columns) {
+                  const alleles_t *alleles, const models_t *m, int32_t *const *columns) {
     int64_t kept = 0;
     for (int64_t i = 0; i < candidates; i++) {
         int64_t allele = allele_of[i], t = tx_of[i];
@@ -561,20 +562,20 @@ int64_t csq_terms(int64_t candidates, const int64_t *allele_of, const int64_t *t
                         (ins ? F_INS : 0) | (snv ? F_SNV : 0) | (deletion ? F_DELETION : 0) |
                         (!ins && !deletion && !snv ? F_DELINS : 0) | (plus ? F_PLUS : 0) |
                         (at_a.in_exon ? F_A_IN_EXON : 0) | (at_b.in_exon ? F_B_IN_EXON : 0);
-        columns[C_ALLELE][kept] = allele;
-        columns[C_TERMS][kept] = mask;
-        columns[C_TX][kept] = t;
-        columns[C_FLAGS][kept] = flags;
-        columns[C_EXON][kept] = plus ? exon_index + 1 : exons - exon_index;
-        columns[C_EXONS][kept] = exons;
-        columns[C_INTRON][kept] = plus ? intron_index + 1 : exons - 1 - intron_index;
-        columns[C_A_CDNA][kept] = at_a.cdna;
-        columns[C_B_CDNA][kept] = at_b.cdna;
-        columns[C_A_OFFSET][kept] = at_a.offset;
-        columns[C_B_OFFSET][kept] = at_b.offset;
-        columns[C_CODING_START][kept] = coding_start;
-        columns[C_CODING_END][kept] = coding_end;
-        columns[C_DISTANCE][kept] = distance;
+        columns[C_ALLELE][kept] = (int32_t)(allele);
+        columns[C_TERMS][kept] = (int32_t)(mask);
+        columns[C_TX][kept] = (int32_t)(t);
+        columns[C_FLAGS][kept] = (int32_t)(flags);
+        columns[C_EXON][kept] = (int32_t)(plus ? exon_index + 1 : exons - exon_index);
+        columns[C_EXONS][kept] = (int32_t)(exons);
+        columns[C_INTRON][kept] = (int32_t)(plus ? intron_index + 1 : exons - 1 - intron_index);
+        columns[C_A_CDNA][kept] = (int32_t)(at_a.cdna);
+        columns[C_B_CDNA][kept] = (int32_t)(at_b.cdna);
+        columns[C_A_OFFSET][kept] = (int32_t)(at_a.offset);
+        columns[C_B_OFFSET][kept] = (int32_t)(at_b.offset);
+        columns[C_CODING_START][kept] = (int32_t)(coding_start);
+        columns[C_CODING_END][kept] = (int32_t)(coding_end);
+        columns[C_DISTANCE][kept] = (int32_t)(distance);
         kept++;
     }
     return kept;
@@ -602,7 +603,7 @@ int64_t csq_pair_overhead(void) { return 24 * 16 + 64; }
 typedef struct {
     const int64_t *order;
     int64_t pairs;
-    const int64_t *const *columns;
+    const int32_t *const *columns;
     const int64_t *lonely;
     const pool_t *pools;
 } entries_t;

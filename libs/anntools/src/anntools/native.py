@@ -252,7 +252,7 @@ def pair_terms(
         alt_pool,
     )
     count = len(allele)
-    columns = {name: np.empty(count, dtype=np.int64) for name in PAIR_COLUMNS}
+    columns = {name: np.empty(count, dtype=np.int32) for name in PAIR_COLUMNS}
     pointers = (ctypes.c_void_p * len(PAIR_COLUMNS))(
         *(columns[name].ctypes.data for name in PAIR_COLUMNS)
     )
@@ -325,7 +325,7 @@ class Entries:
     ) -> None:
         library = _library()
         pairs = len(columns["allele"])
-        arrays = [np.ascontiguousarray(columns[name], dtype=np.int64) for name in PAIR_COLUMNS]
+        arrays = [np.ascontiguousarray(columns[name], dtype=np.int32) for name in PAIR_COLUMNS]
         pointers = (ctypes.c_void_p * len(arrays))(*(array.ctypes.data for array in arrays))
         pool_list, keep = [], []
         for name in POOLS:
