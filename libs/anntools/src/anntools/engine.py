@@ -125,9 +125,8 @@ class Sparse:
         )
 
     def without(self, drop: NDArray[Any]) -> Sparse:
+        assert self.items is None, "filter a Sparse that holds its own values"
         keep = ~drop
-        if self.items is not None:
-            return Sparse(self.rows[keep], self.values, self.items[keep])
         return Sparse(self.rows[keep], arrow.keep(self.values, booleans(keep)))
 
 

@@ -356,10 +356,11 @@ class Entries:
         self._keep = (arrays, pointers, keep, pool_array, lonely, order)
 
 
-# Buffers of several MiB are reused rather than allocated per chunk: numpy maps each new one
-# afresh, and the kernel then faults and zeroes every page of it again (~850 MB per 1M variants
-# for the entries' text and the lines). On the 2-core development machine reuse halved the
-# kernel time of a 1M run (0.86 -> 0.40 s, 8 alternating runs each) and took 0.2-0.3 s off it.
+# The output lines' buffers (several MiB each) are reused rather than allocated per chunk:
+# numpy maps each new one afresh, and the kernel then faults and zeroes every page of it again
+# (~476 MB per 1M variants). On the 2-core development machine reuse (then also of the entries'
+# own buffer, since gone: they are written into the lines) halved the kernel time of a 1M run
+# (0.86 -> 0.40 s, 8 alternating runs each) and took 0.2-0.3 s off it.
 
 
 class BufferPool:
