@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import re
 import signal
 import socket
@@ -91,9 +92,7 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
 def test_make_dev_starts_everything_routes_a_job_request_and_stops_cleanly(
     state_dir: Path,
 ) -> None:
-    base = free_port()
-    while any(port_in_use(base + offset) for offset in range(1, 10)):
-        base = free_port()
+    base = free_port_block(10)
     moto_port = free_port()
     prefix = f"dev{uuid.uuid4().hex[:8]}"
     env = {
@@ -160,9 +159,26 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def port_in_use(port: int) -> bool:
+def free_port_block(size: int) -> int:
+    """The first of ``size`` consecutive free ports, below the kernel's ephemeral range
+    (32768 up on Linux): ports there are also handed out as the source ports of outgoing
+    connections, and one did take a port of the block between this check and the dev stack
+    binding it (the notifier then failed to start five times)."""
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(20_000, 32_768 - size)
+        if all(_bindable(base + offset) for offset in range(size)):
+            return base
+    raise RuntimeError(f"no {size} consecutive free ports between 20000 and 32767")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 async def publish_job_request(moto_port: int, prefix: str, job_id: str) -> None:
