@@ -177,10 +177,10 @@ class TranscriptModels:
         )
 
     @cached_property
-    def tx_text_bytes(self) -> NDArray[Any]:
-        """The bytes of each transcript's strings in a CSQ entry (for the writer's buffer);
+    def tx_text_longest(self) -> int:
+        """The most bytes a transcript's strings take in a CSQ entry (for the writer's bound);
         computed on first use, so loading a bundle without writing CSQ does not pay for it."""
-        return native.text_bytes(self.tx_static, self.tx_tail, self.tx_hgvs_prefix)
+        return native.longest_row(self.tx_static, self.tx_tail, self.tx_hgvs_prefix)
 
     def save(self, directory: Path, texts: dict[str, list[str]]) -> None:
         """Write the arrays, and ``texts`` (the strings of ``tx_static``, ``tx_tail`` and
@@ -270,11 +270,11 @@ class PairResult:
     pools: dict[str, pa.Array | None]
     order: NDArray[Any] | None  # entry k is pair order[k], or past the pairs an intergenic one
     lonely: NDArray[Any]  # the alleles with no transcript within 5 kb
-    tx_bytes: NDArray[Any]  # TranscriptModels.tx_text_bytes
+    tx_longest: int  # TranscriptModels.tx_text_longest
 
     def entries(self) -> native.Entries:
         """The entries, for ``native.assemble_lines`` to write into the lines."""
-        return native.Entries(self.columns, self.pools, self.order, self.lonely, self.tx_bytes)
+        return native.Entries(self.columns, self.pools, self.order, self.lonely, self.tx_longest)
 
 
 # A chunk's (allele, transcript) pairs at most: ~40x a dense chunk's (10k lines in a gene
@@ -356,7 +356,7 @@ def annotate_alleles(
     has_pair[allele] = True
     lonely = np.flatnonzero(~has_pair)
     if not len(lonely):
-        return PairResult(allele, masks, columns, pools, None, lonely, models.tx_text_bytes)
+        return PairResult(allele, masks, columns, pools, None, lonely, models.tx_text_longest)
     order = np.argsort(np.concatenate([allele, lonely]), kind="stable")
     entry_masks = np.concatenate(
         [masks, np.full(len(lonely), _BIT["intergenic_variant"], dtype=np.uint32)]
@@ -368,7 +368,7 @@ def annotate_alleles(
         pools,
         order,
         lonely,
-        models.tx_text_bytes,
+        models.tx_text_longest,
     )
 
 

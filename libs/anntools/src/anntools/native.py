@@ -276,12 +276,12 @@ def _lengths(values: pa.Array | None) -> NDArray[Any]:
     return np.diff(offsets).astype(np.int64)
 
 
-def text_bytes(*arrays: pa.Array) -> NDArray[Any]:
-    """Per row, the bytes of the arrays' strings together."""
+def longest_row(*arrays: pa.Array) -> int:
+    """The most bytes any row's strings take in the arrays together."""
     total = _lengths(arrays[0])
     for values in arrays[1:]:
         total = total + _lengths(values)
-    return total
+    return int(total.max(initial=0))
 
 
 def _pool(values: pa.Array | None) -> tuple[_Pool, list[Any]]:
@@ -294,6 +294,16 @@ def _pool(values: pa.Array | None) -> tuple[_Pool, list[Any]]:
     offsets_address = offsets.address if offsets is not None else _NO_OFFSETS.ctypes.data
     data_address = data.address if data is not None and data.size else _EMPTY.ctypes.data
     return _Pool(data_address, offsets_address + 4 * values.offset), [values]
+
+
+def _pools(arrays: list[pa.Array | None]) -> tuple[ctypes.Array[_Pool], list[Any]]:
+    """A C array of pools (at least one, for an empty list) and the objects to keep alive."""
+    pools, keep = [], []
+    for values in arrays:
+        pool, owners = _pool(values)
+        pools.append(pool)
+        keep += owners
+    return (_Pool * max(len(pools), 1))(*pools), keep
 
 
 class _Entries(ctypes.Structure):
@@ -312,8 +322,9 @@ class Entries:
 
     Entry k is pair ``order[k]`` (pairs are the rows of ``columns``), or, for ``order[k]`` past
     the pairs, the intergenic entry of allele ``lonely[order[k] - pairs]``; without ``order``
-    entry k is pair k. ``tx_bytes``: ``text_bytes`` of the transcript pools (per transcript,
-    kept on ``TranscriptModels``). ``bound``: at most how many bytes all entries take."""
+    entry k is pair k. ``tx_longest``: the most bytes a transcript's strings take in an entry
+    (``TranscriptModels.tx_text_longest``). ``bound``: at most how many bytes all entries
+    take."""
 
     def __init__(
         self,
@@ -321,25 +332,20 @@ class Entries:
         pools: dict[str, pa.Array | None],
         order: NDArray[Any] | None,
         lonely: NDArray[Any],
-        tx_bytes: NDArray[Any],
+        tx_longest: int,
     ) -> None:
         library = _library()
         pairs = len(columns["allele"])
         arrays = [np.ascontiguousarray(columns[name], dtype=np.int32) for name in PAIR_COLUMNS]
         pointers = (ctypes.c_void_p * len(arrays))(*(array.ctypes.data for array in arrays))
-        pool_list, keep = [], []
-        for name in POOLS:
-            pool, owners = _pool(pools.get(name))
-            pool_list.append(pool)
-            keep += owners
-        pool_array = (_Pool * len(POOLS))(*pool_list)
+        pool_array, keep = _pools([pools.get(name) for name in POOLS])
         # The strings each entry is cut from, and room for its numbers and separators (the
         # longest strings times the pairs: cheaper than summing each pair's, and pages of a
         # buffer that are never written are never touched).
         allele_lengths = _lengths(pools["allele"])
         allele_bytes = allele_lengths + _lengths(pools["ref"]) + _lengths(pools["alt"])
         term_bytes = int(_lengths(pools["terms"]).max(initial=0))
-        longest = int(allele_bytes.max(initial=0)) + int(tx_bytes.max(initial=0))
+        longest = int(allele_bytes.max(initial=0)) + tx_longest
         bound = pairs * (term_bytes + int(library.csq_pair_overhead()) + 5 + longest)
         bound += int(_lengths(pools.get("hgvsp")).sum())
         lonely = np.ascontiguousarray(lonely, dtype=np.int64)
@@ -438,7 +444,6 @@ def assemble_lines(
     it); an INFO left empty is '.'."""
     library = _library()
     lines = len(id_present)
-    keep: list[Any] = []
     csq_column, csq, csq_stop, csq_bound = -1, None, None, 0
     columns: list[tuple[pa.Array | None, NDArray[Any]]] = [*id_columns]
     for column in info_columns:
@@ -452,13 +457,8 @@ def assemble_lines(
             csq_bound = csq.bound
         else:
             columns.append(column)
-    pool_list = []
-    for values, _ in columns:
-        pool, owners = _pool(values)
-        pool_list.append(pool)
-        keep += owners
+    pools, keep = _pools([values for values, _ in columns])
     indexes = [np.ascontiguousarray(index, dtype=np.int32) for _, index in columns]
-    pools = (_Pool * max(len(columns), 1))(*pool_list)
     index_pointers = (ctypes.c_void_p * max(len(columns), 1))(
         *(index.ctypes.data for index in indexes)
     )
